@@ -1,0 +1,235 @@
+"""The feature catalogue: every feature declared once, with its panel label and model hints.
+
+A feature is declared here as a *template*; windowed templates expand to one column per
+window (``n_proven_offences_3m``, ``..._12m``, ``..._all``). The risk model reads its
+monotone constraints and the panel reads its explanation labels from this module, so a
+column that the features stage writes and that is not described here is a bug.
+
+Sex and ethnicity are deliberately absent: they stay in ``persons.parquet`` for the
+fairness audit only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from validation.contract import HEALTH_SERVICES, NEEDS, OFFENCE_GROUPS
+
+Kind = Literal["static", "dynamic"]
+Direction = Literal[-1, 0, 1]
+Dtype = Literal["int32", "Int32", "float64", "bool"]
+
+ALL_TIME = "all"
+# Offence-group counts use fixed windows so that the column count does not multiply
+# with the configurable windows (13 groups x 2 outcomes x 4 windows would be 104 columns).
+GROUP_WINDOW_MONTHS = 12
+# Health services that are treatment (liaison and diversion is a referral at arrest).
+TREATMENT_SERVICES: tuple[str, ...] = tuple(s for s in HEALTH_SERVICES if s != "liaison_diversion")
+DEFAULT_WINDOWS: tuple[int, ...] = (3, 12, 36)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One output column.
+
+    Attributes
+    ----------
+    name
+        Column name in the features output.
+    label
+        Plain-English label for the panel ("proven offences in the last 12 months").
+    kind
+        ``static`` (history, cannot be changed by intervention) or ``dynamic`` (a
+        changeable need or circumstance).
+    direction
+        Monotone direction for the risk model: +1 more never lowers risk, -1 more
+        never raises it, 0 no constraint.
+    dtype
+        pandas dtype of the column (``Int32`` is a nullable whole number; ``float64``
+        may hold NaN for "not defined").
+    family
+        The group of features it belongs to (offending, custody, supervision, needs,
+        health, housing, agencies).
+    """
+
+    name: str
+    label: str
+    kind: Kind
+    direction: Direction
+    dtype: Dtype
+    family: str
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A feature declaration; ``{w}`` in name/label marks a windowed feature."""
+
+    name: str
+    label: str
+    kind: Kind
+    direction: Direction
+    dtype: Dtype
+    family: str
+    windows: Literal["none", "params", "params+all", "group"] = "none"
+
+
+def _pretty(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def _templates() -> tuple[_Template, ...]:
+    t: list[_Template] = []
+    add = t.append
+    # --- offending history (police) ---
+    add(_Template("n_recorded_offences_{w}", "recorded offences {w}", "static", 1, "int32", "offending", "params+all"))
+    add(_Template("n_proven_offences_{w}", "proven offences {w}", "static", 1, "int32", "offending", "params+all"))
+    for g in OFFENCE_GROUPS:
+        add(_Template(f"n_proven_{g}_{{w}}", f"proven {_pretty(g)} offences {{w}}", "static", 1, "int32", "offending", "group"))
+    for g in OFFENCE_GROUPS:
+        add(_Template(
+            f"n_recorded_{g}_{GROUP_WINDOW_MONTHS}m",
+            f"recorded {_pretty(g)} offences in the last {GROUP_WINDOW_MONTHS} months",
+            "static", 1, "int32", "offending",
+        ))
+    add(_Template("n_domestic_abuse_recorded_{w}", "domestic abuse offences recorded {w}", "static", 1, "int32", "offending", "params+all"))
+    add(_Template("n_domestic_abuse_proven_all", "proven domestic abuse offences ever", "static", 1, "int32", "offending"))
+    add(_Template("gravity_max_proven_all", "most serious proven offence (gravity 1-6)", "static", 1, "Int32", "offending"))
+    add(_Template("gravity_mean_proven_all", "average gravity of proven offences", "static", 0, "float64", "offending"))
+    add(_Template(
+        f"gravity_max_recorded_{GROUP_WINDOW_MONTHS}m",
+        f"most serious offence recorded in the last {GROUP_WINDOW_MONTHS} months (gravity 1-6)",
+        "static", 1, "Int32", "offending",
+    ))
+    add(_Template("n_outstanding_offences", "recorded offences with no outcome yet", "static", 1, "int32", "offending"))
+    add(_Template("days_since_last_offence", "days since the last recorded offence", "static", -1, "Int32", "offending"))
+    add(_Template("days_since_last_proven_offence", "days since the last proven offence", "static", -1, "Int32", "offending"))
+    add(_Template("age", "age in years", "static", -1, "Int32", "offending"))
+    add(_Template("age_first_proven", "age at first proven offence", "static", -1, "Int32", "offending"))
+    add(_Template("career_years", "years since first recorded offence", "static", 0, "float64", "offending"))
+    add(_Template("n_sanction_occasions", "occasions convicted or cautioned", "static", 1, "int32", "offending"))
+    add(_Template("copas_rate", "rate of sanctions over the criminal career (OGRS3 Copas rate)", "static", 1, "float64", "offending"))
+    # --- custody (prison) ---
+    add(_Template("in_custody", "in prison now", "dynamic", 0, "bool", "custody"))
+    add(_Template("n_custody_episodes_{w}", "prison receptions {w}", "static", 1, "int32", "custody", "params+all"))
+    add(_Template("days_in_custody_{w}", "days in prison {w}", "static", 0, "int32", "custody", "params+all"))
+    add(_Template("days_since_release", "days since last release from prison", "dynamic", -1, "Int32", "custody"))
+    # --- supervision (probation orders and appointments) ---
+    add(_Template("on_community_order", "on a community or suspended sentence order now", "dynamic", 0, "bool", "supervision"))
+    add(_Template("on_licence", "on licence or post-sentence supervision now", "dynamic", 0, "bool", "supervision"))
+    add(_Template("n_orders_all", "probation orders and licences ever", "static", 1, "int32", "supervision"))
+    add(_Template("n_breached_orders_{w}", "orders or licences breached (ended) {w}", "static", 1, "int32", "supervision", "params+all"))
+    add(_Template("share_contacts_attended_{w}", "share of probation appointments attended {w}", "dynamic", -1, "float64", "supervision", "params"))
+    add(_Template("n_unacceptable_absences_{w}", "unacceptable absences from probation {w}", "dynamic", 1, "int32", "supervision", "params"))
+    # --- criminogenic needs (probation assessments) ---
+    for n in NEEDS:
+        add(_Template(f"need_{n}", f"{_pretty(n)} need at latest assessment (0-2)", "dynamic", 1, "Int32", "needs"))
+    add(_Template("need_total", "total need score at latest assessment", "dynamic", 1, "Int32", "needs"))
+    for n in NEEDS:
+        add(_Template(f"need_{n}_change", f"change in {_pretty(n)} need since previous assessment", "dynamic", 0, "Int32", "needs"))
+    add(_Template("need_total_change", "change in total need score since previous assessment", "dynamic", 0, "Int32", "needs"))
+    add(_Template("days_since_assessment", "days since latest needs assessment", "dynamic", 0, "Int32", "needs"))
+    # --- health ---
+    for s in TREATMENT_SERVICES:
+        what = _pretty(s) if s.endswith("_treatment") else f"{_pretty(s)} treatment"
+        add(_Template(f"in_{s}", f"in {what} now", "dynamic", 0, "bool", "health"))
+    add(_Template(
+        f"n_treatment_dropouts_{GROUP_WINDOW_MONTHS}m",
+        f"dropped out of treatment in the last {GROUP_WINDOW_MONTHS} months",
+        "dynamic", 1, "int32", "health",
+    ))
+    add(_Template("n_treatment_dropouts_all", "times dropped out of treatment", "dynamic", 1, "int32", "health"))
+    add(_Template("n_treatment_completed_all", "treatment episodes completed", "dynamic", 0, "int32", "health"))
+    # --- housing ---
+    add(_Template("n_homelessness_events_{w}", "homelessness events {w}", "dynamic", 1, "int32", "housing", "params"))
+    add(_Template(
+        f"n_rough_sleeping_{GROUP_WINDOW_MONTHS}m",
+        f"rough sleeping events in the last {GROUP_WINDOW_MONTHS} months",
+        "dynamic", 1, "int32", "housing",
+    ))
+    add(_Template("housing_unstable", "latest housing event is not settled accommodation", "dynamic", 1, "bool", "housing"))
+    # --- agencies that knew the person by t ---
+    for a in ("prison", "probation", "health", "housing"):
+        add(_Template(f"known_to_{a}", f"known to {a} services", "static", 0, "bool", "agencies"))
+    add(_Template("n_agencies_known", "number of agencies (of 5) holding records", "static", 0, "int32", "agencies"))
+    return tuple(t)
+
+
+TEMPLATES: tuple[_Template, ...] = _templates()
+
+
+def window_suffix(months: int | None) -> str:
+    """Column suffix for a window: ``12m`` for 12 months, ``all`` for all time."""
+    return ALL_TIME if months is None else f"{months}m"
+
+
+def _window_phrase(months: int | None) -> str:
+    return "ever" if months is None else f"in the last {months} months"
+
+
+def _expand(tpl: _Template, windows: Sequence[int]) -> list[FeatureSpec]:
+    if tpl.windows == "none":
+        ws: list[int | None] = [None]
+        fixed = True
+    else:
+        fixed = False
+        if tpl.windows == "group":
+            ws = [GROUP_WINDOW_MONTHS, None]
+        elif tpl.windows == "params":
+            ws = list(windows)
+        else:
+            ws = [*windows, None]
+    if fixed:
+        return [FeatureSpec(tpl.name, tpl.label, tpl.kind, tpl.direction, tpl.dtype, tpl.family)]
+    return [
+        FeatureSpec(
+            tpl.name.format(w=window_suffix(w)),
+            tpl.label.format(w=_window_phrase(w)),
+            tpl.kind,
+            tpl.direction,
+            tpl.dtype,
+            tpl.family,
+        )
+        for w in ws
+    ]
+
+
+def feature_specs(windows: Sequence[int] = DEFAULT_WINDOWS) -> tuple[FeatureSpec, ...]:
+    """All feature columns, in output order, for the given windows (months).
+
+    Examples
+    --------
+    >>> [s.name for s in feature_specs((12,)) if s.name.startswith("n_proven_offences")]
+    ['n_proven_offences_12m', 'n_proven_offences_all']
+    """
+    out: list[FeatureSpec] = []
+    for tpl in TEMPLATES:
+        out.extend(_expand(tpl, windows))
+    return tuple(out)
+
+
+def feature_names(windows: Sequence[int] = DEFAULT_WINDOWS) -> tuple[str, ...]:
+    """Feature column names, in output order."""
+    return tuple(s.name for s in feature_specs(windows))
+
+
+_WINDOW_RE = re.compile(r"_(\d+)m$")
+
+
+def specs_for_columns(columns: Iterable[str]) -> dict[str, FeatureSpec]:
+    """Catalogue entries for the feature columns among ``columns``, whatever the windows.
+
+    Columns that are not features (``pseudo_id``, ``label`` ...) are skipped, so a
+    model can pass a features frame's columns straight in.
+    """
+    columns = list(columns)
+    windows = sorted({int(m.group(1)) for c in columns if (m := _WINDOW_RE.search(c))})
+    specs = {s.name: s for s in feature_specs(windows)}
+    return {c: specs[c] for c in columns if c in specs}
+
+
+def monotone_constraints(columns: Iterable[str]) -> dict[str, int]:
+    """Monotone direction per feature column, for xgboost's ``monotone_constraints``."""
+    return {name: int(spec.direction) for name, spec in specs_for_columns(columns).items()}

@@ -1,0 +1,357 @@
+"""Link an extract: resolve who is who across agencies, then pseudonymise.
+
+Order of work (each step only adds links the previous ones could not make):
+
+1. police nominals are the people known to police (``pnc_id``);
+2. prison and probation ids link on the ``pnc_id`` their rows carry, rows without
+   one inheriting it through their noms_id / crn (``linkage.deterministic``);
+3. probation crns still without a PNC ID, and every health and housing id, link to a
+   police nominal on personal details (``linkage.model``, ``linkage.decide``);
+4. every person gets a pseudo_id from their canonical identifier: ``pnc:<id>`` when a
+   PNC ID is known, else ``noms:<id>`` / ``crn:<id>`` for prison- or probation-only
+   people. Health and housing ids that link to nobody are dropped (they are not in
+   the IOM population) and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from linkage.decide import decide_links
+from linkage.deterministic import resolve_pnc
+from linkage.evaluate import linkage_metrics
+from linkage.keys import keyed_hash, pseudonymise
+from linkage.model import fit_link_model
+from linkage.params import LinkParams
+from linkage.standardise import is_in, linkage_keys, recorded_identity
+from validation.contract import table as contract_table
+
+logger = logging.getLogger(__name__)
+
+SOURCES: tuple[str, ...] = ("police", "prison", "probation", "health", "housing")
+"""Agencies, in the order ``sources_linked`` lists them."""
+
+SOURCE_TABLE: dict[str, tuple[str, str]] = {
+    "police": ("police_nominals", "pnc_id"),
+    "prison": ("custody_episodes", "noms_id"),
+    "probation": ("probation_orders", "crn"),
+    "health": ("health_episodes", "health_id"),
+    "housing": ("housing_events", "council_id"),
+}
+"""Agency -> (its table naming the person, its identifier column)."""
+
+LINKED_TABLES: dict[str, tuple[str, str, str | None]] = {
+    # output name: (contract table, identifier column, opaque row id column)
+    "offences": ("police_offences", "pnc_id", None),
+    "custody": ("custody_episodes", "noms_id", "episode_id"),
+    "orders": ("probation_orders", "crn", "order_id"),
+    "assessments": ("probation_assessments", "crn", None),
+    "contacts": ("probation_contacts", "crn", None),
+    "health": ("health_episodes", "health_id", None),
+    "housing": ("housing_events", "council_id", None),
+}
+
+_ID_SOURCE = {
+    "noms_id": "prison",
+    "crn": "probation",
+    "health_id": "health",
+    "council_id": "housing",
+    "pnc_id": "police",
+}
+_ROW_ID_PREFIX = {"episode_id": "E", "order_id": "O"}
+# What identifies a custody stay or an order for good: a release date is filled in
+# later, so it must not change the stay's id.
+_ROW_ID_KEYS = {"episode_id": ("noms_id", "reception_date"), "order_id": ("crn", "order_type", "start_date")}
+_DETAIL_COLUMNS = ("forename", "surname", "date_of_birth", "sex", "postcode_district")
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """Everything the link stage produces.
+
+    Attributes
+    ----------
+    persons
+        One row per pseudo_id: birth_month, sex, ethnicity, in_<source> flags,
+        sources_linked.
+    tables
+        The event tables keyed by pseudo_id (``offences``, ``custody``, ``orders``,
+        ``assessments``, ``contacts``, ``health``, ``housing`` and, when given,
+        ``panel_decisions``): no names, dates of birth, postcodes or source ids.
+    person_index
+        The re-identification key: pseudo_id, source, source_id, match_probability,
+        method. Store apart from the outputs, readable by the data controller only.
+    clerical_review
+        Uncertain or ambiguous candidate pairs with both sides' details, for a human.
+    metrics
+        Counts, match-probability distribution and (with a truth table) precision
+        and recall per source.
+    charts
+        File name -> content (self-contained HTML of the fitted model's weights).
+    """
+
+    persons: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    person_index: pd.DataFrame
+    clerical_review: pd.DataFrame
+    metrics: dict[str, Any]
+    charts: dict[str, str] = field(default_factory=dict)
+
+
+def _identity_frame(source: str, ids: pd.Series, canonical: pd.Series, method: Any, p: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source": pd.Series(source, index=ids.index, dtype="str"),
+            "source_id": ids.astype("str"),
+            "canonical": canonical.astype("str"),
+            "method": pd.Series(method, index=ids.index).astype("str"),
+            "match_probability": pd.Series(p, index=ids.index).astype("float64"),
+        }
+    )
+
+
+def link_extract(
+    tables: dict[str, pd.DataFrame],
+    params: LinkParams,
+    key: bytes,
+    truth: pd.DataFrame | None = None,
+) -> LinkResult:
+    """Link the validated tables of one extract and pseudonymise them.
+
+    Parameters
+    ----------
+    tables
+        Validated contract tables by name (``data/validated``); ``panel_decisions``
+        is optional, every other contract table is required.
+    params
+        Link parameters.
+    key
+        Pseudonymisation key (:func:`linkage.resolve_key`).
+    truth
+        The simulator's ``_truth/identities.parquet`` (person_id, source, source_id),
+        used only to measure precision and recall in the metrics.
+
+    Returns
+    -------
+    LinkResult
+    """
+    missing = [name for name, _ in SOURCE_TABLE.values() if name not in tables]
+    missing += [spec[0] for spec in LINKED_TABLES.values() if spec[0] not in tables]
+    if missing:
+        raise KeyError(f"link needs the validated tables {sorted(set(missing))}")
+
+    nominals = tables["police_nominals"].drop_duplicates("pnc_id").sort_values("pnc_id", ignore_index=True)
+    prison = resolve_pnc(tables["custody_episodes"], "noms_id")
+    probation = resolve_pnc(tables["probation_orders"], "crn")
+    identities = {
+        "probation": recorded_identity(tables["probation_orders"], "crn"),
+        "health": recorded_identity(tables["health_episodes"], "health_id"),
+        "housing": recorded_identity(tables["housing_events"], "council_id"),
+    }
+
+    # Agency identities that only personal details can link.
+    unresolved_crn = set(probation.loc[probation["pnc_id"].isna(), "crn"])
+    to_link = []
+    for source in ("probation", "health", "housing"):
+        frame = identities[source]
+        id_col = SOURCE_TABLE[source][1]
+        if source == "probation":
+            frame = frame[is_in(frame["crn"], unresolved_crn)]
+        to_link.append(
+            frame.assign(unique_id=source + ":" + frame[id_col], source=source, source_id=frame[id_col])
+        )
+    agency = pd.concat(to_link, ignore_index=True)
+    left = linkage_keys(agency)
+    right = linkage_keys(nominals.assign(unique_id=nominals["pnc_id"]))
+    logger.info("linking %d agency identities to %d police nominals", len(left), len(right))
+    model = fit_link_model(left, right, params)
+    decisions, review_pairs = decide_links(model.pairs, left["unique_id"], params)
+    decisions = decisions.merge(agency[["unique_id", "source", "source_id"]], on="unique_id", how="left")
+
+    index = _build_index(nominals, prison, probation, decisions)
+    index["pseudo_id"] = pseudonymise(index["canonical"], key)
+    person_index = index[["pseudo_id", "source", "source_id", "match_probability", "method"]].sort_values(
+        ["pseudo_id", "source", "source_id"], ignore_index=True
+    )
+
+    persons = _persons(index, nominals, identities)
+    linked = {name: _linked_table(tables, name, index, key) for name in LINKED_TABLES}
+    if "panel_decisions" in tables:
+        cols = list(contract_table("panel_decisions").column_names)
+        linked["panel_decisions"] = tables["panel_decisions"][cols].reset_index(drop=True)
+
+    review = _clerical_review(review_pairs, agency, nominals)
+    metrics = linkage_metrics(
+        tables=tables,
+        decisions=decisions,
+        index=index,
+        prison=prison,
+        probation=probation,
+        persons=persons,
+        linked=linked,
+        review=review,
+        model=model,
+        params=params,
+        truth=truth,
+    )
+    return LinkResult(
+        persons=persons,
+        tables=linked,
+        person_index=person_index,
+        clerical_review=review,
+        metrics=metrics,
+        charts={f"{name}.html": html for name, html in model.charts.items()},
+    )
+
+
+def _build_index(
+    nominals: pd.DataFrame, prison: pd.DataFrame, probation: pd.DataFrame, decisions: pd.DataFrame
+) -> pd.DataFrame:
+    """Every agency id with its canonical identifier, link method and probability."""
+    parts = [_identity_frame("police", nominals["pnc_id"], "pnc:" + nominals["pnc_id"], "pnc_id", 1.0)]
+
+    for source, resolved, id_col in (("prison", prison, "noms_id"), ("probation", probation, "crn")):
+        has_pnc = resolved[resolved["pnc_id"].notna()]
+        parts.append(
+            _identity_frame(source, has_pnc[id_col], "pnc:" + has_pnc["pnc_id"], has_pnc["method"], 1.0)
+        )
+
+    linked = decisions[decisions["decision"] == "linked"]
+    parts.append(
+        _identity_frame(
+            "splink",
+            linked["source_id"],
+            "pnc:" + linked["pnc_id"],
+            "splink",
+            linked["match_probability"].to_numpy(),
+        ).assign(source=linked["source"].to_numpy())
+    )
+
+    # Prison- and probation-only people: their own id is their identity.
+    linked_crn = set(linked.loc[linked["source"] == "probation", "source_id"])
+    for source, resolved, id_col, prefix in (
+        ("prison", prison, "noms_id", "noms:"),
+        ("probation", probation, "crn", "crn:"),
+    ):
+        alone = resolved[resolved["pnc_id"].isna() & ~is_in(resolved[id_col], linked_crn)]
+        parts.append(_identity_frame(source, alone[id_col], prefix + alone[id_col], "canonical", 1.0))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _persons(
+    index: pd.DataFrame, nominals: pd.DataFrame, identities: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """One row per pseudo_id; attributes from police, else probation, health, housing."""
+    pseudo = index.set_index(["source", "source_id"])["pseudo_id"]
+    candidates = []
+    for priority, (source, frame) in enumerate(
+        (
+            ("police", nominals),
+            ("probation", identities["probation"]),
+            ("health", identities["health"]),
+            ("housing", identities["housing"]),
+        )
+    ):
+        id_col = SOURCE_TABLE[source][1]
+        keys = pd.MultiIndex.from_arrays([pd.Series(source, index=frame.index), frame[id_col]])
+        attrs = pd.DataFrame(
+            {
+                "pseudo_id": pseudo.reindex(keys).to_numpy(),
+                "priority": priority,
+                "date_of_birth": frame["date_of_birth"].to_numpy() if "date_of_birth" in frame else pd.NaT,
+                # "U" (not recorded) and "Not stated" give way to a recorded value elsewhere.
+                "sex": frame["sex"].mask(frame["sex"] == "U").to_numpy() if "sex" in frame else None,
+                "ethnicity": (
+                    frame["ethnicity"].mask(frame["ethnicity"] == "Not stated").to_numpy()
+                    if "ethnicity" in frame
+                    else None
+                ),
+            }
+        )
+        candidates.append(attrs.dropna(subset=["pseudo_id"]))
+    attrs = pd.concat(candidates, ignore_index=True).sort_values(["pseudo_id", "priority"], kind="stable")
+    first = attrs.groupby("pseudo_id", sort=True)[["date_of_birth", "sex", "ethnicity"]].first()
+
+    people = pd.DataFrame({"pseudo_id": index["pseudo_id"].drop_duplicates().sort_values(ignore_index=True)})
+    dob = pd.to_datetime(people["pseudo_id"].map(first["date_of_birth"]))
+    people["birth_month"] = dob.dt.to_period("M").dt.start_time.astype("datetime64[ms]")
+    people["sex"] = people["pseudo_id"].map(first["sex"]).fillna("U").astype("str")
+    people["ethnicity"] = people["pseudo_id"].map(first["ethnicity"]).fillna("Not stated").astype("str")
+    listed = pd.Series("", index=people.index, dtype="str")
+    for source in SOURCES:
+        flag = is_in(people["pseudo_id"], index.loc[index["source"] == source, "pseudo_id"])
+        people[f"in_{source}"] = flag.astype("bool")
+        listed = listed + flag.map({True: source + ";", False: ""}).astype("str")
+    people["sources_linked"] = listed.str.rstrip(";").astype("str")
+    return people
+
+
+def _linked_table(
+    tables: dict[str, pd.DataFrame], name: str, index: pd.DataFrame, key: bytes
+) -> pd.DataFrame:
+    """An event table with its person identifier replaced by pseudo_id.
+
+    Identifying and protected columns (names, DOB, postcode, source ids, sex,
+    ethnicity) are dropped; the contract flags them. Rows of an id that links to no
+    person (health and housing outside the IOM population) are dropped.
+    """
+    table_name, id_col, row_id = LINKED_TABLES[name]
+    spec = contract_table(table_name)
+    rows = tables[table_name]
+    source = _ID_SOURCE[id_col]
+    ids = index.loc[index["source"] == source].set_index("source_id")["pseudo_id"]
+    out = pd.DataFrame({"pseudo_id": rows[id_col].map(ids).astype("str")})
+    if row_id is not None:
+        out[row_id] = _row_ids(rows, _ROW_ID_KEYS[row_id], key, _ROW_ID_PREFIX[row_id], name)
+    keep = [c.name for c in spec.columns if not (c.identifying or c.protected)]
+    out = pd.concat([out, rows[keep]], axis=1)
+    out = out[out["pseudo_id"].notna()]
+    sort_by = ["pseudo_id", keep[0] if row_id is None else row_id]
+    if table_name == "police_offences":
+        sort_by = ["pseudo_id", "offence_date", "offence_id"]
+    return out.sort_values(sort_by, kind="stable", ignore_index=True)
+
+
+def _row_ids(rows: pd.DataFrame, columns: tuple[str, ...], key: bytes, prefix: str, name: str) -> pd.Series:
+    """Stable opaque row ids: a keyed hash of what identifies the row, not of its position.
+
+    The same custody stay gets the same episode_id in the next extract (it does not
+    depend on row order), and the id cannot be traced back to the noms_id without the
+    key. Rows agreeing on every key column are told apart by their order of appearance.
+    """
+    text = pd.Series(name + "|", index=rows.index, dtype="str")
+    for col in columns:
+        value = rows[col]
+        if pd.api.types.is_datetime64_any_dtype(value):
+            rendered = value.dt.strftime("%Y-%m-%d")
+        else:
+            rendered = value.astype("str")
+        text = text + rendered.fillna("").astype("str") + "|"
+    duplicate_no = text.groupby(text, sort=False).cumcount().astype("str")
+    return keyed_hash(text + duplicate_no, key, prefix=prefix)
+
+
+def _clerical_review(review: pd.DataFrame, agency: pd.DataFrame, nominals: pd.DataFrame) -> pd.DataFrame:
+    """Pairs for a human, with the details each side recorded, side by side."""
+    details = [c for c in _DETAIL_COLUMNS]
+    left = agency.set_index("unique_id")
+    right = nominals.set_index("pnc_id")
+    out = pd.DataFrame(
+        {
+            "source": review["unique_id"].map(left["source"]).astype("str"),
+            "source_id": review["unique_id"].map(left["source_id"]).astype("str"),
+            "pnc_id": review["pnc_id"].astype("str"),
+            "rank": review["rank"].astype("int64"),
+            "reason": review["reason"].astype("str"),
+            "match_probability": review["match_probability"].round(6),
+            "match_weight": review["match_weight"].round(3),
+        }
+    )
+    for col in details:
+        out[f"agency_{col}"] = review["unique_id"].map(left[col]) if col in left else pd.NA
+        out[f"police_{col}"] = review["pnc_id"].map(right[col]) if col in right else pd.NA
+    return out.sort_values(["source", "source_id", "rank"], ignore_index=True)

@@ -1,0 +1,141 @@
+"""Parameters of the ``link`` stage (the ``link:`` section of params.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
+
+from pipelines.config import StageParams
+
+# Columns a blocking rule may name. Each is derived from the recorded details by
+# ``linkage.standardise`` on both sides of the link (see there for their meaning).
+BLOCKING_COLUMNS: tuple[str, ...] = (
+    "forename_std",
+    "forename_key",
+    "surname_std",
+    "surname_sdx",
+    "forename_sdx",
+    "dob",
+    "dob_unordered",
+    "birth_year",
+    "birth_year_month",
+    "postcode_district",
+    "sex",
+)
+
+_DEFAULT_PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
+    # Same date of birth, or the same date with day and month swapped.
+    ("dob_unordered",),
+    # Same surname and birth year: catches a one-digit DOB typo.
+    ("surname_std", "birth_year"),
+    # Same (formal) forename and surname: catches a missing or badly wrong DOB.
+    ("forename_key", "surname_std"),
+    # Sound-alike forename and surname: typos in both names with a missing DOB.
+    ("forename_sdx", "surname_sdx"),
+    # Same forename, postcode district and birth year: a maiden or married surname.
+    ("forename_key", "postcode_district", "birth_year"),
+)
+
+# Each EM pass estimates m for the comparisons its rule does not constrain. A rule
+# must be tight enough that matches are a sizeable share of its pairs: forename and
+# surname alone pair up every "John Smith", and EM then mistakes namesakes for matches.
+_DEFAULT_TRAINING_BLOCKS: tuple[tuple[str, ...], ...] = (
+    ("dob",),
+    ("forename_key", "surname_std", "postcode_district"),
+    ("surname_std", "birth_year_month"),
+)
+
+
+class LinkParams(StageParams):
+    """Settings of the probabilistic linkage and the pseudonymisation.
+
+    Attributes
+    ----------
+    accept
+        Link a health, housing or probation identity to its best police candidate
+        automatically when the match probability is at least this.
+    review_low
+        Candidates with ``review_low <= p < accept`` go to clerical review and are not
+        linked; below ``review_low`` there is no link.
+    ambiguity_margin
+        When a second police candidate scores within this many match-weight units
+        (log2 Bayes factor) of the best, the pair is ambiguous (twins, a father and son
+        of the same name) and goes to clerical review even above ``accept``.
+    key_file
+        File holding the pseudonymisation key, used when ``IOM_PSEUDONYM_KEY`` is unset.
+    allow_dev_key
+        Permit the built-in development key, and only for a simulated extract (one with
+        a ``_truth/`` folder).
+    seed
+        Seed for Splink's random sampling of pairs when estimating u.
+    max_pairs
+        Number of random pairs sampled to estimate u (the chance that a non-matching
+        pair agrees at each comparison level).
+    deterministic_recall
+        Assumed recall of an exact match on forename, surname and DOB; sets the prior
+        probability that two random records match.
+    prediction_blocks, training_blocks
+        Blocking rules (each a list of columns that must be equal) for scoring pairs,
+        and for the expectation-maximisation passes that estimate m.
+    name_thresholds
+        Jaro-Winkler similarity thresholds for the forename and surname levels.
+    m_floor
+        Smallest m probability a comparison level keeps after training. EM can drive
+        m to ~0 for a disagreement never seen among matches in this extract (sex
+        recorded differently), which would veto every such pair whatever else agrees.
+    predict_floor
+        Pairs below this probability are not kept at all (they only feed the
+        distribution in the metrics as "no candidate").
+    review_candidates
+        At most this many candidates per identity go to clerical review.
+    """
+
+    accept: float = Field(0.95, gt=0.0, le=1.0)
+    review_low: float = Field(0.5, gt=0.0, le=1.0)
+    ambiguity_margin: float = Field(2.0, ge=0.0)
+    key_file: Path | None = None
+    allow_dev_key: bool = False
+    seed: int = 42
+    max_pairs: int = Field(2_000_000, ge=10_000)
+    deterministic_recall: float = Field(0.6, gt=0.0, le=1.0)
+    prediction_blocks: tuple[tuple[str, ...], ...] = _DEFAULT_PREDICTION_BLOCKS
+    training_blocks: tuple[tuple[str, ...], ...] = _DEFAULT_TRAINING_BLOCKS
+    name_thresholds: tuple[float, ...] = (0.92, 0.85)
+    m_floor: float = Field(0.002, ge=0.0, lt=0.1)
+    predict_floor: float = Field(0.01, gt=0.0, lt=1.0)
+    review_candidates: int = Field(3, ge=1)
+
+    @field_validator("prediction_blocks", "training_blocks")
+    @classmethod
+    def _known_columns(cls, blocks: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        if not blocks:
+            raise ValueError("give at least one blocking rule")
+        for rule in blocks:
+            if not rule:
+                raise ValueError("a blocking rule needs at least one column")
+            unknown = sorted(set(rule) - set(BLOCKING_COLUMNS))
+            if unknown:
+                raise ValueError(
+                    f"unknown blocking column(s) {unknown}; choose from {', '.join(BLOCKING_COLUMNS)}"
+                )
+        return blocks
+
+    @field_validator("name_thresholds")
+    @classmethod
+    def _descending(cls, thresholds: tuple[float, ...]) -> tuple[float, ...]:
+        if not thresholds or any(not 0 < t < 1 for t in thresholds):
+            raise ValueError("give one or more Jaro-Winkler thresholds strictly between 0 and 1")
+        if list(thresholds) != sorted(thresholds, reverse=True) or len(set(thresholds)) != len(thresholds):
+            raise ValueError("Jaro-Winkler thresholds must be strictly decreasing, e.g. [0.92, 0.85]")
+        return thresholds
+
+    @model_validator(mode="after")
+    def _ordered_band(self) -> Self:
+        if not self.predict_floor <= self.review_low <= self.accept:
+            raise ValueError(
+                "need predict_floor <= review_low <= accept "
+                f"(got {self.predict_floor}, {self.review_low}, {self.accept})"
+            )
+        return self

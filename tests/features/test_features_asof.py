@@ -1,0 +1,81 @@
+"""As-of dates, label completeness and windows (features.asof)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from features import FeatureParams, TemporalWindowError, as_of_dates, is_label_complete
+from features.asof import all_as_of_dates, check_as_of, last_complete_date, window_start
+from pipelines.config import ParamsError, parse_params
+
+
+def test_training_dates_are_quarter_ends_up_to_last_complete_label():
+    params = FeatureParams(train_start=dt.date(2023, 3, 31))
+    train, panel = as_of_dates(params, pd.Timestamp("2026-10-31"))
+    # 2026-10-31 - 548 days = 2025-05-01: the last complete quarter end is 2025-03-31.
+    assert last_complete_date(pd.Timestamp("2026-10-31")) == pd.Timestamp("2025-05-01")
+    assert [d.date().isoformat() for d in train] == [
+        "2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31",
+        "2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31",
+    ]
+    assert panel == pd.Timestamp("2026-10-31")
+
+
+def test_quarter_end_exactly_on_last_complete_date_is_included():
+    # 2025-03-31 + 548 days = 2026-09-30.
+    params = FeatureParams(train_start=dt.date(2025, 3, 31))
+    train, _ = as_of_dates(params, pd.Timestamp("2026-09-30"))
+    assert train == [pd.Timestamp("2025-03-31")]
+    with pytest.raises(TemporalWindowError, match="train_start"):
+        as_of_dates(params, pd.Timestamp("2026-09-29"))
+
+
+def test_train_start_after_last_complete_date_raises():
+    with pytest.raises(TemporalWindowError, match="move train_start earlier"):
+        as_of_dates(FeatureParams(train_start=dt.date(2026, 3, 31)), pd.Timestamp("2026-10-31"))
+
+
+def test_panel_date_after_extract_raises():
+    params = FeatureParams(train_start=dt.date(2019, 3, 31), panel_date=dt.date(2026, 11, 1))
+    with pytest.raises(TemporalWindowError, match="panel_date"):
+        as_of_dates(params, pd.Timestamp("2026-10-31"))
+
+
+def test_panel_date_given_is_used_and_merged_with_training_dates():
+    params = FeatureParams(train_start=dt.date(2024, 12, 31), panel_date=dt.date(2025, 3, 31))
+    train, panel = as_of_dates(params, pd.Timestamp("2026-10-31"))
+    assert panel == pd.Timestamp("2025-03-31")
+    assert all_as_of_dates(train, panel) == [pd.Timestamp("2024-12-31"), pd.Timestamp("2025-03-31")]
+
+
+def test_as_of_after_extract_raises():
+    with pytest.raises(TemporalWindowError):
+        check_as_of(pd.Timestamp("2026-11-01"), pd.Timestamp("2026-10-31"))
+    check_as_of(pd.Timestamp("2026-10-31"), pd.Timestamp("2026-10-31"))
+
+
+def test_label_completeness_boundary():
+    t = pd.Timestamp("2024-03-31")
+    assert is_label_complete(t, pd.Timestamp("2025-09-30"))  # t + 365 + 183 days
+    assert not is_label_complete(t, pd.Timestamp("2025-09-29"))
+
+
+def test_window_start_is_exclusive_month_arithmetic():
+    assert window_start(pd.Timestamp("2024-03-31"), 12) == pd.Timestamp("2023-03-31")
+    assert window_start(pd.Timestamp("2024-02-29"), 24) == pd.Timestamp("2022-02-28")
+    with pytest.raises(TemporalWindowError):
+        window_start(pd.Timestamp("2024-03-31"), 0)
+
+
+def test_params_reject_bad_values():
+    with pytest.raises(ParamsError, match="quarter end"):
+        parse_params({"train_start": "2019-03-30"}, FeatureParams)
+    with pytest.raises(ParamsError, match="increasing"):
+        parse_params({"windows": [12, 3]}, FeatureParams)
+    with pytest.raises(ParamsError, match="unknown_key|Extra inputs"):
+        parse_params({"unknown_key": 1}, FeatureParams)
+    p = parse_params({"panel_date": None, "windows": [3, 12]}, FeatureParams)
+    assert p.windows == (3, 12) and p.min_age == 18 and p.release_window_days == 56

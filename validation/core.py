@@ -1,0 +1,338 @@
+"""Validate a whole extract: table-level checks, then GE row checks, parents first."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+import numpy as np
+import pandas as pd
+from great_expectations.core import ExpectationSuiteValidationResult
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from validation.contract import REQUIRED_TABLES, ROW_RULES, TABLES, TABLES_BY_NAME, Table
+from validation.errors import ExtractError, Problem
+from validation.params import ValidateParams
+from validation.parsing import parse_table
+from validation.quarantine import SOURCE_ROW, describe_failures, failures_from_results, split_rows
+from validation.reading import (
+    Manifest,
+    RawTable,
+    find_table_file,
+    manifest_row_count,
+    read_manifest,
+    read_raw_table,
+)
+from validation.suites import (
+    ORPHAN_SUFFIX,
+    PARENT_REJECTED_SUFFIX,
+    REPEAT_SUFFIX,
+    ROW_ID,
+    DateBounds,
+    build_batch_frame,
+    build_suite,
+)
+
+logger = logging.getLogger(__name__)
+
+# COMPLETE results, with the failing rows named by the ``_row`` index. Unexpected
+# values are left out: GE would gather them one row at a time, and the quarantine
+# keeps the original text of every failing row anyway.
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": [ROW_ID],
+    "exclude_unexpected_values": True,
+    "partial_unexpected_count": 20,
+}
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What the validate stage produced for one extract.
+
+    Attributes
+    ----------
+    accepted
+        Per table, rows that passed every rule, typed per the contract, plus
+        ``source_row`` (int64, 1-based data-row number in the file).
+    rejects
+        Per table, quarantined rows: the original values as text, ``source_row``,
+        ``rule`` (first failed, in ``ROW_RULES`` order), ``rules`` (all, ``;``-joined),
+        ``column`` and ``detail`` (a readable sentence).
+    manifest
+        ``manifest.json`` as read.
+    metrics
+        ``tables`` (per table: rows_in_file, accepted, rejected, manifest_count,
+        reconciled, rejects_by_rule), ``totals`` and ``elapsed_seconds``.
+    suites
+        The GE expectation suite run on each table.
+    gx_results
+        GE's validation result for each table (COMPLETE format, failing rows named
+        by ``_row``), used to render Data Docs.
+    examples
+        Per table and failed expectation (keyed by its position in
+        ``gx_results[table].results``): up to ``max_examples`` failing values as sent.
+    extract_date
+        The manifest's extract date (midnight).
+    """
+
+    accepted: dict[str, pd.DataFrame]
+    rejects: dict[str, pd.DataFrame]
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    suites: dict[str, gx.ExpectationSuite] = field(repr=False)
+    gx_results: dict[str, ExpectationSuiteValidationResult] = field(repr=False)
+    examples: dict[str, dict[int, list[str]]] = field(repr=False)
+    extract_date: pd.Timestamp
+
+
+def _parents_first(tables: list[Table]) -> list[Table]:
+    """Order tables so that every foreign-key parent is validated before its children."""
+    done: list[Table] = []
+    names = {t.name for t in tables}
+    pending = list(tables)
+    while pending:
+        ready = [t for t in pending if all(fk.parent in {d.name for d in done} or fk.parent not in names for fk in t.foreign_keys)]
+        if not ready:
+            raise ValueError(f"foreign keys form a cycle among {[t.name for t in pending]}")
+        done.extend(ready)
+        pending = [t for t in pending if t not in ready]
+    return done
+
+
+def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
+    """Read the manifest and every table as text; raise ``ExtractError`` with all
+    table-level problems found."""
+    extract_dir = Path(extract_dir)
+    manifest, raw_manifest, problems = read_manifest(extract_dir)
+    tables: dict[str, RawTable] = {}
+    for table in TABLES:
+        path, found = find_table_file(extract_dir, table)
+        problems.extend(found)
+        expected = manifest_row_count(raw_manifest, table.name)
+        if path is None:
+            if table.optional and not found and expected:
+                problems.append(
+                    Problem(
+                        f"{table.name}.csv",
+                        "",
+                        "file_missing",
+                        1,
+                        "",
+                        f"manifest.json row_counts says {table.name} has {expected} rows but there is no "
+                        f"{table.name}.csv or .parquet file. Add the file, or remove {table.name} from "
+                        "row_counts if no decisions were sent.",
+                    )
+                )
+            continue
+        raw, found = read_raw_table(path, table)
+        problems.extend(found)
+        if raw is None:
+            continue
+        if raw.extra_columns:
+            logger.warning(
+                "%s: ignoring %d column(s) the contract does not define: %s",
+                raw.file,
+                len(raw.extra_columns),
+                ", ".join(raw.extra_columns),
+            )
+        if raw_manifest is not None and isinstance(raw_manifest.get("row_counts"), dict):
+            if expected is None and table.name not in raw_manifest["row_counts"]:
+                problems.append(
+                    Problem(
+                        "manifest.json",
+                        "row_counts",
+                        "row_count_missing",
+                        raw.n_rows,
+                        table.name,
+                        f"row_counts has no entry for {table.name} ({raw.file} has {raw.n_rows} data rows). "
+                        "Add the count the agency's system reported when exporting, so a loss in "
+                        "transfer can be detected.",
+                    )
+                )
+            elif expected is not None and expected != raw.n_rows:
+                problems.append(
+                    Problem(
+                        raw.file,
+                        "",
+                        "row_count_mismatch",
+                        abs(raw.n_rows - expected),
+                        f"{raw.n_rows} in file, {expected} in manifest",
+                        f"the file has {raw.n_rows} data rows but manifest.json row_counts says {expected}: "
+                        f"rows were {'lost' if raw.n_rows < expected else 'duplicated or added'} in transfer. "
+                        "Re-send the file and the manifest from the same export.",
+                    )
+                )
+        tables[table.name] = raw
+    if raw_manifest is not None and isinstance(raw_manifest.get("row_counts"), dict):
+        unknown = sorted(set(raw_manifest["row_counts"]) - set(TABLES_BY_NAME))
+        if unknown:
+            logger.warning("manifest.json row_counts names tables the contract does not define: %s", ", ".join(unknown))
+    if problems or manifest is None:
+        raise ExtractError(extract_dir, problems)
+    missing = [n for n in REQUIRED_TABLES if n not in tables]
+    if missing:  # pragma: no cover - every missing table is reported as a problem above
+        raise RuntimeError(f"bug: required tables {missing} neither read nor reported")
+    return manifest, tables
+
+
+@dataclass(frozen=True)
+class _ParentKeys:
+    """Values of a parent column: all in the file, and those on accepted rows."""
+
+    in_file: pd.Series
+    accepted: pd.Series
+
+
+def _helpers(
+    raw: pd.DataFrame, table: Table, parents: dict[tuple[str, str], _ParentKeys]
+) -> dict[str, pd.Series]:
+    """Helper columns holding the offending value (null when fine) for unique, orphan
+    and parent_rejected."""
+    helpers: dict[str, pd.Series] = {}
+    for col in table.columns:
+        if col.unique:
+            values = raw[col.name]
+            repeat = values.duplicated(keep="first") & values.notna()
+            helpers[col.name + REPEAT_SUFFIX] = values.where(repeat)
+    for fk in table.foreign_keys:
+        keys = parents[(fk.parent, fk.parent_column)]
+        values = raw[fk.column]
+        in_file = values.isin(keys.in_file)
+        orphan = values.notna() & ~in_file
+        cascade = in_file & ~values.isin(keys.accepted)
+        helpers[fk.column + ORPHAN_SUFFIX] = values.where(orphan)
+        helpers[fk.column + PARENT_REJECTED_SUFFIX] = values.where(cascade)
+    return helpers
+
+
+def _examples(
+    results: ExpectationSuiteValidationResult, raw: pd.DataFrame, max_examples: int
+) -> dict[int, list[str]]:
+    """Up to ``max_examples`` failing values as sent (``row 12: "2031-01-01"``), per
+    failed expectation."""
+    out: dict[int, list[str]] = {}
+    for i, res in enumerate(results.results):
+        if res.success or res.expectation_config is None:
+            continue
+        column = (res.expectation_config.meta or {}).get("column")
+        index_list = res.result.get("unexpected_index_list") or []
+        if not index_list or column not in raw.columns:
+            continue
+        rows = np.asarray(index_list[0][ROW_ID][:max_examples], dtype=np.int64)
+        values = ('"' + raw[column].iloc[rows - 1].astype("string") + '"').fillna("empty")
+        out[i] = [f"row {row}: {value}" for row, value in zip(rows.tolist(), values.tolist(), strict=True)]
+    return out
+
+
+def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationResult:
+    """Validate an extract against the contract with Great Expectations.
+
+    Reads every table (CSV or Parquet) as text, raises ``ExtractError`` listing every
+    table-level problem, then for each table (parents before children) parses types,
+    runs the table's generated expectation suite, and splits rows into accepted and
+    quarantined from GE's unexpected rows. Writes nothing.
+
+    Parameters
+    ----------
+    extract_dir
+        Directory holding ``manifest.json`` and the table files.
+    params
+        Validate-stage parameters.
+
+    Raises
+    ------
+    ExtractError
+        For table-level failures (manifest, missing or unreadable files, missing
+        columns, row counts that differ from the manifest).
+    """
+    start = time.perf_counter()
+    manifest, raw_tables = read_extract(extract_dir)
+    bounds = DateBounds.build(params.earliest_date, pd.Timestamp(manifest.extract_date), params.min_age_years)
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("extract")
+
+    accepted: dict[str, pd.DataFrame] = {}
+    rejects: dict[str, pd.DataFrame] = {}
+    suites: dict[str, gx.ExpectationSuite] = {}
+    gx_results: dict[str, ExpectationSuiteValidationResult] = {}
+    examples: dict[str, dict[int, list[str]]] = {}
+    parents: dict[tuple[str, str], _ParentKeys] = {}
+    table_metrics: dict[str, dict[str, Any]] = {}
+    parent_columns = {(fk.parent, fk.parent_column) for t in TABLES for fk in t.foreign_keys}
+
+    for table in _parents_first([raw_tables[n].table for n in raw_tables]):
+        raw = raw_tables[table.name].frame.reset_index(drop=True)
+        n_rows = len(raw)
+        source_row = pd.Series(np.arange(1, n_rows + 1, dtype=np.int64))
+        typed = parse_table(raw, table)
+        batch_frame = build_batch_frame(raw, typed, table, source_row, _helpers(raw, table, parents))
+        suite = build_suite(table, bounds)
+        batch = (
+            source.add_dataframe_asset(name=table.name)
+            .add_batch_definition_whole_dataframe("whole_table")
+            .get_batch(batch_parameters={"dataframe": batch_frame})
+        )
+        results = batch.validate(suite, result_format=RESULT_FORMAT)
+        failures, checks = failures_from_results(results)
+        details = describe_failures(failures, checks, raw, table, bounds)
+        ok, bad = split_rows(raw, typed, failures, details, table)
+
+        n_ok, n_bad = len(ok), len(bad)
+        expected = manifest.row_counts[table.name]
+        if not (n_rows == n_ok + n_bad == expected):
+            raise RuntimeError(
+                f"bug: {table.name} does not reconcile: {n_rows} rows in file, {n_ok} accepted + "
+                f"{n_bad} rejected, manifest {expected}"
+            )
+        by_rule = bad["rule"].value_counts()
+        table_metrics[table.name] = {
+            "rows_in_file": n_rows,
+            "accepted": n_ok,
+            "rejected": n_bad,
+            "manifest_count": expected,
+            "reconciled": True,
+            "rejects_by_rule": {r: int(by_rule[r]) for r in ROW_RULES if r in by_rule.index},
+        }
+        for key in parent_columns:
+            if key[0] == table.name:
+                parents[key] = _ParentKeys(
+                    in_file=pd.Series(raw[key[1]].dropna().unique()),
+                    accepted=pd.Series(ok[key[1]].dropna().unique()),
+                )
+        accepted[table.name] = ok
+        rejects[table.name] = bad
+        suites[table.name] = suite
+        gx_results[table.name] = results
+        examples[table.name] = _examples(results, raw, params.max_examples)
+        logger.info("%s: %d rows, %d accepted, %d quarantined", table.name, n_rows, n_ok, n_bad)
+
+    order = [t.name for t in TABLES if t.name in table_metrics]
+    metrics: dict[str, Any] = {
+        "tables": {n: table_metrics[n] for n in order},
+        "totals": {
+            k: sum(table_metrics[n][k] for n in order)
+            for k in ("rows_in_file", "accepted", "rejected", "manifest_count")
+        }
+        | {"reconciled": all(table_metrics[n]["reconciled"] for n in order)},
+        "elapsed_seconds": round(time.perf_counter() - start, 3),
+    }
+    return ValidationResult(
+        accepted={n: accepted[n] for n in order},
+        rejects={n: rejects[n] for n in order},
+        manifest=manifest.raw,
+        metrics=metrics,
+        suites={n: suites[n] for n in order},
+        gx_results={n: gx_results[n] for n in order},
+        examples={n: examples[n] for n in order},
+        extract_date=bounds.extract_date,
+    )
+
+
+__all__ = ["SOURCE_ROW", "ValidationResult", "read_extract", "validate_extract"]

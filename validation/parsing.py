@@ -1,0 +1,84 @@
+"""Turn contract columns read as text into their contract types, vectorised.
+
+A value that is present but cannot be read as its type becomes null here; the
+``type`` rule is what quarantines it (a text column that is non-null while its typed
+column is null).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from validation.contract import Kind, Table
+
+DATE_REGEX = r"^\d{4}-\d{2}-\d{2}$"
+# Whole numbers only; 18 digits keeps every accepted value inside int64.
+INT_REGEX = r"^-?\d{1,18}$"
+BOOL_VALUES = {"true": True, "false": False}
+
+# pandas dtypes of accepted (typed) columns, as in docs/interfaces.md.
+TYPED_DTYPES: dict[Kind, str] = {
+    "str": "string",
+    "cat": "string",
+    "date": "datetime64[ms]",
+    "int": "Int64",
+    "bool": "boolean",
+}
+KIND_WORDS: dict[Kind, str] = {
+    "str": "text",
+    "cat": "category",
+    "date": "date written YYYY-MM-DD",
+    "int": "whole number",
+    "bool": "true or false",
+}
+
+
+def _arrow(text: pd.Series) -> pa.Array:
+    arr = pa.array(text.array)
+    return arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr
+
+
+def parse_dates(text: pd.Series) -> pd.Series:
+    """Parse ``YYYY-MM-DD`` text into ``datetime64[ms]``; anything else (including
+    impossible calendar dates such as 2023-02-30, which a lenient parser would roll
+    over to 2 March) becomes NaT."""
+    arr = _arrow(text)
+    shaped = pc.match_substring_regex(arr, DATE_REGEX)
+    parsed = pc.strptime(
+        pc.if_else(shaped, arr, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="ms", error_is_null=True
+    )
+    # Round trip: a rolled-over date does not print back as the text it came from.
+    exact = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), arr)
+    parsed = pc.if_else(pc.fill_null(exact, False), parsed, pa.scalar(None, parsed.type))
+    return pd.Series(parsed.to_pandas(), index=text.index, name=text.name).astype("datetime64[ms]")
+
+
+def parse_ints(text: pd.Series) -> pd.Series:
+    """Parse whole numbers (optional leading minus) into nullable ``Int64``."""
+    arr = _arrow(text)
+    shaped = pc.fill_null(pc.match_substring_regex(arr, INT_REGEX), False)
+    parsed = pc.if_else(shaped, arr, pa.scalar(None, pa.string())).cast(pa.int64())
+    return pd.Series(pd.array(parsed, dtype=pd.Int64Dtype()), index=text.index, name=text.name)
+
+
+def parse_bools(text: pd.Series) -> pd.Series:
+    """Parse ``true``/``false`` in any letter case into nullable ``boolean``."""
+    return text.str.lower().map(BOOL_VALUES).astype("boolean").rename(text.name)
+
+
+def parse_column(text: pd.Series, kind: Kind) -> pd.Series:
+    """Typed values of one contract column; null where the text is null or unreadable."""
+    if kind == "date":
+        return parse_dates(text)
+    if kind == "int":
+        return parse_ints(text)
+    if kind == "bool":
+        return parse_bools(text)
+    return text.astype(TYPED_DTYPES[kind])
+
+
+def parse_table(raw: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Typed copy of a table read as text (same index, contract column order)."""
+    return pd.DataFrame({c.name: parse_column(raw[c.name], c.kind) for c in table.columns}, index=raw.index)
