@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: repro test setup lint typecheck bench clean-venv
+.PHONY: repro test setup lint bench clean-venv mlflow-ui
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	touch $@
 
 repro: setup
-	$(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
 test: setup
 	$(BIN)/python -m pytest
@@ -37,3 +37,6 @@ bench: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+mlflow-ui: setup
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port 5000

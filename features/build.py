@@ -80,7 +80,7 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     code, day = o["code"], o["day"]
     known = day <= t
     # Proven at t: convicted or cautioned, and the outcome already decided by t.
-    proven = known & o["proven"] & (o["outcome_day"] <= t)
+    proven = known & o["proven"]
     cols: Columns = {}
     for sfx, start in d.windows(windows, all_time=True):
         inw = known & (day > start)

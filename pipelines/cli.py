@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,6 +24,19 @@ app = typer.Typer(
 )
 
 ParamsOpt = Annotated[Path, typer.Option("--params", help="The params file with one section per stage.")]
+TrackOpt = Annotated[
+    bool, typer.Option("--mlflow/--no-mlflow", help="Record the stage's aggregate metrics in MLflow.")
+]
+
+
+def _track(stage: str, manifest: Path, metrics: Path, params_path: Path, sections: tuple[str, ...]) -> None:
+    """Log a finished stage's metrics to MLflow (aggregates only)."""
+    from pipelines.config import read_params
+    from pipelines.tracking import area_of, log_stage_run
+
+    raw = read_params(params_path)
+    run_id = log_stage_run(stage, area_of(manifest), metrics, {s: raw.get(s) for s in sections})
+    logging.getLogger("iom").info("MLflow run %s (stage %s)", run_id, stage)
 
 
 @app.callback()
@@ -47,15 +60,26 @@ def _main(
 
 @app.command()
 def simulate(
-    out: Annotated[Optional[Path], typer.Option(help="Extract directory to write (default: params simulate.out).")] = None,
-    nominals: Annotated[Optional[int], typer.Option(help="Number of police nominals (people).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed: same seed and params give byte-identical files.")] = None,
-    extract_date: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="Day the extract is pulled.")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="csv or parquet.")] = None,
-    dirty: Annotated[Optional[float], typer.Option(help="Share of rows to corrupt with contract violations (0 = clean).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Extract directory to write (default: params simulate.out).")
+    ] = None,
+    nominals: Annotated[int | None, typer.Option(help="Number of police nominals (people).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed: same seed and params give byte-identical files.")
+    ] = None,
+    extract_date: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day the extract is pulled.")
+    ] = None,
+    format: Annotated[str | None, typer.Option("--format", help="csv or parquet.")] = None,
+    dirty: Annotated[
+        float | None, typer.Option(help="Share of rows to corrupt with contract violations (0 = clean).")
+    ] = None,
     continue_from: Annotated[
-        Optional[Path],
-        typer.Option(help="An extract written earlier: draw a later extract of the same world (same people, time moved on)."),
+        Path | None,
+        typer.Option(
+            help="An extract written earlier: draw a later extract of the same world "
+            "(same people, time moved on)."
+        ),
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -71,36 +95,57 @@ def simulate(
         "format": format,
         "dirty_rate": dirty,
     }
-    stage.run(params, {k: v for k, v in overrides.items() if v is not None}, continue_from=continue_from, progress=progress)
+    stage.run(
+        params,
+        {k: v for k, v in overrides.items() if v is not None},
+        continue_from=continue_from,
+        progress=progress,
+    )
 
 
 @app.command()
 def validate(
-    extract: Annotated[Optional[Path], typer.Option(help="Extract directory (default: params validate.extract).")] = None,
-    out: Annotated[Path, typer.Option(help="Where accepted tables and rejects/ go.")] = Path("data/validated"),
-    metrics: Annotated[Path, typer.Option(help="Reconciliation metrics JSON.")] = Path("metrics/validation.json"),
-    docs: Annotated[Path, typer.Option(help="Great Expectations Data Docs folder.")] = Path("reports/validation"),
+    extract: Annotated[
+        Path | None, typer.Option(help="Extract directory (default: params validate.extract).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where accepted tables and rejects/ go.")] = Path(
+        "data/validated"
+    ),
+    metrics: Annotated[Path, typer.Option(help="Reconciliation metrics JSON.")] = Path(
+        "metrics/validation.json"
+    ),
+    docs: Annotated[Path, typer.Option(help="Great Expectations Data Docs folder.")] = Path(
+        "reports/validation"
+    ),
     params: ParamsOpt = Path("params.yaml"),
+    mlflow: TrackOpt = True,
 ) -> None:
     """Validate an extract against the data contract; quarantine bad rows with their reasons."""
     from pipelines import validate as stage
 
     stage.run(extract, out, metrics, docs, params)
+    if mlflow:
+        _track("validate", out / "manifest.json", metrics, params, ("validate",))
 
 
 @app.command()
 def link(
     validated: Annotated[Path, typer.Option(help="Output of `iom validate`.")] = Path("data/validated"),
     out: Annotated[Path, typer.Option(help="Pseudonymised, linked tables.")] = Path("data/linked"),
-    reid: Annotated[Path, typer.Option(help="Re-identification key folder (data controller only).")] = Path("data/reid"),
+    reid: Annotated[Path, typer.Option(help="Re-identification key folder (data controller only).")] = Path(
+        "data/reid"
+    ),
     metrics: Annotated[Path, typer.Option(help="Linkage metrics JSON.")] = Path("metrics/linkage.json"),
     reports: Annotated[Path, typer.Option(help="Linkage charts.")] = Path("reports/linkage"),
     params: ParamsOpt = Path("params.yaml"),
+    mlflow: TrackOpt = True,
 ) -> None:
     """Resolve people across agencies (pnc_id, then Splink on personal details) and pseudonymise."""
     from pipelines import link as stage
 
     stage.run(validated, out, reid, metrics, reports, params)
+    if mlflow:
+        _track("link", validated / "manifest.json", metrics, params, ("link",))
 
 
 @app.command()
@@ -109,14 +154,19 @@ def features(
     manifest: Annotated[Path, typer.Option(help="The validated manifest (gives the extract date).")] = Path(
         "data/validated/manifest.json"
     ),
-    out: Annotated[Path, typer.Option(help="Feature partitions, one folder per as-of date.")] = Path("data/features"),
+    out: Annotated[Path, typer.Option(help="Feature partitions, one folder per as-of date.")] = Path(
+        "data/features"
+    ),
     metrics: Annotated[Path, typer.Option(help="Feature metrics JSON.")] = Path("metrics/features.json"),
     params: ParamsOpt = Path("params.yaml"),
+    mlflow: TrackOpt = True,
 ) -> None:
     """Build leakage-free features and labels for every as-of date and the panel date."""
     from pipelines import features as stage
 
     stage.run(linked, manifest, out, metrics, params)
+    if mlflow:
+        _track("features", manifest, metrics, params, ("features",))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,7 +29,9 @@ def read_params(path: Path = DEFAULT_PARAMS) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found. Run from the repository root, or pass --params.") from None
+        raise ParamsError(
+            f"{path}: file not found. Run from the repository root, or pass --params."
+        ) from None
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

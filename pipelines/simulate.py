@@ -27,12 +27,20 @@ def run(
     """
     if continue_from is not None:
         world = json.loads((continue_from / "_truth" / "world.json").read_text(encoding="utf-8"))
-        base = {**world["params"], "world_first_month": world["world_first_month"], "world_last_month": world["world_last_month"]}
+        base = {
+            **world["params"],
+            "world_first_month": world["world_first_month"],
+            "world_last_month": world["world_last_month"],
+        }
         base.pop("out", None)
-        params = parse_params({**base, **overrides}, SimulateParams, where=f"{continue_from}/_truth/world.json")
+        params = parse_params(
+            {**base, **overrides}, SimulateParams, where=f"{continue_from}/_truth/world.json"
+        )
     elif overrides:
         section = read_params(params_path).get("simulate") or {}
-        params = parse_params({**section, **overrides}, SimulateParams, where=f"{params_path} [simulate] + options")
+        params = parse_params(
+            {**section, **overrides}, SimulateParams, where=f"{params_path} [simulate] + options"
+        )
     else:
         params = load_params("simulate", SimulateParams, params_path)
     summary = simulate_extract(params, Path(params.out), show_progress=progress)

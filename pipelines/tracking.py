@@ -7,8 +7,12 @@ extract's runs go to an experiment named after the extract's ``area``.
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "mlflow.db"
@@ -45,3 +49,59 @@ def configure_mlflow(area: str) -> str:
         exp_id = exp.experiment_id
     mlflow.set_experiment(experiment_id=exp_id)
     return str(exp_id)
+
+
+def flatten_numbers(tree: Any, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a nested metrics mapping as ``a/b/c`` keys (booleans as 0/1).
+
+    Examples
+    --------
+    >>> flatten_numbers({"police": {"accepted": 3, "ok": True}, "note": "x"})
+    {'police/accepted': 3.0, 'police/ok': 1.0}
+    """
+    out: dict[str, float] = {}
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            out.update(flatten_numbers(v, f"{prefix}{_clean(str(k))}/"))
+    elif isinstance(tree, bool | int | float) and not (isinstance(tree, float) and math.isnan(tree)):
+        out[prefix.rstrip("/")] = float(tree)
+    return out
+
+
+def _clean(key: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_\-. /]", "_", key)
+
+
+def area_of(manifest: Path) -> str:
+    """The extract's area, from its manifest."""
+    return str(json.loads(manifest.read_text(encoding="utf-8"))["area"])
+
+
+def log_stage_run(stage: str, area: str, metrics_file: Path, params: dict[str, Any] | None = None) -> str:
+    """Record a stage's aggregate metrics as an MLflow run; return the run id.
+
+    Only aggregates go to MLflow: the metrics file's numbers and the stage's params,
+    never row-level data (rejects and Data Docs stay on the analyst's machine).
+    """
+    configure_mlflow(area)
+    import mlflow
+
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+    with mlflow.start_run(run_name=stage, tags={"stage": stage, "area": area}) as run:
+        if params:
+            flat = {k: str(v)[:500] for k, v in _flatten_any(params).items()}
+            mlflow.log_params(flat)
+        numbers = flatten_numbers(metrics)
+        if numbers:
+            mlflow.log_metrics(numbers)
+        mlflow.log_artifact(str(metrics_file), artifact_path="metrics")
+        return str(run.info.run_id)
+
+
+def _flatten_any(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for k, v in tree.items():
+            out.update(_flatten_any(v, f"{prefix}{_clean(str(k))}."))
+        return out
+    return {prefix.rstrip("."): tree}

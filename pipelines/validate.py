@@ -18,7 +18,13 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from pipelines.config import DEFAULT_PARAMS, load_params
-from validation import ExtractError, ValidateParams, ValidationResult, validate_extract, write_validation_outputs
+from validation import (
+    ExtractError,
+    ValidateParams,
+    ValidationResult,
+    validate_extract,
+    write_validation_outputs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +42,13 @@ def failure_summary(result: ValidationResult) -> pd.DataFrame:
             continue
         # The value of each row's failing column, as sent.
         columns = rejects["column"].to_numpy()
-        values = pd.Series(
-            [None] * len(rejects), index=rejects.index, dtype="string"
-        )
+        values = pd.Series([None] * len(rejects), index=rejects.index, dtype="string")
         for col in pd.unique(columns):
             mask = columns == col
             values[mask] = rejects.loc[mask, col].astype("string")
-        example = "row " + rejects["source_row"].astype("string") + ": " + ('"' + values + '"').fillna("empty")
+        example = (
+            "row " + rejects["source_row"].astype("string") + ": " + ('"' + values + '"').fillna("empty")
+        )
         grouped = (
             pd.DataFrame({"column": rejects["column"], "rule": rejects["rule"], "example": example})
             .groupby(["column", "rule"], sort=True)
@@ -83,8 +89,14 @@ def log_summary(result: ValidationResult) -> None:
         failures = RichTable(title="Quarantined rows by table, column and first failed rule")
         for header in ("table", "column", "rule", "rows", "example"):
             failures.add_column(header, justify="right" if header == "rows" else "left")
-        for row in summary.itertuples(index=False):
-            failures.add_row(row.table, row.column, row.rule, f"{row.count:,}", row.example)
+        for record in summary.to_dict(orient="records"):
+            failures.add_row(
+                str(record["table"]),
+                str(record["column"]),
+                str(record["rule"]),
+                f"{int(record['count']):,}",
+                str(record["example"]),
+            )
         logger.warning("\n%s", _render(failures))
     totals = result.metrics["totals"]
     logger.info(

@@ -24,12 +24,21 @@ from simulator.world import World
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RecordingBias", "SimulateParams", "World", "cohort_label_rates", "simulate_extract", "simulate_world"]
+__all__ = [
+    "RecordingBias",
+    "SimulateParams",
+    "World",
+    "cohort_label_rates",
+    "simulate_extract",
+    "simulate_world",
+]
 
 
 def simulate_world(params: SimulateParams, show_progress: bool = False) -> World:
     """The simulated world as known on ``params.extract_date`` (no identities, no files)."""
-    return censor_world(generate_world(params, show_progress=show_progress), pd.Timestamp(params.extract_date))
+    return censor_world(
+        generate_world(params, show_progress=show_progress), pd.Timestamp(params.extract_date)
+    )
 
 
 def simulate_extract(params: SimulateParams, out_dir: Path, show_progress: bool = True) -> dict[str, Any]:
@@ -44,7 +53,11 @@ def simulate_extract(params: SimulateParams, out_dir: Path, show_progress: bool 
     with_agency = pd.concat([world.health["person_id"], world.housing["person_id"]]).nunique()
     rng = np.random.default_rng([params.seed, 2])
     tables, truth = assemble_extract(
-        world, params.identity, rng, area=params.area, n_distractors=round(params.distractor_share * with_agency)
+        world,
+        params.identity,
+        rng,
+        area=params.area,
+        n_distractors=round(params.distractor_share * with_agency),
     )
     truth["oracle"] = world.oracle
     first, last = world_months(params)

@@ -69,7 +69,9 @@ def contract_frame(df: pd.DataFrame, table_name: str) -> pd.DataFrame:
         elif col.kind == "int":
             out[col.name] = s.astype("Int64") if col.nullable else _required(s, table_name, col.name, "int64")
         elif col.kind == "bool":
-            out[col.name] = s.astype("boolean") if col.nullable else _required(s, table_name, col.name, "bool")
+            out[col.name] = (
+                s.astype("boolean") if col.nullable else _required(s, table_name, col.name, "bool")
+            )
         else:
             out[col.name] = s.astype("str")
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
@@ -128,9 +130,7 @@ def _id_map(person_ids: np.ndarray, draw: np.ndarray) -> pd.Series:
     return pd.Series(draw, index=pd.Index(person_ids, name="person_id"), dtype="str")
 
 
-def _copy_donor_rows(
-    rows: pd.DataFrame, recipients: np.ndarray, rng: np.random.Generator
-) -> pd.DataFrame:
+def _copy_donor_rows(rows: pd.DataFrame, recipients: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     """Give each recipient all the rows of a randomly chosen person who has rows."""
     if rows.empty or len(recipients) == 0:
         return rows.iloc[:0].copy()
@@ -165,7 +165,10 @@ def _distractor_events(
     health = _copy_donor_rows(world.health, pid[in_health], rng)
     housing = _copy_donor_rows(world.housing, pid[in_housing], rng)
     earliest = pd.Series(
-        (pd.DatetimeIndex(distractors["date_of_birth"]) + pd.DateOffset(years=DISTRACTOR_MIN_EVENT_AGE_YEARS)),
+        (
+            pd.DatetimeIndex(distractors["date_of_birth"])
+            + pd.DateOffset(years=DISTRACTOR_MIN_EVENT_AGE_YEARS)
+        ),
         index=pid,
     )
     health = health[pd.to_datetime(health["referral_date"]) >= health["person_id"].map(earliest)]
@@ -276,7 +279,9 @@ def assemble_extract(
     housing = recorded("housing", in_housing)
 
     details = ("forename", "surname", "date_of_birth", "sex")
-    nominals = _with_identity(pd.DataFrame({"person_id": pid}), police, (*details, "ethnicity", "postcode_district"))
+    nominals = _with_identity(
+        pd.DataFrame({"person_id": pid}), police, (*details, "ethnicity", "postcode_district")
+    )
     nominals["pnc_id"] = nominals["person_id"].map(pnc).to_numpy()
 
     offences = world.offences.reset_index(drop=True).copy()
@@ -298,7 +303,9 @@ def assemble_extract(
 
     health_table = _with_identity(health_rows, health, (*details, "postcode_district"))
     health_table["health_id"] = health_table["person_id"].map(health_id).to_numpy()
-    housing_table = _with_identity(housing_rows, housing, ("forename", "surname", "date_of_birth", "postcode_district"))
+    housing_table = _with_identity(
+        housing_rows, housing, ("forename", "surname", "date_of_birth", "postcode_district")
+    )
     housing_table["council_id"] = housing_table["person_id"].map(council_id).to_numpy()
 
     # Each agency's extract is ordered by its own identifier, then date, so row order
@@ -377,4 +384,3 @@ def _truth_identities(maps: dict[str, pd.Series]) -> pd.DataFrame:
         for source, m in maps.items()
     ]
     return pd.concat(parts, ignore_index=True)
-

@@ -161,7 +161,9 @@ def _row_violations(df: pd.DataFrame, tbl: Table, ctx: _Context) -> pd.DataFrame
         if col.values is not None:
             v["in_set"] |= ~empty & ~s.isin(col.values).to_numpy(dtype=bool)
         if col.pattern is not None:
-            v["pattern"] |= ~empty & ~s.str.contains(col.pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+            v["pattern"] |= ~empty & ~s.str.contains(col.pattern, regex=True).fillna(False).to_numpy(
+                dtype=bool
+            )
         if col.name in fk_columns and col.name in ctx.parent_keys:
             v["orphan"] |= ~empty & ~s.isin(ctx.parent_keys[col.name]).to_numpy(dtype=bool)
     for order in tbl.date_orders:
@@ -178,6 +180,14 @@ def _row_violations(df: pd.DataFrame, tbl: Table, ctx: _Context) -> pd.DataFrame
 # ---------------------------------------------------------------------------------------
 # Making one violation per row
 # ---------------------------------------------------------------------------------------
+
+
+def _day(ts: pd.Timestamp) -> np.datetime64:
+    return np.datetime64(ts.strftime("%Y-%m-%d"), "D")
+
+
+def _days(n: np.ndarray) -> np.ndarray:
+    return np.asarray(n, dtype=np.int64).astype("timedelta64[D]")
 
 
 def _fmt(dates: np.ndarray) -> np.ndarray:
@@ -218,7 +228,10 @@ def _gen_type(rows: pd.DataFrame, tbl: Table, ctx: _Context, rng: np.random.Gene
     # 2021-13-45 (no such month or day), 31/12/2021 (wrong layout), 2021-02-30 (no such date)
     bad_date = np.select(
         [style == 0, style == 1],
-        [(year + "-" + month + "-" + day).to_numpy(dtype=object), (dd + "/" + mm + "/" + year).to_numpy(dtype=object)],
+        [
+            (year + "-" + month + "-" + day).to_numpy(dtype=object),
+            (dd + "/" + mm + "/" + year).to_numpy(dtype=object),
+        ],
         (year + "-02-30").to_numpy(dtype=object),
     )
     values = np.select(
@@ -261,7 +274,9 @@ def _gen_pattern(rows: pd.DataFrame, tbl: Table, ctx: _Context, rng: np.random.G
 
 
 def _gen_range(rows: pd.DataFrame, tbl: Table, ctx: _Context, rng: np.random.Generator):
-    bounded = [c for c in tbl.columns if c.kind == "int" and (c.min_value is not None or c.max_value is not None)]
+    bounded = [
+        c for c in tbl.columns if c.kind == "int" and (c.min_value is not None or c.max_value is not None)
+    ]
     cols = _pick_column([c.name for c in bounded], len(rows), rng)
     values = np.empty(len(rows), dtype=object)
     for c in bounded:
@@ -277,15 +292,17 @@ def _gen_date_range(rows: pd.DataFrame, tbl: Table, ctx: _Context, rng: np.rando
     n = len(rows)
     cols = _pick_column([c.name for c in tbl.columns if c.kind == "date"], n, rng)
     # Before 1900: a default or mis-keyed century (1885-06-14).
-    old = pd.Series(rng.integers(1850, 1900, size=n)).astype("str") + "-" + pd.Series(
-        rng.integers(1, 13, size=n)
-    ).astype("str").str.zfill(2) + "-" + pd.Series(rng.integers(1, 29, size=n)).astype("str").str.zfill(2)
+    old = (
+        pd.Series(rng.integers(1850, 1900, size=n)).astype("str")
+        + "-"
+        + pd.Series(rng.integers(1, 13, size=n)).astype("str").str.zfill(2)
+        + "-"
+        + pd.Series(rng.integers(1, 29, size=n)).astype("str").str.zfill(2)
+    )
     values = old.to_numpy(dtype=object)
     # A date of birth under the age of criminal responsibility: 1 to 9 years before
     # the extract date (the date the record was keyed, not the birth).
-    young = _fmt(
-        np.datetime64(ctx.extract_date, "D") - (rng.integers(365, 9 * 365, size=n)) * np.timedelta64(1, "D")
-    )
+    young = _fmt(_day(ctx.extract_date) - _days(rng.integers(365, 9 * 365, size=n)))
     use_young = (cols == "date_of_birth") & (rng.random(n) < 0.5)
     values[use_young] = young[use_young]
     return cols, values
@@ -295,7 +312,7 @@ def _gen_future_date(rows: pd.DataFrame, tbl: Table, ctx: _Context, rng: np.rand
     n = len(rows)
     names = [c.name for c in tbl.columns if c.kind == "date" and not c.planned and c.name != "date_of_birth"]
     cols = _pick_column(names, n, rng)
-    values = _fmt(np.datetime64(ctx.extract_date, "D") + rng.integers(1, 366, size=n) * np.timedelta64(1, "D"))
+    values = _fmt(_day(ctx.extract_date) + _days(rng.integers(1, 366, size=n)))
     return cols, values
 
 
@@ -310,11 +327,13 @@ def _gen_date_order(rows: pd.DataFrame, tbl: Table, ctx: _Context, rng: np.rando
     for i, o in enumerate(orders):
         m = choice == i
         earlier[m] = _parse_dates(rows[o.earlier].iloc[np.flatnonzero(m)]).to_numpy(dtype="datetime64[D]")
-    values = _fmt(earlier - rng.integers(1, 366, size=n) * np.timedelta64(1, "D"))
+    values = _fmt(earlier - _days(rng.integers(1, 366, size=n)))
     return cols, values
 
 
-def _valid_value(rows: pd.DataFrame, tbl: Table, col: Column, ctx: _Context, rng: np.random.Generator) -> np.ndarray:
+def _valid_value(
+    rows: pd.DataFrame, tbl: Table, col: Column, ctx: _Context, rng: np.random.Generator
+) -> np.ndarray:
     """A value ``col`` could legitimately hold in each row (to set where it must be null)."""
     n = len(rows)
     if col.values is not None:
@@ -324,11 +343,11 @@ def _valid_value(rows: pd.DataFrame, tbl: Table, col: Column, ctx: _Context, rng
         base = (
             _parse_dates(rows[earlier[0]]).to_numpy(dtype="datetime64[D]")
             if earlier
-            else np.full(n, np.datetime64(ctx.extract_date, "D") - np.timedelta64(30, "D"))
+            else np.full(n, _day(ctx.extract_date) - np.timedelta64(30, "D"))
         )
-        d = base + rng.integers(0, 61, size=n) * np.timedelta64(1, "D")
+        d = base + _days(rng.integers(0, 61, size=n))
         if not col.planned:
-            d = np.minimum(d, np.datetime64(ctx.extract_date, "D"))
+            d = np.minimum(d, _day(ctx.extract_date))
         return _fmt(d)
     return np.full(n, "1", dtype=object)
 
@@ -405,7 +424,9 @@ def applicable_kinds(table_name: str, parents: tuple[str, ...] | None = None) ->
         "type": any(c.kind in ("date", "int", "bool") and c.name not in avoid for c in tbl.columns),
         "in_set": any(c.values is not None for c in tbl.columns),
         "pattern": any(c.pattern and c.name not in fk for c in tbl.columns),
-        "range": any(c.kind == "int" and (c.min_value is not None or c.max_value is not None) for c in tbl.columns),
+        "range": any(
+            c.kind == "int" and (c.min_value is not None or c.max_value is not None) for c in tbl.columns
+        ),
         "date_range": any(c.kind == "date" for c in tbl.columns),
         "future_date": any(
             c.kind == "date" and not c.planned and c.name != "date_of_birth" for c in tbl.columns
@@ -440,12 +461,16 @@ def _processing_order(names: list[str]) -> list[str]:
 
     def d(name: str) -> int:
         if name not in depth:
-            parents = [fk.parent for fk in table(name).foreign_keys if fk.parent in names and fk.parent != name]
+            parents = [
+                fk.parent for fk in table(name).foreign_keys if fk.parent in names and fk.parent != name
+            ]
             depth[name] = 1 + max((d(p) for p in parents), default=-1)
         return depth[name]
 
     contract_order = [t.name for t in TABLES]
-    return sorted(names, key=lambda n: (d(n), contract_order.index(n) if n in contract_order else len(TABLES)))
+    return sorted(
+        names, key=lambda n: (d(n), contract_order.index(n) if n in contract_order else len(TABLES))
+    )
 
 
 def _assign(df: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
@@ -512,7 +537,9 @@ def _corrupt_table(
         after = _row_violations(modified, tbl, ctx)
         n_broken = after.sum(axis=1).to_numpy()
         for kind, (seg, cols, values) in planned.items():
-            ok = n_broken[seg] == 0 if kind == "unique" else after[kind].to_numpy()[seg] & (n_broken[seg] == 1)
+            ok = (
+                n_broken[seg] == 0 if kind == "unique" else after[kind].to_numpy()[seg] & (n_broken[seg] == 1)
+            )
             take = np.flatnonzero(ok)[: missing[kind]]
             if kind != "unique":
                 _assign(df, pool[seg[take]], cols[take], values[take])
@@ -522,12 +549,18 @@ def _corrupt_table(
         missing = {k: c for k, c in missing.items() if c > 0}
     for kind, short in missing.items():
         logger.warning(
-            "%s: injected %d of %d %r violations (too few suitable rows)", tbl.name, counts[kind] - short, counts[kind], kind
+            "%s: injected %d of %d %r violations (too few suitable rows)",
+            tbl.name,
+            counts[kind] - short,
+            counts[kind],
+            kind,
         )
     parts = [(r, np.full(len(r), k, dtype=object), c) for k, lst in found.items() for r, c in lst]
     records = pd.DataFrame(
         {
-            "row": np.concatenate([p[0] for p in parts]).astype(np.int64) if parts else np.array([], dtype=np.int64),
+            "row": np.concatenate([p[0] for p in parts]).astype(np.int64)
+            if parts
+            else np.array([], dtype=np.int64),
             "kind": np.concatenate([p[1] for p in parts]) if parts else np.array([], dtype=object),
             "column": np.concatenate([p[2] for p in parts]) if parts else np.array([], dtype=object),
         }
@@ -635,7 +668,9 @@ def inject_dirty(
                     "table": name,
                     "source_row": np.concatenate([row_pos, final_pos[cascaded]]) + 1,
                     "kind": np.concatenate([records["kind"].to_numpy(dtype=object), cascade_kind[cascaded]]),
-                    "column": np.concatenate([records["column"].to_numpy(dtype=object), cascade_col[cascaded]]),
+                    "column": np.concatenate(
+                        [records["column"].to_numpy(dtype=object), cascade_col[cascaded]]
+                    ),
                 }
             )
         )
@@ -646,11 +681,7 @@ def inject_dirty(
 
 def _truth_frame(parts: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     contract_order = [t.name for t in TABLES]
-    frame = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame({c: [] for c in TRUTH_COLUMNS})
-    )
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in TRUTH_COLUMNS})
     frame = frame.astype({"table": "str", "source_row": "int64", "kind": "str", "column": "str"})
     rank = frame["table"].map({n: contract_order.index(n) if n in contract_order else 99 for n in names})
     frame = frame.assign(_rank=rank).sort_values(["_rank", "source_row", "kind"], kind="stable")

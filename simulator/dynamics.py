@@ -58,7 +58,9 @@ def p_label_given_offence() -> tuple[np.ndarray, float]:
     A conviction's delay is ``floor(X)`` days, X lognormal, so it counts when X < 184.
     Cautions come within 28 days, so every caution counts.
     """
-    p_quick = norm.cdf((np.log(LABEL_PROOF_DAYS + 1) - np.log(CONVICTION_DELAY_MEDIAN)) / CONVICTION_DELAY_SIGMA)
+    p_quick = norm.cdf(
+        (np.log(LABEL_PROOF_DAYS + 1) - np.log(CONVICTION_DELAY_MEDIAN)) / CONVICTION_DELAY_SIGMA
+    )
     outcome = np.array([OUTCOME_PROBS[g] for g in OFFENCE_GROUPS])
     per_group = outcome[:, 0] * p_quick + outcome[:, 1]
     per_typology = mix_matrix() @ per_group
@@ -127,7 +129,9 @@ class Schedule:
     def empty(cls, n: int) -> Schedule:
         kw: dict[str, Any] = {}
         for f in fields(cls):
-            kw[f.name] = np.zeros(n, dtype=bool) if f.name.endswith("rem") else np.full(n, NONE, dtype=np.int64)
+            kw[f.name] = (
+                np.zeros(n, dtype=bool) if f.name.endswith("rem") else np.full(n, NONE, dtype=np.int64)
+            )
         return cls(**kw)
 
     def take(self, idx: np.ndarray) -> Schedule:
@@ -152,10 +156,16 @@ def flags_at(s: Schedule, j: int) -> Flags:
     free = ~custody
     released = (s.c0e == j) | (s.c1e == j)
     licence = free & (
-        ((s.last_rel <= j) & (j < s.last_lic)) | ((s.c0e <= j) & (j < s.c0lic)) | ((s.c1e <= j) & (j < s.c1lic))
+        ((s.last_rel <= j) & (j < s.last_lic))
+        | ((s.c0e <= j) & (j < s.c0lic))
+        | ((s.c1e <= j) & (j < s.c1lic))
     )
     on_order = ((s.o0s <= j) & (j < s.o0e)) | ((s.o1s <= j) & (j < s.o1e))
-    post = ((s.last_rel <= j) & (j < s.last_sup)) | ((s.c0e <= j) & (j < s.c0sup)) | ((s.c1e <= j) & (j < s.c1sup))
+    post = (
+        ((s.last_rel <= j) & (j < s.last_sup))
+        | ((s.c0e <= j) & (j < s.c0sup))
+        | ((s.c1e <= j) & (j < s.c1sup))
+    )
     supervised = free & (licence | post | on_order)
     recent = (
         ((j - s.last_rel) < RECENT_RELEASE_STEPS)
@@ -229,7 +239,12 @@ def expected_unacceptable(p: People, fl: Flags) -> np.ndarray:
 
 
 def draw_people(
-    n: int, shares: dict[str, float], extract_day: int, rng: np.random.Generator, bias_factor: float, bias_mask_fn: Any
+    n: int,
+    shares: dict[str, float],
+    extract_day: int,
+    rng: np.random.Generator,
+    bias_factor: float,
+    bias_mask_fn: Any,
 ) -> tuple[People, dict[str, np.ndarray]]:
     """Draw ``n`` people: typology, age, sex, ethnicity and latent traits.
 

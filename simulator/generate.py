@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 
 OUTCOME_CODES = ("convicted", "caution", "community_resolution", "no_further_action")
 DA_GROUPS = np.isin(
-    np.array(OFFENCE_GROUPS), ["violence_with_injury", "violence_without_injury", "criminal_damage", "public_order"]
+    np.array(OFFENCE_GROUPS),
+    ["violence_with_injury", "violence_without_injury", "criminal_damage", "public_order"],
 )
 # Median custodial sentence (weeks) by gravity 1..6; lognormal spread 0.6.
 SENTENCE_WEEKS = np.array([6.0, 10.0, 18.0, 36.0, 70.0, 160.0])
@@ -58,7 +59,9 @@ MEAN_STEP_DAYS = 365.25 / 48
 class Records:
     """Event rows collected step by step as arrays, concatenated at the end."""
 
-    cols: dict[str, dict[str, list[np.ndarray]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    cols: dict[str, dict[str, list[np.ndarray]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
 
     def add(self, table: str, **columns: np.ndarray) -> None:
         n = {np.size(v) for v in columns.values()}
@@ -104,8 +107,15 @@ class _Slots:
     def __init__(self, s: Schedule) -> None:
         self.s = s
 
-    def add_custody(self, ids: np.ndarray, st: np.ndarray, en: np.ndarray, lic: np.ndarray, sup: np.ndarray, rem: np.ndarray) -> None:
-        s = self.s
+    def add_custody(
+        self,
+        ids: np.ndarray,
+        st: np.ndarray,
+        en: np.ndarray,
+        lic: np.ndarray,
+        sup: np.ndarray,
+        rem: np.ndarray,
+    ) -> None:
         # Process one spell per person at a time (people with several new spells loop).
         order = np.argsort(ids, kind="stable")
         ids, st, en, lic, sup, rem = ids[order], st[order], en[order], lic[order], sup[order], rem[order]
@@ -113,9 +123,10 @@ class _Slots:
         for k in range(int(rank.max(initial=-1)) + 1):
             m = rank == k
             self._add_one(ids[m], st[m], en[m], lic[m], sup[m], rem[m])
-        del s
 
-    def _add_one(self, i: np.ndarray, st: np.ndarray, en: np.ndarray, lic: np.ndarray, sup: np.ndarray, rem: np.ndarray) -> None:
+    def _add_one(
+        self, i: np.ndarray, st: np.ndarray, en: np.ndarray, lic: np.ndarray, sup: np.ndarray, rem: np.ndarray
+    ) -> None:
         s = self.s
         has0 = s.c0e[i] != NONE
         has1 = s.c1e[i] != NONE
@@ -131,15 +142,31 @@ class _Slots:
         m1 = after0 & has1
         # Before the current spell with no second: current moves to c1, new becomes c0.
         sw = before0 & ~has1
-        for name in ("s", "e", "lic", "sup", "rem"):
-            pass
         ii = i[sw]
-        s.c1s[ii], s.c1e[ii], s.c1lic[ii], s.c1sup[ii], s.c1rem[ii] = s.c0s[ii], s.c0e[ii], s.c0lic[ii], s.c0sup[ii], s.c0rem[ii]
+        s.c1s[ii], s.c1e[ii], s.c1lic[ii], s.c1sup[ii], s.c1rem[ii] = (
+            s.c0s[ii],
+            s.c0e[ii],
+            s.c0lic[ii],
+            s.c0sup[ii],
+            s.c0rem[ii],
+        )
         for mask in (e0, sw):
             ii = i[mask]
-            s.c0s[ii], s.c0e[ii], s.c0lic[ii], s.c0sup[ii], s.c0rem[ii] = st[mask], en[mask], lic[mask], sup[mask], rem[mask]
+            s.c0s[ii], s.c0e[ii], s.c0lic[ii], s.c0sup[ii], s.c0rem[ii] = (
+                st[mask],
+                en[mask],
+                lic[mask],
+                sup[mask],
+                rem[mask],
+            )
         ii = i[n1]
-        s.c1s[ii], s.c1e[ii], s.c1lic[ii], s.c1sup[ii], s.c1rem[ii] = st[n1], en[n1], lic[n1], sup[n1], rem[n1]
+        s.c1s[ii], s.c1e[ii], s.c1lic[ii], s.c1sup[ii], s.c1rem[ii] = (
+            st[n1],
+            en[n1],
+            lic[n1],
+            sup[n1],
+            rem[n1],
+        )
         ii = i[m0]
         s.c0s[ii] = np.minimum(s.c0s[ii], st[m0])
         s.c0e[ii] = np.maximum(s.c0e[ii], en[m0])
@@ -195,12 +222,16 @@ def world_months(params: SimulateParams) -> tuple[pd.Timestamp, pd.Timestamp]:
     runs ``future_years`` past the extract date.
     """
     extract = pd.Timestamp(params.extract_date)
-    first = pd.Timestamp(params.world_first_month) if params.world_first_month else (
-        (extract - pd.DateOffset(years=params.history_years)).to_period("M") + 1
-    ).to_timestamp()
-    last = pd.Timestamp(params.world_last_month) if params.world_last_month else (
-        extract + pd.DateOffset(years=params.future_years)
-    ).to_period("M").to_timestamp()
+    first = (
+        pd.Timestamp(params.world_first_month)
+        if params.world_first_month
+        else ((extract - pd.DateOffset(years=params.history_years)).to_period("M") + 1).to_timestamp()
+    )
+    last = (
+        pd.Timestamp(params.world_last_month)
+        if params.world_last_month
+        else (extract + pd.DateOffset(years=params.future_years)).to_period("M").to_timestamp()
+    )
     if last < extract.to_period("M").to_timestamp():
         raise ValueError(f"the world ends in {last:%Y-%m}, before the extract date {extract:%Y-%m-%d}")
     return first, last
@@ -241,8 +272,12 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
     ii = pid_all[inside]
     st0 = -init_rng.integers(1, 40, ii.size)
     en0 = init_rng.integers(2, 60, ii.size)
-    slots.add_custody(ii, st0, en0, en0 + (en0 - st0), np.maximum(en0 + (en0 - st0), en0 + 48), np.zeros(ii.size, bool))
-    prior_conv = np.where(typ == 0, init_rng.poisson(0.5, n), init_rng.poisson(4.0, n) * np.where(typ == 2, 2, 1))
+    slots.add_custody(
+        ii, st0, en0, en0 + (en0 - st0), np.maximum(en0 + (en0 - st0), en0 + 48), np.zeros(ii.size, bool)
+    )
+    prior_conv = np.where(
+        typ == 0, init_rng.poisson(0.5, n), init_rng.poisson(4.0, n) * np.where(typ == 2, 2, 1)
+    )
     prior_cust = np.where(typ == 2, init_rng.poisson(3.0, n), np.where(typ == 0, 0, init_rng.poisson(0.3, n)))
     last_offence = np.full(n, NONE, dtype=np.int64)
     last_proven = np.full(n, NONE, dtype=np.int64)
@@ -260,11 +295,25 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
 
     # Oracle dates: quarter ends (and the extract date) whose label window fits the grid.
     last_day = int(grid.end[-1])
-    q_ends = pd.date_range(grid.day_of_step(np.array([0]))[0] * pd.Timedelta(days=1) + pd.Timestamp(0), pd.Timestamp(0) + pd.Timedelta(days=last_day), freq="QE")
+    q_ends = pd.date_range(
+        grid.day_of_step(np.array([0]))[0] * pd.Timedelta(days=1) + pd.Timestamp(0),
+        pd.Timestamp(0) + pd.Timedelta(days=last_day),
+        freq="QE",
+    )
     oracle_days = {to_day(d) for d in q_ends} | {to_day(extract)}
-    oracle_steps = {int(s): d for d in oracle_days if (d + 365 <= last_day) and (s := grid.step_of_day(np.array([d]))[0]) >= 0 and grid.end[s] == d}
+    oracle_steps = {
+        int(s): d
+        for d in oracle_days
+        if (d + 365 <= last_day) and (s := grid.step_of_day(np.array([d]))[0]) >= 0 and grid.end[s] == d
+    }
 
-    progress = Progress(TextColumn("simulate"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"), TimeElapsedColumn(), disable=not show_progress)
+    progress = Progress(
+        TextColumn("simulate"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        disable=not show_progress,
+    )
     with progress:
         task = progress.add_task("steps", total=grid.n)
         for j in range(grid.n):
@@ -276,21 +325,43 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
             if rel.any():
                 ii = pid_all[rel]
                 is_rem = sched.c0rem[ii]
-                rec.add("custody", person_id=ii, reception=grid.day_of_step(sched.c0s[ii]), release=np.full(ii.size, day0),
-                        release_type=np.where(is_rem, "remand", "licence").astype(object), kind=np.where(is_rem, "remand", "sentence").astype(object))
+                rec.add(
+                    "custody",
+                    person_id=ii,
+                    reception=grid.day_of_step(sched.c0s[ii]),
+                    release=np.full(ii.size, day0),
+                    release_type=np.where(is_rem, "remand", "licence").astype(object),
+                    kind=np.where(is_rem, "remand", "sentence").astype(object),
+                )
                 lic_ii = ii[~is_rem & (sched.c0lic[ii] > j)]
-                rec.add("orders", person_id=lic_ii, order_type=np.full(lic_ii.size, "licence", dtype=object),
-                        start=np.full(lic_ii.size, day0), end=grid.day_of_step(sched.c0lic[lic_ii]))
+                rec.add(
+                    "orders",
+                    person_id=lic_ii,
+                    order_type=np.full(lic_ii.size, "licence", dtype=object),
+                    start=np.full(lic_ii.size, day0),
+                    end=grid.day_of_step(sched.c0lic[lic_ii]),
+                )
                 sentenced = ii[~is_rem]
                 pss_from = np.maximum(sched.c0lic[sentenced], j)
                 has_pss = sched.c0sup[sentenced] > pss_from
                 pss = sentenced[has_pss]
-                rec.add("orders", person_id=pss, order_type=np.full(pss.size, "post_sentence_supervision", dtype=object),
-                        start=grid.day_of_step(pss_from[has_pss]), end=grid.day_of_step(sched.c0sup[pss]))
+                rec.add(
+                    "orders",
+                    person_id=pss,
+                    order_type=np.full(pss.size, "post_sentence_supervision", dtype=object),
+                    start=grid.day_of_step(pss_from[has_pss]),
+                    end=grid.day_of_step(sched.c0sup[pss]),
+                )
                 sched.last_rel[ii] = j
                 sched.last_lic[ii] = np.maximum(sched.last_lic[ii], sched.c0lic[ii])
                 sched.last_sup[ii] = np.maximum(sched.last_sup[ii], sched.c0sup[ii])
-                for a, b in (("c0s", "c1s"), ("c0e", "c1e"), ("c0lic", "c1lic"), ("c0sup", "c1sup"), ("c0rem", "c1rem")):
+                for a, b in (
+                    ("c0s", "c1s"),
+                    ("c0e", "c1e"),
+                    ("c0lic", "c1lic"),
+                    ("c0sup", "c1sup"),
+                    ("c0rem", "c1rem"),
+                ):
                     getattr(sched, a)[ii] = getattr(sched, b)[ii]
                     getattr(sched, b)[ii] = False if a == "c0rem" else NONE
             done = (sched.o0e != NONE) & (sched.o0e <= j)
@@ -309,8 +380,28 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
                 n_bias[has_bias] = rng.poisson(lam[has_bias] * people.bias_extra[has_bias])
             n_off = n_true + n_bias
             if n_off.any():
-                _offences(j, day0, length, n_true, n_bias, people, fl, rng, rec, slots, grid, mix_cum, grav_cum, out_cum,
-                          bias_cum, prior_conv, prior_cust, last_offence, last_proven, services)
+                _offences(
+                    j,
+                    day0,
+                    length,
+                    n_true,
+                    n_bias,
+                    people,
+                    fl,
+                    rng,
+                    rec,
+                    slots,
+                    grid,
+                    mix_cum,
+                    grav_cum,
+                    out_cum,
+                    bias_cum,
+                    prior_conv,
+                    prior_cust,
+                    last_offence,
+                    last_proven,
+                    services,
+                )
 
             # Supervision appointments for people under supervision and not recalled.
             unacc[:] = 0.0
@@ -320,16 +411,29 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
                 ii = pid_all[appt]
                 u = rng.random(ii.size)
                 c = people.compliance[ii]
-                outcome = np.where(u < c, "attended", np.where(u < c + P_ACCEPTABLE_ABSENCE, "acceptable_absence", "unacceptable_absence"))
+                outcome = np.where(
+                    u < c,
+                    "attended",
+                    np.where(u < c + P_ACCEPTABLE_ABSENCE, "acceptable_absence", "unacceptable_absence"),
+                )
                 unacc[ii] = (outcome == "unacceptable_absence").astype(np.float64)
-                rec.add("contacts", person_id=ii, day=day0 + rng.integers(0, length, ii.size), outcome=outcome.astype(object))
+                rec.add(
+                    "contacts",
+                    person_id=ii,
+                    day=day0 + rng.integers(0, length, ii.size),
+                    outcome=outcome.astype(object),
+                )
             # Needs assessments at the start of supervision and every 26 steps (about six months).
             due = sup & (fl.trigger | ((j - last_assess) >= 26))
             if due.any():
                 ii = pid_all[due]
                 last_assess[ii] = j
-                rec.add("assessments", person_id=ii, day=day0 + rng.integers(0, length, ii.size),
-                        **_needs(people.take(ii), H[ii], T[ii], rng))
+                rec.add(
+                    "assessments",
+                    person_id=ii,
+                    day=day0 + rng.integers(0, length, ii.size),
+                    **_needs(people.take(ii), H[ii], T[ii], rng),
+                )
 
             if j in oracle_steps:
                 t_day = oracle_steps[j]
@@ -337,13 +441,39 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
                 # adults with a proven offence committed in the 24 months up to t.
                 eligible = ((t_day - people.dob_day) / 365.25 >= 18) & (last_proven > t_day - 732)
                 ii = pid_all[eligible]
-                p_true = oracle_fn(people.take(ii), sched.take(ii), H[ii], T[ii], R[ii], unacc[ii], j, t_day, grid.start, grid.length)
+                p_true = oracle_fn(
+                    people.take(ii),
+                    sched.take(ii),
+                    H[ii],
+                    T[ii],
+                    R[ii],
+                    unacc[ii],
+                    j,
+                    t_day,
+                    grid.start,
+                    grid.length,
+                )
                 rec.add("oracle", person_id=ii, day=np.full(ii.size, t_day), p_true=p_true)
 
             if j + 1 < grid.n:
                 nxt = flags_at(sched, j + 1)
                 tr = transitions(people, fl, nxt, unacc)
-                H, T, R = _transition(j + 1, grid, H, T, R, tr, people, rng, rec, recall_start, open_ref_day, open_service, services, sched)
+                H, T, R = _transition(
+                    j + 1,
+                    grid,
+                    H,
+                    T,
+                    R,
+                    tr,
+                    people,
+                    rng,
+                    rec,
+                    recall_start,
+                    open_ref_day,
+                    open_service,
+                    services,
+                    sched,
+                )
             progress.advance(task)
 
     # Spells still running at the end of the grid: recorded with their scheduled release.
@@ -351,33 +481,56 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
         e = getattr(sched, f"{slot}e")
         ii = pid_all[e != NONE]
         rem = getattr(sched, f"{slot}rem")[ii]
-        rec.add("custody", person_id=ii, reception=grid.day_of_step(getattr(sched, f"{slot}s")[ii]), release=grid.day_of_step(e[ii]),
-                release_type=np.where(rem, "remand", "licence").astype(object), kind=np.where(rem, "remand", "sentence").astype(object))
+        rec.add(
+            "custody",
+            person_id=ii,
+            reception=grid.day_of_step(getattr(sched, f"{slot}s")[ii]),
+            release=grid.day_of_step(e[ii]),
+            release_type=np.where(rem, "remand", "licence").astype(object),
+            kind=np.where(rem, "remand", "sentence").astype(object),
+        )
     ii = pid_all[R == 1]
-    rec.add("custody", person_id=ii, reception=grid.day_of_step(recall_start[ii]), release=grid.day_of_step(np.full(ii.size, grid.n + 4)),
-            release_type=np.full(ii.size, "licence", dtype=object), kind=np.full(ii.size, "recall", dtype=object))
+    rec.add(
+        "custody",
+        person_id=ii,
+        reception=grid.day_of_step(recall_start[ii]),
+        release=grid.day_of_step(np.full(ii.size, grid.n + 4)),
+        release_type=np.full(ii.size, "licence", dtype=object),
+        kind=np.full(ii.size, "recall", dtype=object),
+    )
     ii = pid_all[open_ref_day != NONE]
-    rec.add("health", person_id=ii, service=services[open_service[ii]], referral=open_ref_day[ii], discharge=np.full(ii.size, NONE),
-            reason=np.full(ii.size, None, dtype=object))
+    rec.add(
+        "health",
+        person_id=ii,
+        service=services[open_service[ii]],
+        referral=open_ref_day[ii],
+        discharge=np.full(ii.size, NONE),
+        reason=np.full(ii.size, None, dtype=object),
+    )
 
-    persons = pd.DataFrame({
-        "person_id": pid_all,
-        "typology": np.array(TYPOLOGY_NAMES, dtype=object)[people.typ],
-        "sex": demo["sex"],
-        "ethnicity": demo["ethnicity"],
-        "dob_day": people.dob_day,
-        "frailty": people.frailty,
-        "recording_bias": demo["recording_bias"],
-        "need_drugs": people.need_drugs,
-        "need_alcohol": people.need_alcohol,
-        "need_mental_health": people.need_mh,
-        "compliance": people.compliance,
-        "attitudes": people.attitudes,
-    })
+    persons = pd.DataFrame(
+        {
+            "person_id": pid_all,
+            "typology": np.array(TYPOLOGY_NAMES, dtype=object)[people.typ],
+            "sex": demo["sex"],
+            "ethnicity": demo["ethnicity"],
+            "dob_day": people.dob_day,
+            "frailty": people.frailty,
+            "recording_bias": demo["recording_bias"],
+            "need_drugs": people.need_drugs,
+            "need_alcohol": people.need_alcohol,
+            "need_mental_health": people.need_mh,
+            "compliance": people.compliance,
+            "attitudes": people.attitudes,
+        }
+    )
     return RawWorld(
         grid=grid,
         persons=persons,
-        offences=rec.frame("offences", ["person_id", "day", "group", "domestic_abuse", "gravity", "outcome", "outcome_day", "is_bias"]),
+        offences=rec.frame(
+            "offences",
+            ["person_id", "day", "group", "domestic_abuse", "gravity", "outcome", "outcome_day", "is_bias"],
+        ),
         custody=rec.frame("custody", ["person_id", "reception", "release", "release_type", "kind"]),
         orders=rec.frame("orders", ["person_id", "order_type", "start", "end"]),
         assessments=rec.frame("assessments", ["person_id", "day", *NEEDS]),
@@ -389,9 +542,25 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
 
 
 def _offences(
-    j: int, day0: int, length: int, n_true: np.ndarray, n_bias: np.ndarray, people: People, fl, rng: np.random.Generator,
-    rec: Records, slots: _Slots, grid: StepGrid, mix_cum: np.ndarray, grav_cum: np.ndarray, out_cum: np.ndarray,
-    bias_cum: np.ndarray, prior_conv: np.ndarray, prior_cust: np.ndarray, last_offence: np.ndarray, last_proven: np.ndarray,
+    j: int,
+    day0: int,
+    length: int,
+    n_true: np.ndarray,
+    n_bias: np.ndarray,
+    people: People,
+    fl,
+    rng: np.random.Generator,
+    rec: Records,
+    slots: _Slots,
+    grid: StepGrid,
+    mix_cum: np.ndarray,
+    grav_cum: np.ndarray,
+    out_cum: np.ndarray,
+    bias_cum: np.ndarray,
+    prior_conv: np.ndarray,
+    prior_cust: np.ndarray,
+    last_offence: np.ndarray,
+    last_proven: np.ndarray,
     services: np.ndarray,
 ) -> None:
     """Draw this step's offences, their outcomes and sentences; schedule custody and orders."""
@@ -406,19 +575,27 @@ def _offences(
     da = rng.random(m) < np.where(DA_GROUPS[group], people.p_domestic_abuse[pid], 0.01)
     u = rng.random(m)
     outcome = np.where(is_bias, _pick(np.broadcast_to(bias_cum, (m, 4)), u), _pick(out_cum[group], u))
-    conv_delay = np.floor(np.exp(np.log(CONVICTION_DELAY_MEDIAN) + CONVICTION_DELAY_SIGMA * rng.standard_normal(m)))
+    conv_delay = np.floor(
+        np.exp(np.log(CONVICTION_DELAY_MEDIAN) + CONVICTION_DELAY_SIGMA * rng.standard_normal(m))
+    )
     delay = np.where(
         outcome == 0,
         conv_delay,
-        np.where(outcome == 3, rng.integers(1, NFA_DELAY_MAX + 1, m), rng.integers(0, CAUTION_DELAY_MAX + 1, m)),
+        np.where(
+            outcome == 3, rng.integers(1, NFA_DELAY_MAX + 1, m), rng.integers(0, CAUTION_DELAY_MAX + 1, m)
+        ),
     ).astype(np.int64)
     outcome_day = day + delay
     # Sentencing: only convictions within the 183 days lead to custody or an order (a
     # later conviction ends in a fine or discharge). This is what keeps the oracle exact.
     quick = (outcome == 0) & (delay <= LABEL_PROOF_DAYS)
     logit = (
-        -3.0 + 0.75 * (gravity - 3) + 0.6 * np.log1p(prior_cust[pid]) + 0.25 * np.log1p(prior_conv[pid])
-        + 0.7 * fl.supervised[pid] + people.custody_propensity[pid]
+        -3.0
+        + 0.75 * (gravity - 3)
+        + 0.6 * np.log1p(prior_cust[pid])
+        + 0.25 * np.log1p(prior_conv[pid])
+        + 0.7 * fl.supervised[pid]
+        + people.custody_propensity[pid]
     )
     u_s = rng.random(m)
     cust = quick & (u_s < 1 / (1 + np.exp(-logit)))
@@ -433,7 +610,9 @@ def _offences(
         rec_step = np.where(rm, j + 1, os_ + 1)
         served = np.maximum(1, np.round(w * 3.5 / MEAN_STEP_DAYS)).astype(np.int64)
         release = np.where(cs, np.maximum(rec_step + served, os_ + 1), os_ + 1)
-        lic = np.where(cs, np.maximum(rec_step + np.round(w * 7 / MEAN_STEP_DAYS).astype(np.int64), release), release)
+        lic = np.where(
+            cs, np.maximum(rec_step + np.round(w * 7 / MEAN_STEP_DAYS).astype(np.int64), release), release
+        )
         sup = np.where(cs & (w < 104), np.maximum(lic, release + 48), lic)
         slots.add_custody(c, rec_step, release, lic, sup, ~cs)
     u_o = rng.random(m)
@@ -444,23 +623,43 @@ def _offences(
         years = rng.choice(np.array([1.0, 1.5, 2.0]), size=m)[ords]
         start = outcome_day[ords]
         end = start + np.round(years * 365.25).astype(np.int64)
-        rec.add("orders", person_id=pid[ords], order_type=np.where(co[ords], "community_order", "suspended_sentence").astype(object),
-                start=start, end=end)
+        rec.add(
+            "orders",
+            person_id=pid[ords],
+            order_type=np.where(co[ords], "community_order", "suspended_sentence").astype(object),
+            start=start,
+            end=end,
+        )
         slots.add_order(pid[ords], o_step[ords] + 1, grid.step_of_day(end) + 1)
     np.add.at(prior_conv, pid, outcome == 0)
     np.add.at(prior_cust, pid, cust)
     np.maximum.at(last_offence, pid, day)
     proven = outcome <= 1
     np.maximum.at(last_proven, pid[proven], day[proven])
-    rec.add("offences", person_id=pid, day=day, group=np.array(OFFENCE_GROUPS, dtype=object)[group], domestic_abuse=da,
-            gravity=gravity, outcome=np.array(OUTCOME_CODES, dtype=object)[outcome], outcome_day=outcome_day, is_bias=is_bias)
+    rec.add(
+        "offences",
+        person_id=pid,
+        day=day,
+        group=np.array(OFFENCE_GROUPS, dtype=object)[group],
+        domestic_abuse=da,
+        gravity=gravity,
+        outcome=np.array(OUTCOME_CODES, dtype=object)[outcome],
+        outcome_day=outcome_day,
+        is_bias=is_bias,
+    )
     # Liaison and diversion: people with mental-health needs are often referred at arrest
     # (a record only: assessment and signposting, not treatment).
     ld = ~is_bias & people.need_mh[pid] & (rng.random(m) < 0.3)
     if ld.any():
         k = int(ld.sum())
-        rec.add("health", person_id=pid[ld], service=np.full(k, "liaison_diversion", dtype=object), referral=day[ld],
-                discharge=day[ld] + rng.integers(7, 61, k), reason=np.where(rng.random(k) < 0.8, "completed", "other").astype(object))
+        rec.add(
+            "health",
+            person_id=pid[ld],
+            service=np.full(k, "liaison_diversion", dtype=object),
+            referral=day[ld],
+            discharge=day[ld] + rng.integers(7, 61, k),
+            reason=np.where(rng.random(k) < 0.8, "completed", "other").astype(object),
+        )
 
 
 def _needs(p: People, h: np.ndarray, t: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -491,8 +690,19 @@ def _needs(p: People, h: np.ndarray, t: np.ndarray, rng: np.random.Generator) ->
 
 
 def _transition(
-    j1: int, grid: StepGrid, H: np.ndarray, T: np.ndarray, R: np.ndarray, tr, people: People, rng: np.random.Generator,
-    rec: Records, recall_start: np.ndarray, open_ref_day: np.ndarray, open_service: np.ndarray, services: np.ndarray,
+    j1: int,
+    grid: StepGrid,
+    H: np.ndarray,
+    T: np.ndarray,
+    R: np.ndarray,
+    tr,
+    people: People,
+    rng: np.random.Generator,
+    rec: Records,
+    recall_start: np.ndarray,
+    open_ref_day: np.ndarray,
+    open_service: np.ndarray,
+    services: np.ndarray,
     sched: Schedule,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Move the three chains into step ``j1`` and record the events the moves mean."""
@@ -504,19 +714,42 @@ def _transition(
     lost = everyone[(H == 0) & (h_new == 1)]
     if lost.size:
         k = lost.size
-        rec.add("housing", person_id=lost, day=day0 + rng.integers(0, length, k), event_type=np.full(k, "homeless_application", dtype=object))
+        rec.add(
+            "housing",
+            person_id=lost,
+            day=day0 + rng.integers(0, length, k),
+            event_type=np.full(k, "homeless_application", dtype=object),
+        )
         ta = lost[rng.random(k) < 0.5]
-        rec.add("housing", person_id=ta, day=day0 + rng.integers(1, 29, ta.size), event_type=np.full(ta.size, "temporary_accommodation", dtype=object))
+        rec.add(
+            "housing",
+            person_id=ta,
+            day=day0 + rng.integers(1, 29, ta.size),
+            event_type=np.full(ta.size, "temporary_accommodation", dtype=object),
+        )
         rs = lost[(people.typ[lost] == 3) & (rng.random(k) < 0.3)]
-        rec.add("housing", person_id=rs, day=day0 + rng.integers(0, 15, rs.size), event_type=np.full(rs.size, "rough_sleeping", dtype=object))
+        rec.add(
+            "housing",
+            person_id=rs,
+            day=day0 + rng.integers(0, 15, rs.size),
+            event_type=np.full(rs.size, "rough_sleeping", dtype=object),
+        )
     settled = everyone[(H == 1) & (h_new == 0)]
-    rec.add("housing", person_id=settled, day=day0 + rng.integers(0, length, settled.size),
-            event_type=np.full(settled.size, "settled_accommodation", dtype=object))
+    rec.add(
+        "housing",
+        person_id=settled,
+        day=day0 + rng.integers(0, length, settled.size),
+        event_type=np.full(settled.size, "settled_accommodation", dtype=object),
+    )
     still = everyone[(H == 1) & (h_new == 1) & (rng.random(n) < 0.03)]
     if still.size:
         rough = rng.random(still.size) < np.where(people.typ[still] == 3, 0.5, 0.2)
-        rec.add("housing", person_id=still, day=day0 + rng.integers(0, length, still.size),
-                event_type=np.where(rough, "rough_sleeping", "temporary_accommodation").astype(object))
+        rec.add(
+            "housing",
+            person_id=still,
+            day=day0 + rng.integers(0, length, still.size),
+            event_type=np.where(rough, "rough_sleeping", "temporary_accommodation").astype(object),
+        )
 
     t_new = T.copy()
     t_new[(T == 0) & (u[1] < tr.t_ref)] = 1
@@ -533,9 +766,17 @@ def _transition(
     if ended.size:
         dropped = t_new[ended] == 2
         v = rng.random(ended.size)
-        reason = np.where(dropped, "dropped_out", np.where(v < 0.9, "completed", np.where(v < 0.95, "transferred", "other")))
-        rec.add("health", person_id=ended, service=services[open_service[ended]], referral=open_ref_day[ended],
-                discharge=day0 + rng.integers(0, length, ended.size), reason=reason.astype(object))
+        reason = np.where(
+            dropped, "dropped_out", np.where(v < 0.9, "completed", np.where(v < 0.95, "transferred", "other"))
+        )
+        rec.add(
+            "health",
+            person_id=ended,
+            service=services[open_service[ended]],
+            referral=open_ref_day[ended],
+            discharge=day0 + rng.integers(0, length, ended.size),
+            reason=reason.astype(object),
+        )
         open_ref_day[ended] = NONE
 
     r_new = np.where(R == 0, u[2] < tr.r01, u[2] >= tr.r10).astype(np.int8)
@@ -546,7 +787,13 @@ def _transition(
         forced = tr.r10[back] >= 1.0
         on_lic = sched.last_lic[back] > j1
         rtype = np.where(forced, "other", np.where(on_lic, "licence", "sentence_expiry"))
-        rec.add("custody", person_id=back, reception=grid.day_of_step(recall_start[back]), release=np.full(back.size, day0),
-                release_type=rtype.astype(object), kind=np.full(back.size, "recall", dtype=object))
+        rec.add(
+            "custody",
+            person_id=back,
+            reception=grid.day_of_step(recall_start[back]),
+            release=np.full(back.size, day0),
+            release_type=rtype.astype(object),
+            kind=np.full(back.size, "recall", dtype=object),
+        )
         recall_start[back] = NONE
     return h_new, t_new, r_new

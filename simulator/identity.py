@@ -103,7 +103,7 @@ class IdentityNoise(StageParams):
     missing_postcode: Rate = 0.03
     pnc_missing: Rate = 0.05
     distractor_lookalike_share: Rate = Field(
-        0.3,
+        default=0.3,
         description="share of health/housing-only distractors who are relatives of a real person "
         "(same surname and postcode, close date of birth, different forename)",
     )
@@ -118,18 +118,14 @@ def _draw_pools(ethnicity: pd.Series | None, n: int, rng: np.random.Generator) -
     """Name pool per person, following recorded ethnicity where it is known."""
     pools = np.empty(n, dtype=object)
     u = rng.random(n)
-    groups = (
-        [(np.ones(n, dtype=bool), names.DEFAULT_POOL_MIX)]
-        if ethnicity is None
-        else [
-            (ethnicity.to_numpy(dtype=object) == group, names.POOL_MIX_BY_ETHNICITY.get(group, names.DEFAULT_POOL_MIX))
-            for group in (*ETHNICITY, None)
-        ]
-    )
-    if ethnicity is not None:
+    groups: list[tuple[np.ndarray, dict[str, float]]]
+    if ethnicity is None:
+        groups = [(np.ones(n, dtype=bool), names.DEFAULT_POOL_MIX)]
+    else:
+        eth = ethnicity.to_numpy(dtype=object)
+        groups = [(eth == g, names.POOL_MIX_BY_ETHNICITY[g]) for g in ETHNICITY]
         # Anyone with an ethnicity outside the contract's groups uses the default mix.
-        known = ethnicity.isin(ETHNICITY).to_numpy()
-        groups[-1] = (~known, names.DEFAULT_POOL_MIX)
+        groups.append((~np.isin(eth, ETHNICITY), names.DEFAULT_POOL_MIX))
     for mask, mix in groups:
         keys = np.array(list(mix), dtype=object)
         cum = np.cumsum(np.array(list(mix.values()), dtype=float))
@@ -191,7 +187,7 @@ def draw_true_identity(
         ``persons``.
     """
     n = len(persons)
-    ethnicity = persons["ethnicity"] if "ethnicity" in persons else None
+    ethnicity = persons.get("ethnicity")
     pool = _draw_pools(ethnicity, n, rng)
     sex = persons["sex"].to_numpy(dtype=object)
     return pd.DataFrame(
@@ -380,11 +376,13 @@ def typo(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # A substituted letter keeps the case of the one it replaces and always differs
     # from it; an apostrophe or hyphen becomes a lower-case letter.
     base = np.where(is_upper, ord("A"), ord("a"))
-    sub_letter = np.where(is_lower | is_upper, (current - base + 1 + letter_offset % 25) % 26, letter_offset) + base
-    put = np.isin(kind, (0, 2))
-    out[rows[put], pos[put]] = np.where(kind[put] == 2, letter_offset[put] + ord("a"), sub_letter[put]).astype(
-        np.uint32
+    sub_letter = (
+        np.where(is_lower | is_upper, (current - base + 1 + letter_offset % 25) % 26, letter_offset) + base
     )
+    put = np.isin(kind, (0, 2))
+    out[rows[put], pos[put]] = np.where(
+        kind[put] == 2, letter_offset[put] + ord("a"), sub_letter[put]
+    ).astype(np.uint32)
     result = np.ascontiguousarray(out).view(f"<U{width}").ravel()
     return result.astype(object)
 

@@ -103,7 +103,12 @@ def draw_noms_ids(n: int, rng: np.random.Generator) -> np.ndarray:
     digits = (k // 676) % 10_000
     l1 = _LETTERS[(k // 26) % 26]
     l2 = _LETTERS[k % 26]
-    out = pd.Series(first, dtype="str") + _as_str(digits, 4) + pd.Series(l1, dtype="str") + pd.Series(l2, dtype="str")
+    out = (
+        pd.Series(first, dtype="str")
+        + _as_str(digits, 4)
+        + pd.Series(l1, dtype="str")
+        + pd.Series(l2, dtype="str")
+    )
     return out.to_numpy(dtype=object)
 
 

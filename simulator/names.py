@@ -22,141 +22,141 @@ NamePools = dict[Pool, tuple[str, ...]]
 FORENAME_ZIPF_EXPONENT = 0.6
 SURNAME_ZIPF_EXPONENT = 0.5
 
+
+def _split(text: str) -> tuple[str, ...]:
+    """Names written as whitespace-separated words, in order (most common first)."""
+    return tuple(text.split())
+
+
 MALE_FORENAMES: NamePools = {
-    "general": (
-        "David", "John", "Michael", "Paul", "Andrew", "Mark", "James", "Richard", "Peter",
-        "Stephen", "Robert", "Christopher", "Daniel", "Thomas", "Matthew", "Ian", "William",
-        "Anthony", "Gary", "Simon", "Steven", "Martin", "Kevin", "Jason", "Lee", "Darren",
-        "Craig", "Wayne", "Dean", "Carl", "Neil", "Jonathan", "Adam", "Ryan", "Liam", "Luke",
-        "Jack", "Joshua", "Jordan", "Callum", "Connor", "Kieran", "Lewis", "Nathan", "Jamie",
-        "Scott", "Shaun", "Sean", "Ashley", "Jake", "Joseph", "Samuel", "Benjamin",
-        "Alexander", "Harry", "Charlie", "George", "Oliver", "Alfie", "Tyler", "Bradley",
-        "Aaron", "Reece", "Kyle", "Brandon", "Mason", "Ethan", "Dylan", "Owen", "Joel",
-        "Jacob", "Keith", "Brian", "Colin", "Graham", "Philip", "Kenneth", "Barry", "Terence",
-        "Raymond", "Alan", "Derek", "Trevor", "Roy", "Leslie", "Gordon", "Malcolm",
-        "Russell", "Stuart", "Gareth", "Dominic", "Nicholas", "Patrick", "Edward", "Henry",
-        "Frederick", "Charles", "Francis", "Lawrence", "Leonard", "Ronald", "Donald",
-        "Gerald", "Gregory", "Timothy", "Jeremy", "Marcus", "Damian", "Glenn", "Karl", "Jay",
-        "Leon", "Levi", "Louis", "Max", "Archie", "Theo", "Kai", "Zachary", "Harvey",
-        "Lloyd", "Rhys", "Declan", "Curtis", "Ricky", "Danny", "Billy", "Tony", "Robbie",
-        "Mitchell", "Elliot", "Cameron", "Morgan",
+    "general": _split(
+        """
+        David John Michael Paul Andrew Mark James Richard Peter Stephen Robert Christopher Daniel
+        Thomas Matthew Ian William Anthony Gary Simon Steven Martin Kevin Jason Lee Darren Craig
+        Wayne Dean Carl Neil Jonathan Adam Ryan Liam Luke Jack Joshua Jordan Callum Connor Kieran
+        Lewis Nathan Jamie Scott Shaun Sean Ashley Jake Joseph Samuel Benjamin Alexander Harry
+        Charlie George Oliver Alfie Tyler Bradley Aaron Reece Kyle Brandon Mason Ethan Dylan Owen
+        Joel Jacob Keith Brian Colin Graham Philip Kenneth Barry Terence Raymond Alan Derek Trevor
+        Roy Leslie Gordon Malcolm Russell Stuart Gareth Dominic Nicholas Patrick Edward Henry
+        Frederick Charles Francis Lawrence Leonard Ronald Donald Gerald Gregory Timothy Jeremy
+        Marcus Damian Glenn Karl Jay Leon Levi Louis Max Archie Theo Kai Zachary Harvey Lloyd Rhys
+        Declan Curtis Ricky Danny Billy Tony Robbie Mitchell Elliot Cameron Morgan
+        """
     ),
-    "south_asian": (
-        "Mohammed", "Muhammad", "Ali", "Imran", "Adil", "Asif", "Tariq", "Zain", "Hamza",
-        "Bilal", "Usman", "Amir", "Arjun", "Rajesh", "Sanjay", "Harjit", "Jaspal",
-        "Gurpreet", "Kamran", "Faisal", "Shahid", "Zubair", "Nadeem", "Waqas", "Ravinder",
+    "south_asian": _split(
+        """
+        Mohammed Muhammad Ali Imran Adil Asif Tariq Zain Hamza Bilal Usman Amir Arjun Rajesh Sanjay
+        Harjit Jaspal Gurpreet Kamran Faisal Shahid Zubair Nadeem Waqas Ravinder
+        """
     ),
-    "black": (
-        "Emmanuel", "Jermaine", "Tyrone", "Marlon", "Delroy", "Winston", "Kwame", "Kofi",
-        "Tunde", "Ibrahim", "Abdul", "Yusuf", "Samuel", "Daniel", "Joshua", "Michael",
-        "Clinton", "Errol", "Leroy", "Chinedu",
+    "black": _split(
+        """
+        Emmanuel Jermaine Tyrone Marlon Delroy Winston Kwame Kofi Tunde Ibrahim Abdul Yusuf Samuel
+        Daniel Joshua Michael Clinton Errol Leroy Chinedu
+        """
     ),
-    "east_european": (
-        "Piotr", "Tomasz", "Marek", "Lukasz", "Krzysztof", "Pawel", "Andrzej", "Mihai",
-        "Florin", "Ionut", "Adrian", "Marius", "Jakub", "Mateusz", "Darius",
+    "east_european": _split(
+        """
+        Piotr Tomasz Marek Lukasz Krzysztof Pawel Andrzej Mihai Florin Ionut Adrian Marius Jakub
+        Mateusz Darius
+        """
     ),
 }
 
 FEMALE_FORENAMES: NamePools = {
-    "general": (
-        "Sarah", "Emma", "Claire", "Lisa", "Nicola", "Michelle", "Karen", "Joanne", "Julie",
-        "Helen", "Rachel", "Laura", "Amanda", "Kelly", "Donna", "Samantha", "Louise",
-        "Victoria", "Rebecca", "Gemma", "Stacey", "Hayley", "Kirsty", "Leanne", "Jodie",
-        "Danielle", "Natalie", "Charlotte", "Jessica", "Amy", "Lauren", "Chloe", "Sophie",
-        "Hannah", "Megan", "Bethany", "Jade", "Shannon", "Courtney", "Paige", "Chelsea",
-        "Abigail", "Olivia", "Emily", "Grace", "Ellie", "Lucy", "Holly", "Georgia", "Katie",
-        "Amelia", "Isla", "Ava", "Mia", "Freya", "Poppy", "Evie", "Ruby", "Lily", "Susan",
-        "Margaret", "Elizabeth", "Patricia", "Christine", "Linda", "Deborah", "Sharon",
-        "Tracey", "Jacqueline", "Dawn", "Angela", "Carol", "Wendy", "Alison", "Jennifer",
-        "Catherine", "Katherine", "Caroline", "Kimberley", "Stephanie", "Melanie",
-        "Melissa", "Tanya", "Sonia", "Andrea", "Anne", "Jane", "Janet", "Gillian", "Lesley",
-        "Maria", "Theresa", "Bernadette", "Dorothy", "Josephine", "Jean", "Sandra",
-        "Pauline", "Diane", "Beverley", "Eleanor", "Alexandra", "Jasmine", "Leah", "Zoe",
-        "Kayleigh", "Demi", "Toni", "Naomi", "Keeley", "Jenna", "Carly", "Shelley", "Kerry",
-        "Cheryl", "Marie", "Rosie", "Millie", "Phoebe", "Scarlett", "Summer", "Tia",
-        "Caitlin", "Tina", "Vicky", "Becky", "Jackie", "Debbie", "Mandy", "Nadine",
-        "Sian", "Bridget", "Abbie", "Erin",
+    "general": _split(
+        """
+        Sarah Emma Claire Lisa Nicola Michelle Karen Joanne Julie Helen Rachel Laura Amanda Kelly
+        Donna Samantha Louise Victoria Rebecca Gemma Stacey Hayley Kirsty Leanne Jodie Danielle
+        Natalie Charlotte Jessica Amy Lauren Chloe Sophie Hannah Megan Bethany Jade Shannon Courtney
+        Paige Chelsea Abigail Olivia Emily Grace Ellie Lucy Holly Georgia Katie Amelia Isla Ava Mia
+        Freya Poppy Evie Ruby Lily Susan Margaret Elizabeth Patricia Christine Linda Deborah Sharon
+        Tracey Jacqueline Dawn Angela Carol Wendy Alison Jennifer Catherine Katherine Caroline
+        Kimberley Stephanie Melanie Melissa Tanya Sonia Andrea Anne Jane Janet Gillian Lesley Maria
+        Theresa Bernadette Dorothy Josephine Jean Sandra Pauline Diane Beverley Eleanor Alexandra
+        Jasmine Leah Zoe Kayleigh Demi Toni Naomi Keeley Jenna Carly Shelley Kerry Cheryl Marie
+        Rosie Millie Phoebe Scarlett Summer Tia Caitlin Tina Vicky Becky Jackie Debbie Mandy Nadine
+        Sian Bridget Abbie Erin
+        """
     ),
-    "south_asian": (
-        "Fatima", "Aisha", "Ayesha", "Zainab", "Maryam", "Amina", "Nadia", "Samina",
-        "Shabana", "Nasreen", "Parveen", "Rukhsana", "Sana", "Hina", "Priya", "Sunita",
-        "Harpreet", "Manpreet", "Simran", "Kiran", "Amandeep", "Shazia", "Rubina",
+    "south_asian": _split(
+        """
+        Fatima Aisha Ayesha Zainab Maryam Amina Nadia Samina Shabana Nasreen Parveen Rukhsana Sana
+        Hina Priya Sunita Harpreet Manpreet Simran Kiran Amandeep Shazia Rubina
+        """
     ),
-    "black": (
-        "Chantelle", "Shanice", "Abena", "Ama", "Blessing", "Precious", "Chidinma",
-        "Grace", "Faith", "Marcia", "Sonia", "Natasha", "Tanisha", "Adaeze", "Yasmin",
+    "black": _split(
+        """
+        Chantelle Shanice Abena Ama Blessing Precious Chidinma Grace Faith Marcia Sonia Natasha
+        Tanisha Adaeze Yasmin
+        """
     ),
-    "east_european": (
-        "Agnieszka", "Katarzyna", "Magdalena", "Joanna", "Anna", "Monika", "Ewa",
-        "Andreea", "Ioana", "Elena", "Natalia", "Karolina", "Aleksandra", "Justyna",
+    "east_european": _split(
+        """
+        Agnieszka Katarzyna Magdalena Joanna Anna Monika Ewa Andreea Ioana Elena Natalia Karolina
+        Aleksandra Justyna
+        """
     ),
 }
 
 SURNAMES: NamePools = {
-    "general": (
-        "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson",
-        "Thomas", "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White",
-        "Edwards", "Hughes", "Green", "Hall", "Lewis", "Harris", "Clarke", "Jackson", "Wood",
-        "Turner", "Martin", "Cooper", "Hill", "Ward", "Morris", "Moore", "Clark", "Lee",
-        "King", "Baker", "Harrison", "Morgan", "Allen", "James", "Scott", "Phillips",
-        "Watson", "Davis", "Parker", "Price", "Bennett", "Young", "Griffiths", "Mitchell",
-        "Kelly", "Cook", "Carter", "Richardson", "Bailey", "Collins", "Bell", "Shaw",
-        "Murphy", "Miller", "Cox", "Richards", "Marshall", "Anderson", "Simpson", "Ellis",
-        "Adams", "Wilkinson", "Foster", "Chapman", "Powell", "Webb", "Rogers", "Gray",
-        "Mason", "Hunt", "Campbell", "Matthews", "Owen", "Palmer", "Holmes", "Mills",
-        "Barnes", "Knight", "Lloyd", "Butler", "Russell", "Barker", "Fisher", "Stevens",
-        "Jenkins", "Murray", "Dixon", "Harvey", "Graham", "Pearson", "Fletcher", "Walsh",
-        "Gibson", "Howard", "Andrews", "Stewart", "Elliott", "Reynolds", "Saunders",
-        "Payne", "Fox", "Ford", "Pearce", "Day", "Brooks", "West", "Lawrence", "Cole",
-        "Atkinson", "Bradley", "Spencer", "Gill", "Dawson", "Ball", "Burton", "O'Brien",
-        "Watts", "Rose", "Booth", "Perry", "Ryan", "Grant", "Wells", "Armstrong", "Francis",
-        "Rees", "Hayes", "Hart", "Hudson", "Newman", "Barrett", "Webster", "Hunter",
-        "Gregory", "Carr", "Lowe", "Page", "Marsh", "Riley", "Dunn", "Woods", "Parsons",
-        "Berry", "Stone", "Reid", "Holland", "Hawkins", "Harding", "Porter", "Robertson",
-        "Newton", "Oliver", "Reed", "Kennedy", "Williamson", "Bird", "Gardner", "Dean",
-        "Lane", "Cooke", "Bates", "Henderson", "Parry", "Burgess", "Bishop", "Walton",
-        "Burns", "Nicholson", "Shepherd", "Ross", "Cross", "Long", "Freeman", "Warren",
-        "Nicholls", "Hamilton", "Byrne", "Sutton", "McDonald", "Yates", "Hodgson", "Robson",
-        "Curtis", "Hopkins", "O'Connor", "Harper", "Coleman", "Watkins", "Moss", "McCarthy",
-        "Chambers", "O'Neill", "Griffin", "Sharp", "Hardy", "Wheeler", "Potter", "Osborne",
-        "Johnston", "Gordon", "Doyle", "Wallace", "George", "Jordan", "Hutchinson", "Rowe",
-        "Burke", "May", "Pritchard", "Gilbert", "Willis", "Higgins", "Read", "Miles",
-        "Stevenson", "Stephenson", "Hammond", "Arnold", "Buckley", "Walters", "Hewitt",
-        "Barber", "Nelson", "Slater", "Austin", "Sullivan", "Whitehead", "Mann", "Frost",
-        "Lambert", "Stephens", "Blake", "Lynch", "Goodwin", "Barton", "Woodward", "Thomson",
-        "Cunningham", "Quinn", "Barnett", "Baxter", "Clayton", "Nash", "Greenwood",
-        "Jennings", "Holt", "Kemp", "Poole", "Gallagher", "Bond", "Stokes", "Tucker",
-        "Davidson", "Fowler", "Heath", "Norman", "Middleton", "Lawson", "Banks", "French",
-        "Stanley", "Jarvis", "Gibbs", "Ferguson", "Hayward", "Carroll", "Farrell", "Hicks",
-        # North Staffordshire surnames, over-represented locally.
-        "Hulme", "Salt", "Plant", "Boulton", "Bloor", "Mellor", "Beech", "Hancock", "Birks",
-        "Bourne", "Brindley", "Adderley", "Podmore", "Hassall", "Dale", "Mountford",
-        "Wedgwood", "Shenton", "Capewell", "Tomkinson", "Bagnall", "Machin", "Forrester",
-        "Sherratt", "Steele", "Rowley", "Ridgway", "Keeling", "Degg", "Cope", "Lovatt",
-        "Swinnerton", "Bossons", "Cartlidge", "Colclough", "Emery", "Finney", "Goldstraw",
-        "Hammersley", "Leese", "Malkin", "Oakes", "Pointon", "Rhodes", "Stubbs", "Turnock",
-        "Wardle", "Whieldon", "Wilshaw", "Yoxall", "Ashley", "Bowers", "Mayer", "Tunnicliffe",
-        "Heath-Smith", "Lloyd-Jones", "Critchlow", "Alcock", "Barlow", "Brereton",
-        "Dutton", "Ford-Hughes", "Grocott", "Harrop", "Jervis", "Kirkham", "Lymer",
-        "Meakin", "Nixon", "Proctor", "Riley-Smith", "Stanier", "Talbot", "Unwin",
-        "Vernon", "Whalley",
+    "general": _split(
+        """
+        Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
+        Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Jackson Wood
+        Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen James
+        Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell Kelly Cook Carter
+        Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Marshall Anderson Simpson
+        Ellis Adams Wilkinson Foster Chapman Powell Webb Rogers Gray Mason Hunt Campbell Matthews
+        Owen Palmer Holmes Mills Barnes Knight Lloyd Butler Russell Barker Fisher Stevens Jenkins
+        Murray Dixon Harvey Graham Pearson Fletcher Walsh Gibson Howard Andrews Stewart Elliott
+        Reynolds Saunders Payne Fox Ford Pearce Day Brooks West Lawrence Cole Atkinson Bradley
+        Spencer Gill Dawson Ball Burton O'Brien Watts Rose Booth Perry Ryan Grant Wells Armstrong
+        Francis Rees Hayes Hart Hudson Newman Barrett Webster Hunter Gregory Carr Lowe Page Marsh
+        Riley Dunn Woods Parsons Berry Stone Reid Holland Hawkins Harding Porter Robertson Newton
+        Oliver Reed Kennedy Williamson Bird Gardner Dean Lane Cooke Bates Henderson Parry Burgess
+        Bishop Walton Burns Nicholson Shepherd Ross Cross Long Freeman Warren Nicholls Hamilton
+        Byrne Sutton McDonald Yates Hodgson Robson Curtis Hopkins O'Connor Harper Coleman Watkins
+        Moss McCarthy Chambers O'Neill Griffin Sharp Hardy Wheeler Potter Osborne Johnston Gordon
+        Doyle Wallace George Jordan Hutchinson Rowe Burke May Pritchard Gilbert Willis Higgins Read
+        Miles Stevenson Stephenson Hammond Arnold Buckley Walters Hewitt Barber Nelson Slater Austin
+        Sullivan Whitehead Mann Frost Lambert Stephens Blake Lynch Goodwin Barton Woodward Thomson
+        Cunningham Quinn Barnett Baxter Clayton Nash Greenwood Jennings Holt Kemp Poole Gallagher
+        Bond Stokes Tucker Davidson Fowler Heath Norman Middleton Lawson Banks French Stanley Jarvis
+        Gibbs Ferguson Hayward Carroll Farrell Hicks
+        """
+    )
+    # North Staffordshire surnames, over-represented locally.
+    + _split(
+        """
+        Hulme Salt Plant Boulton Bloor Mellor Beech Hancock Birks Bourne Brindley Adderley Podmore
+        Hassall Dale Mountford Wedgwood Shenton Capewell Tomkinson Bagnall Machin Forrester Sherratt
+        Steele Rowley Ridgway Keeling Degg Cope Lovatt Swinnerton Bossons Cartlidge Colclough Emery
+        Finney Goldstraw Hammersley Leese Malkin Oakes Pointon Rhodes Stubbs Turnock Wardle Whieldon
+        Wilshaw Yoxall Ashley Bowers Mayer Tunnicliffe Heath-Smith Lloyd-Jones Critchlow Alcock
+        Barlow Brereton Dutton Ford-Hughes Grocott Harrop Jervis Kirkham Lymer Meakin Nixon Proctor
+        Riley-Smith Stanier Talbot Unwin Vernon Whalley
+        """
     ),
-    "south_asian": (
-        "Khan", "Patel", "Singh", "Ali", "Hussain", "Begum", "Ahmed", "Kaur", "Shah",
-        "Akhtar", "Bibi", "Iqbal", "Mahmood", "Rahman", "Chowdhury", "Mirza", "Aslam",
-        "Rashid", "Anwar", "Malik", "Butt", "Sharma", "Kumar", "Gill", "Sandhu", "Bains",
-        "Dhillon", "Sidhu", "Mistry", "Rehman", "Qureshi", "Javed",
+    "south_asian": _split(
+        """
+        Khan Patel Singh Ali Hussain Begum Ahmed Kaur Shah Akhtar Bibi Iqbal Mahmood Rahman
+        Chowdhury Mirza Aslam Rashid Anwar Malik Butt Sharma Kumar Gill Sandhu Bains Dhillon Sidhu
+        Mistry Rehman Qureshi Javed
+        """
     ),
-    "black": (
-        "Mensah", "Okafor", "Adeyemi", "Osei", "Boateng", "Owusu", "Asante", "Okonkwo",
-        "Adebayo", "Bello", "Abdi", "Mohamed", "Hassan", "Warsame", "Farah", "Campbell",
-        "Francis", "Grant", "Forbes", "McKenzie",
+    "black": _split(
+        """
+        Mensah Okafor Adeyemi Osei Boateng Owusu Asante Okonkwo Adebayo Bello Abdi Mohamed Hassan
+        Warsame Farah Campbell Francis Grant Forbes McKenzie
+        """
     ),
-    "east_european": (
-        "Nowak", "Kowalski", "Wisniewski", "Wojcik", "Kowalczyk", "Kaminski",
-        "Lewandowski", "Zielinski", "Szymanski", "Wozniak", "Dabrowski", "Kozlowski",
-        "Jankowski", "Mazur", "Krawczyk", "Popescu", "Ionescu", "Popa", "Radu", "Stan",
-        "Dumitru", "Kazlauskas", "Petrauskas", "Horvath", "Novak",
+    "east_european": _split(
+        """
+        Nowak Kowalski Wisniewski Wojcik Kowalczyk Kaminski Lewandowski Zielinski Szymanski Wozniak
+        Dabrowski Kozlowski Jankowski Mazur Krawczyk Popescu Ionescu Popa Radu Stan Dumitru
+        Kazlauskas Petrauskas Horvath Novak
+        """
     ),
 }
 

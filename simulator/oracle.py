@@ -50,7 +50,8 @@ def _apply(v: np.ndarray, tr: Transitions) -> np.ndarray:
     ref, done, drop, back = (x[:, None, None] for x in (tr.t_ref, tr.t_done, tr.t_drop, tr.t_back))
     n, e, d = v[:, :, 0], v[:, :, 1], v[:, :, 2]
     v = np.stack(
-        [n * (1 - ref) + e * done + d * back, n * ref + e * (1 - done - drop), e * drop + d * (1 - back)], axis=2
+        [n * (1 - ref) + e * done + d * back, n * ref + e * (1 - done - drop), e * drop + d * (1 - back)],
+        axis=2,
     )
     r01, r10 = tr.r01[:, None, None], tr.r10[:, None, None]
     f, c = v[..., 0], v[..., 1]
@@ -86,7 +87,9 @@ def label_probability(
     n = p.rate.size
     v = np.zeros((n, 2, 3, 2))
     v[np.arange(n), h, t, r] = 1.0
-    effects = np.stack([state_effect(p, hh, tt) for hh in (0, 1) for tt in (0, 1, 2)], axis=1).reshape(n, 2, 3)
+    effects = np.stack([state_effect(p, hh, tt) for hh in (0, 1) for tt in (0, 1, 2)], axis=1).reshape(
+        n, 2, 3
+    )
     prev = flags_at(s, step)
     j = step + 1
     unacc: np.ndarray = unacceptable_now.astype(np.float64)

@@ -21,7 +21,7 @@ class RecordingBias(StageParams):
     """
 
     group: str = "Black"
-    factor: float = Field(1.0, ge=1.0, le=5.0)
+    factor: float = Field(default=1.0, ge=1.0, le=5.0)
 
     @field_validator("group")
     @classmethod
@@ -61,7 +61,10 @@ class SimulateParams(StageParams):
     recording_bias: RecordingBias = RecordingBias()
     identity: IdentityNoise = IdentityNoise()
     distractor_share: float = Field(
-        0.3, ge=0.0, le=2.0, description="people in health/housing data who are not police nominals, per linked person"
+        0.3,
+        ge=0.0,
+        le=2.0,
+        description="people in health/housing data who are not police nominals, per linked person",
     )
 
     @field_validator("typology_shares")

@@ -32,18 +32,24 @@ def cohort_label_rates(world: World, min_age: int = 18, proven_months: int = 24)
             & (proven["offence_date"] > t - pd.DateOffset(months=proven_months))
         ]["person_id"].unique()
         c = world.custody
-        inside = c[(c["reception_date"] <= t) & (c["release_date"].isna() | (c["release_date"] > t))]["person_id"]
+        inside = c[(c["reception_date"] <= t) & (c["release_date"].isna() | (c["release_date"] > t))][
+            "person_id"
+        ]
         cohort = np.setdiff1d(recent, inside.unique())
         age = (t - dob.reindex(cohort)).dt.days / 365.25
         cohort = cohort[(age >= min_age).to_numpy()]
-        later = quick[(quick["offence_date"] > t) & (quick["offence_date"] <= t + pd.Timedelta(days=LABEL_WINDOW_DAYS))]
+        later = quick[
+            (quick["offence_date"] > t) & (quick["offence_date"] <= t + pd.Timedelta(days=LABEL_WINDOW_DAYS))
+        ]
         label = np.isin(cohort, later["person_id"].unique())
         o = world.oracle[world.oracle["as_of_date"] == t].set_index("person_id")["p_true"].reindex(cohort)
-        rows.append({
-            "as_of_date": t,
-            "n": int(cohort.size),
-            "label_rate": float(label.mean()) if cohort.size else np.nan,
-            "oracle_mean": float(o.mean()) if cohort.size else np.nan,
-            "oracle_missing": int(o.isna().sum()),
-        })
+        rows.append(
+            {
+                "as_of_date": t,
+                "n": int(cohort.size),
+                "label_rate": float(label.mean()) if cohort.size else np.nan,
+                "oracle_mean": float(o.mean()) if cohort.size else np.nan,
+                "oracle_missing": int(o.isna().sum()),
+            }
+        )
     return pd.DataFrame(rows)

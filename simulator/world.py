@@ -67,7 +67,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 
 def to_day(ts: pd.Timestamp | dt.date | str) -> int:
     """Days since 1970-01-01."""
-    return int((np.datetime64(pd.Timestamp(ts).date(), "D") - EPOCH).astype(np.int64))
+    return (pd.Timestamp(ts).normalize() - pd.Timestamp("1970-01-01")).days
 
 
 def from_days(days: np.ndarray) -> np.ndarray:

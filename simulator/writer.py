@@ -97,15 +97,20 @@ def _quote_minimal(values: pa.Array) -> pa.Array:
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """A string frame as CSV bytes (header, minimal quoting, ``\\n`` after every row)."""
-    header = ",".join(str(v) for v in _quote_minimal(pa.array(list(df.columns), pa.large_string())).to_pylist())
+    header = ",".join(
+        str(v) for v in _quote_minimal(pa.array(list(df.columns), pa.large_string())).to_pylist()
+    )
     if len(df) == 0:
         return (header + "\n").encode("utf-8")
     cols = [
-        _quote_minimal(pa.array(df[c].fillna("").to_numpy(dtype=object), pa.large_string())) for c in df.columns
+        _quote_minimal(pa.array(df[c].fillna("").to_numpy(dtype=object), pa.large_string()))
+        for c in df.columns
     ]
     sep = pa.scalar(",", pa.large_string())
     lines = pc.binary_join_element_wise(*cols, sep) if len(cols) > 1 else cols[0]
-    lines = pc.binary_join_element_wise(lines, pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string()))
+    lines = pc.binary_join_element_wise(
+        lines, pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string())
+    )
     # The Arrow string array's data buffer IS the concatenated rows: slice it by offsets.
     arr = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
@@ -280,7 +285,9 @@ def write_extract(
         elif isinstance(content, str):
             path.write_text(content, encoding="utf-8")
         else:
-            path.write_text(json.dumps(content, sort_keys=True, indent=2, default=str) + "\n", encoding="utf-8")
+            path.write_text(
+                json.dumps(content, sort_keys=True, indent=2, default=str) + "\n", encoding="utf-8"
+            )
     logger.info(
         "wrote %s extract to %s: %s rows%s",
         fmt,

@@ -198,7 +198,11 @@ TABLES: tuple[Table, ...] = (
         date_orders=(DateOrder("offence_date", "outcome_date"),),
         foreign_keys=(ForeignKey("pnc_id", "police_nominals", "pnc_id"),),
         null_when=(
-            NullWhen("outcome_date", 'outcome == "pending"', "outcome_date is empty only when the outcome is pending"),
+            NullWhen(
+                "outcome_date",
+                'outcome == "pending"',
+                "outcome_date is empty only when the outcome is pending",
+            ),
         ),
     ),
     Table(
@@ -216,7 +220,11 @@ TABLES: tuple[Table, ...] = (
             DateOrder("reception_date", "expected_release_date"),
         ),
         null_when=(
-            NullWhen("release_type", "release_date.isna()", "release_type is empty exactly while the person is in custody (no release_date)"),
+            NullWhen(
+                "release_type",
+                "release_date.isna()",
+                "release_type is empty exactly while the person is in custody (no release_date)",
+            ),
             NullWhen(
                 "expected_release_date",
                 "release_date.notna()",
@@ -269,7 +277,11 @@ TABLES: tuple[Table, ...] = (
         ),
         date_orders=(DateOrder("referral_date", "discharge_date"),),
         null_when=(
-            NullWhen("discharge_reason", "discharge_date.isna()", "discharge_reason is empty exactly while the episode is open (no discharge_date)"),
+            NullWhen(
+                "discharge_reason",
+                "discharge_date.isna()",
+                "discharge_reason is empty exactly while the episode is open (no discharge_date)",
+            ),
         ),
     ),
     Table(
@@ -317,7 +329,9 @@ ROW_RULES: dict[str, str] = {
     "in_set": "the value is not one of the allowed categories",
     "pattern": "the identifier does not have the required format",
     "range": "the number is outside its allowed range",
-    "date_range": "the date is implausible (before 1900, or a date of birth less than 10 years before the extract date)",
+    "date_range": (
+        "the date is implausible (before 1900, or a date of birth less than 10 years before the extract date)"
+    ),
     "future_date": "the date is after the extract date",
     "date_order": "two dates are in an impossible order",
     "null_when": "a value is present or absent against the rule for the record's state",

@@ -96,7 +96,11 @@ def _parents_first(tables: list[Table]) -> list[Table]:
     names = {t.name for t in tables}
     pending = list(tables)
     while pending:
-        ready = [t for t in pending if all(fk.parent in {d.name for d in done} or fk.parent not in names for fk in t.foreign_keys)]
+        ready = [
+            t
+            for t in pending
+            if all(fk.parent in {d.name for d in done} or fk.parent not in names for fk in t.foreign_keys)
+        ]
         if not ready:
             raise ValueError(f"foreign keys form a cycle among {[t.name for t in pending]}")
         done.extend(ready)
@@ -163,7 +167,8 @@ def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
                         abs(raw.n_rows - expected),
                         f"{raw.n_rows} in file, {expected} in manifest",
                         f"the file has {raw.n_rows} data rows but manifest.json row_counts says {expected}: "
-                        f"rows were {'lost' if raw.n_rows < expected else 'duplicated or added'} in transfer. "
+                        f"rows were {'lost' if raw.n_rows < expected else 'duplicated or added'} in "
+                        "transfer. "
                         "Re-send the file and the manifest from the same export.",
                     )
                 )
@@ -171,7 +176,9 @@ def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
     if raw_manifest is not None and isinstance(raw_manifest.get("row_counts"), dict):
         unknown = sorted(set(raw_manifest["row_counts"]) - set(TABLES_BY_NAME))
         if unknown:
-            logger.warning("manifest.json row_counts names tables the contract does not define: %s", ", ".join(unknown))
+            logger.warning(
+                "manifest.json row_counts names tables the contract does not define: %s", ", ".join(unknown)
+            )
     if problems or manifest is None:
         raise ExtractError(extract_dir, problems)
     missing = [n for n in REQUIRED_TABLES if n not in tables]

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import great_expectations as gx
 from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
@@ -132,15 +133,13 @@ def render_data_docs(
     context = gx.get_context(mode="ephemeral")
     for site in list(context.list_data_docs_sites()):
         context.delete_data_docs_site(site)
-    context.add_data_docs_site(
-        SITE_NAME,
-        {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
+    site_config: Any = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    context.add_data_docs_site(SITE_NAME, site_config)
     run_id = RunIdentifier(run_name=RUN_NAME, run_time=run_time)
     for name, suite in suites.items():
         context.suites.add(copy.deepcopy(suite))
@@ -196,7 +195,11 @@ def make_offline(docs_dir: Path, asset_map: dict[str, str], vendor_dir: Path = V
         text, n = _GX_ASSET.subn(_gx_asset, text)
         n_refs += n
         if page.suffix == ".html":
-            text = _GX_STATIC_IMAGE.sub(lambda m, page=page: _relative(images / m.group(1), page.parent), text)
+
+            def _static_image(match: re.Match[str], page: Path = page) -> str:
+                return _relative(images / match.group(1), page.parent)
+
+            text = _GX_STATIC_IMAGE.sub(_static_image, text)
         text = _SRI_ATTRS.sub("", text)
         if text != before:
             page.write_text(text, encoding="utf-8")

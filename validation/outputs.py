@@ -23,7 +23,9 @@ def metrics_for_file(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if k != "elapsed_seconds"}
 
 
-def write_validation_outputs(result: ValidationResult, out_dir: Path, metrics_path: Path, docs_dir: Path) -> None:
+def write_validation_outputs(
+    result: ValidationResult, out_dir: Path, metrics_path: Path, docs_dir: Path
+) -> None:
     """Write everything the validate stage produces.
 
     Parameters
@@ -53,7 +55,9 @@ def write_validation_outputs(result: ValidationResult, out_dir: Path, metrics_pa
     )
     metrics_path = Path(metrics_path)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(metrics_for_file(result.metrics), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    run_time = dt.datetime.combine(result.extract_date.date(), dt.time(), tzinfo=dt.timezone.utc)
+    metrics_path.write_text(
+        json.dumps(metrics_for_file(result.metrics), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    run_time = dt.datetime.combine(result.extract_date.date(), dt.time(), tzinfo=dt.UTC)
     render_data_docs(result.suites, result.gx_results, result.examples, run_time, docs_dir)
     logger.info("validated tables written to %s, metrics to %s", out_dir, metrics_path)

@@ -41,16 +41,24 @@ def _arrow(text: pd.Series) -> pa.Array:
 
 
 def parse_dates(text: pd.Series) -> pd.Series:
-    """Parse ``YYYY-MM-DD`` text into ``datetime64[ms]``; anything else (including
-    impossible calendar dates such as 2023-02-30, which a lenient parser would roll
-    over to 2 March) becomes NaT."""
+    """Parse ``YYYY-MM-DD`` text into ``datetime64[ms]``; anything else becomes NaT.
+
+    That includes impossible calendar dates: a lenient parser reads 2023-02-30 as
+    2 March, so a parsed date is kept only when its year, month and day are the
+    numbers written in the text.
+    """
     arr = _arrow(text)
-    shaped = pc.match_substring_regex(arr, DATE_REGEX)
-    parsed = pc.strptime(
-        pc.if_else(shaped, arr, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="ms", error_is_null=True
+    shaped = pc.fill_null(pc.match_substring_regex(arr, DATE_REGEX), False)
+    candidate = pc.if_else(shaped, arr, pa.scalar(None, pa.string()))
+    parsed = pc.strptime(candidate, format="%Y-%m-%d", unit="ms", error_is_null=True)
+
+    def part(start: int, stop: int) -> pa.Array:
+        return pc.utf8_slice_codeunits(candidate, start, stop).cast(pa.int64())
+
+    exact = pc.and_(
+        pc.and_(pc.equal(pc.year(parsed), part(0, 4)), pc.equal(pc.month(parsed), part(5, 7))),
+        pc.equal(pc.day(parsed), part(8, 10)),
     )
-    # Round trip: a rolled-over date does not print back as the text it came from.
-    exact = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), arr)
     parsed = pc.if_else(pc.fill_null(exact, False), parsed, pa.scalar(None, parsed.type))
     return pd.Series(parsed.to_pandas(), index=text.index, name=text.name).astype("datetime64[ms]")
 
@@ -65,7 +73,9 @@ def parse_ints(text: pd.Series) -> pd.Series:
 
 def parse_bools(text: pd.Series) -> pd.Series:
     """Parse ``true``/``false`` in any letter case into nullable ``boolean``."""
-    return text.str.lower().map(BOOL_VALUES).astype("boolean").rename(text.name)
+    parsed: pd.Series = text.str.lower().map(BOOL_VALUES).astype("boolean")
+    parsed.name = text.name
+    return parsed
 
 
 def parse_column(text: pd.Series, kind: Kind) -> pd.Series:
@@ -76,7 +86,7 @@ def parse_column(text: pd.Series, kind: Kind) -> pd.Series:
         return parse_ints(text)
     if kind == "bool":
         return parse_bools(text)
-    return text.astype(TYPED_DTYPES[kind])
+    return text.astype(pd.StringDtype())
 
 
 def parse_table(raw: pd.DataFrame, table: Table) -> pd.DataFrame:

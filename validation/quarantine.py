@@ -9,7 +9,7 @@ and a sentence an analyst can read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,9 @@ def _raised(exception_info: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def failures_from_results(results: ExpectationSuiteValidationResult) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+def failures_from_results(
+    results: ExpectationSuiteValidationResult,
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Every (source_row, rule, column) that GE found unexpected.
 
     Returns
@@ -60,7 +62,9 @@ def failures_from_results(results: ExpectationSuiteValidationResult) -> tuple[pd
         meta = dict(config.meta or {})
         message = _raised(res.exception_info)
         if message is not None:
-            raise GXEvaluationError(f"Great Expectations could not evaluate {config.type} {config.kwargs}: {message}")
+            raise GXEvaluationError(
+                f"Great Expectations could not evaluate {config.type} {config.kwargs}: {message}"
+            )
         if res.success:
             continue
         index_list = res.result.get("unexpected_index_list") or []
@@ -82,7 +86,9 @@ def failures_from_results(results: ExpectationSuiteValidationResult) -> tuple[pd
             )
         )
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in (SOURCE_ROW, "check") else "object") for c in FAILURE_COLUMNS}), checks
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c in (SOURCE_ROW, "check") else "object") for c in FAILURE_COLUMNS}
+        ), checks
     return pd.concat(parts, ignore_index=True), checks
 
 
@@ -102,7 +108,7 @@ def describe_failures(
     earliest = bounds.earliest.date().isoformat()
     extract = bounds.extract_date.date().isoformat()
     for check_id, group in failures.groupby("check", sort=False):
-        meta = checks[int(check_id)]
+        meta = checks[cast(int, check_id)]
         rule, name = meta["rule"], meta["column"]
         pos = group[SOURCE_ROW].to_numpy() - 1
         value = raw[name].iloc[pos].reset_index(drop=True)
@@ -141,7 +147,12 @@ def describe_failures(
             text = name + " " + shown + " repeats data row " + seen + "; the first occurrence is kept."
         elif rule == "orphan":
             parent = meta["parent"]
-            text = name + " " + shown + f" is not in {parent}: no such record in the {parent.split('.')[0]} file."
+            text = (
+                name
+                + " "
+                + shown
+                + f" is not in {parent}: no such record in the {parent.split('.')[0]} file."
+            )
         elif rule == "parent_rejected":
             parent_table = meta["parent"].split(".")[0]
             text = (

@@ -93,7 +93,8 @@ def read_manifest(extract_dir: Path) -> tuple[Manifest | None, dict[str, Any] | 
                     "",
                     f"there is no {MANIFEST} in the extract directory. Every extract must carry one "
                     f'(contract, area, extract_date, row_counts); ask the sender for it, e.g. {{"contract": '
-                    f'"{CONTRACT_VERSION}", "area": "...", "extract_date": "YYYY-MM-DD", "row_counts": {{...}}}}.',
+                    f'"{CONTRACT_VERSION}", "area": "...", "extract_date": "YYYY-MM-DD", '
+                    '"row_counts": {...}}.',
                 )
             ],
         )
@@ -178,7 +179,9 @@ def read_manifest(extract_dir: Path) -> tuple[Manifest | None, dict[str, Any] | 
         else None
     )
     if row_counts is None or bad_counts is None or bad_counts:
-        example = ", ".join(bad_counts) if bad_counts else ("" if row_counts is None else str(row_counts)[:60])
+        example = (
+            ", ".join(bad_counts) if bad_counts else ("" if row_counts is None else str(row_counts)[:60])
+        )
         problems.append(
             Problem(
                 MANIFEST,
@@ -273,7 +276,9 @@ def _header_problems(file: str, header: list[str], table: Table) -> list[Problem
                 f"{', '.join(header) or 'no columns'}."
             )
             problems.append(
-                Problem(file, name, "column_missing", 1, near, f'the required column "{name}" is missing.{hint}')
+                Problem(
+                    file, name, "column_missing", 1, near, f'the required column "{name}" is missing.{hint}'
+                )
             )
     return problems
 

@@ -28,8 +28,12 @@ from dataclasses import dataclass
 import great_expectations as gx
 import numpy as np
 import pandas as pd
+from great_expectations.expectations.row_conditions import (
+    AndCondition,
+    ComparisonCondition,
+    NullityCondition,
+)
 from great_expectations.expectations.row_conditions import Column as GxColumn
-from great_expectations.expectations.row_conditions import Condition
 
 from validation.contract import ROW_RULES, Column, NullWhen, Table
 
@@ -90,7 +94,10 @@ _ISNA = re.compile(r"^\s*(\w+)\.isna\(\)\s*$")
 _NOTNA = re.compile(r"^\s*(\w+)\.notna\(\)\s*$")
 
 
-def null_when_conditions(rule: NullWhen, table: Table) -> tuple[Condition, Condition]:
+GxCondition = ComparisonCondition | NullityCondition | AndCondition
+
+
+def null_when_conditions(rule: NullWhen, table: Table) -> tuple[GxCondition, GxCondition]:
     """GE row conditions for a ``NullWhen``: (when it holds, when it does not).
 
     The contract writes conditions as pandas query strings; the three shapes it uses
@@ -128,7 +135,11 @@ def build_suite(table: Table, bounds: DateBounds) -> gx.ExpectationSuite:
         name = col.name
         present = presence_column(col)
         if not col.nullable:
-            add(E.ExpectColumnValuesToNotBeNull(column=present, meta=_meta("not_null", name), notes=ROW_RULES["not_null"]))
+            add(
+                E.ExpectColumnValuesToNotBeNull(
+                    column=present, meta=_meta("not_null", name), notes=ROW_RULES["not_null"]
+                )
+            )
         if col.kind in PARSED_KINDS:
             add(
                 E.ExpectColumnValuesToBeNull(
@@ -138,7 +149,10 @@ def build_suite(table: Table, bounds: DateBounds) -> gx.ExpectationSuite:
         if col.values is not None:
             add(
                 E.ExpectColumnValuesToBeInSet(
-                    column=name, value_set=list(col.values), meta=_meta("in_set", name), notes=ROW_RULES["in_set"]
+                    column=name,
+                    value_set=list(col.values),
+                    meta=_meta("in_set", name),
+                    notes=ROW_RULES["in_set"],
                 )
             )
         if col.pattern is not None:
@@ -218,7 +232,9 @@ def build_suite(table: Table, bounds: DateBounds) -> gx.ExpectationSuite:
         parent = f"{fk.parent}.{fk.parent_column}"
         add(
             E.ExpectColumnValuesToBeNull(
-                column=fk.column + ORPHAN_SUFFIX, meta=_meta("orphan", fk.column, parent=parent), notes=ROW_RULES["orphan"]
+                column=fk.column + ORPHAN_SUFFIX,
+                meta=_meta("orphan", fk.column, parent=parent),
+                notes=ROW_RULES["orphan"],
             )
         )
         add(
@@ -238,7 +254,7 @@ def build_suite(table: Table, bounds: DateBounds) -> gx.ExpectationSuite:
 def _for_checks(typed: pd.Series, kind: str) -> pd.Series:
     """The dtype GE evaluates vectorised: datetime64[ns] for dates, float64 for ints."""
     if kind == "date":
-        return typed.clip(lower=_NS_MIN, upper=_NS_MAX).astype("datetime64[ns]")
+        return typed.mask(typed < _NS_MIN, _NS_MIN).mask(typed > _NS_MAX, _NS_MAX).astype("datetime64[ns]")
     if kind == "int":
         return typed.astype("float64")
     return typed

@@ -136,13 +136,21 @@ def make_world(n: int = 60, seed: int = 0, extract_date: pd.Timestamp = EXTRACT_
             "service": rng.choice(HEALTH_SERVICES, len(p)),
             "referral_date": referral,
             "discharge_date": discharge,
-            "discharge_reason": pd.array(np.where(discharged, rng.choice(DISCHARGE_REASONS, len(p)), None), dtype="str"),
+            "discharge_reason": pd.array(
+                np.where(discharged, rng.choice(DISCHARGE_REASONS, len(p)), None), dtype="str"
+            ),
         }
     )
     p = _per_person(rng, pid, 0.3, 2)
-    housing = pd.DataFrame({"person_id": p, "event_date": after_16(p), "event_type": rng.choice(HOUSING_EVENTS, len(p))})
+    housing = pd.DataFrame(
+        {"person_id": p, "event_date": after_16(p), "event_type": rng.choice(HOUSING_EVENTS, len(p))}
+    )
     oracle = pd.DataFrame(
-        {"person_id": pd.Series([], dtype="int64"), "as_of_date": _dates([]), "p_true": pd.Series([], dtype=float)}
+        {
+            "person_id": pd.Series([], dtype="int64"),
+            "as_of_date": _dates([]),
+            "p_true": pd.Series([], dtype=float),
+        }
     )
     return World(
         persons=persons,
@@ -219,7 +227,10 @@ def test_every_row_of_an_agency_id_carries_the_same_identity(assembled):
     _, tables, _ = assembled
     cases = {
         "probation_orders": ("crn", ["forename", "surname", "date_of_birth", "sex", "ethnicity"]),
-        "health_episodes": ("health_id", ["forename", "surname", "date_of_birth", "sex", "postcode_district"]),
+        "health_episodes": (
+            "health_id",
+            ["forename", "surname", "date_of_birth", "sex", "postcode_district"],
+        ),
         "housing_events": ("council_id", ["forename", "surname", "date_of_birth", "postcode_district"]),
     }
     for name, (key, cols) in cases.items():
@@ -256,7 +267,9 @@ def test_rows_carry_the_right_persons_events(assembled):
     pnc_to_person = ids[ids["source"] == "police"].set_index("source_id")["person_id"]
     offences = tables["police_offences"]
     got = (
-        pd.DataFrame({"person_id": offences["pnc_id"].map(pnc_to_person), "offence_date": offences["offence_date"]})
+        pd.DataFrame(
+            {"person_id": offences["pnc_id"].map(pnc_to_person), "offence_date": offences["offence_date"]}
+        )
         .sort_values(["person_id", "offence_date"])
         .reset_index(drop=True)
     )
@@ -272,7 +285,9 @@ def test_rows_carry_the_right_persons_events(assembled):
     orders = tables["probation_orders"]
     true_dob = orders["crn"].map(crn_to_person).map(truth["persons"].set_index("person_id")["date_of_birth"])
     rec = orders["date_of_birth"]
-    same_or_swapped = (rec == true_dob) | ((rec.dt.day == true_dob.dt.month) & (rec.dt.month == true_dob.dt.day))
+    same_or_swapped = (rec == true_dob) | (
+        (rec.dt.day == true_dob.dt.month) & (rec.dt.month == true_dob.dt.day)
+    )
     assert same_or_swapped.all()
 
 
@@ -336,7 +351,10 @@ def test_assembly_is_deterministic():
 def test_assemble_rejects_contacts_without_an_order():
     world = make_world(30, 1)
     bad_contacts = pd.concat(
-        [world.contacts, pd.DataFrame({"person_id": [999_999], "contact_date": [EXTRACT_DATE], "outcome": ["attended"]})]
+        [
+            world.contacts,
+            pd.DataFrame({"person_id": [999_999], "contact_date": [EXTRACT_DATE], "outcome": ["attended"]}),
+        ]
     )
     bad = World(**{**world.__dict__, "contacts": bad_contacts})
     with pytest.raises(ValueError, match="contacts"):

@@ -123,7 +123,9 @@ def expected_rejections(tables: dict[str, pd.DataFrame]) -> dict[tuple[str, int]
 
 def _string_tables(n: int = 300, seed: int = 0) -> dict[str, pd.DataFrame]:
     world = make_world(n, seed)
-    tables, _ = assemble_extract(world, IdentityNoise(), np.random.default_rng(seed), "North Staffordshire", 40)
+    tables, _ = assemble_extract(
+        world, IdentityNoise(), np.random.default_rng(seed), "North Staffordshire", 40
+    )
     return {name: format_table(df, name) for name, df in tables.items()}
 
 
@@ -206,7 +208,9 @@ def test_each_recorded_row_breaks_exactly_its_kind_and_nothing_else_is_broken(di
     tables, truth = dirty
     assert list(truth.columns) == ["table", "source_row", "kind", "column"]
     assert not truth.duplicated(["table", "source_row"]).any(), "one violation per row"
-    recorded = {(t, int(r)): {k} for t, r, k in truth[["table", "source_row", "kind"]].itertuples(index=False)}
+    recorded = {
+        (t, int(r)): {k} for t, r, k in truth[["table", "source_row", "kind"]].itertuples(index=False)
+    }
     assert expected_rejections(tables) == recorded
 
 
@@ -218,30 +222,47 @@ def test_every_applicable_kind_is_injected_in_every_table(dirty, clean):
     assert set(truth["kind"]) <= {*DIRTY_KINDS, "parent_rejected"}
 
 
+def _cascade_orphans(name: str, clean: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame]) -> int:
+    """Child rows whose parent key existed in the clean parent but was changed away."""
+    n = 0
+    for fk in table(name).foreign_keys:
+        values = tables[name][fk.column]
+        was = values.isin(clean[fk.parent][fk.parent_column])
+        now = values.isin(tables[fk.parent][fk.parent_column])
+        n += int((was & ~now).sum())
+    return n
+
+
 def test_injected_counts_follow_the_rate(dirty, clean):
-    _, truth = dirty
-    injected = truth[truth["kind"] != "parent_rejected"]
-    for name, df in clean.items():
-        n_kinds = len(applicable_kinds(name))
-        want = max(round(0.08 * len(df)), n_kinds)
-        cascaded_orphans = 0
-        # Orphans also arise by cascade (a parent key was changed); bound them above.
-        got = (injected["table"] == name).sum()
-        assert want <= got <= want + (injected[(injected["table"] == name) & (injected["kind"] == "orphan")].shape[0]) + cascaded_orphans, name
-
-
-def test_recorded_column_is_the_changed_cell(dirty, clean):
     tables, truth = dirty
     for name, df in clean.items():
-        rows = truth[(truth["table"] == name) & ~truth["kind"].isin(["unique", "parent_rejected"])]
-        assert rows["column"].isin(table(name).column_names).all()
-        # Values in the recorded column are the only ones that differ from every clean row
-        # with the same other values: checked loosely by membership of the whole row.
-        clean_rows = set(map(tuple, df.to_numpy().tolist()))
-        dirty_rows = tables[name].iloc[rows["source_row"].to_numpy() - 1]
-        changed = [tuple(r) not in clean_rows for r in dirty_rows.to_numpy().tolist()]
-        cascade_orphan = (rows["kind"] == "orphan").to_numpy() & ~np.array(changed)
-        assert all(changed) or cascade_orphan.any(), name
+        want = max(round(0.08 * len(df)), len(applicable_kinds(name)))
+        rows = truth[(truth["table"] == name) & (truth["kind"] != "parent_rejected")]
+        assert len(rows) == want + _cascade_orphans(name, clean, tables), name
+
+
+def test_each_corrupted_row_differs_from_its_original_only_in_the_recorded_column(dirty, clean):
+    tables, truth = dirty
+    for name, df in clean.items():
+        t = truth[truth["table"] == name]
+        dup_rows = np.sort(t.loc[t["kind"] == "unique", "source_row"].to_numpy())
+        # Dropping the inserted duplicates restores the original row order.
+        kept = np.setdiff1d(np.arange(1, len(tables[name]) + 1), dup_rows)
+        undup = tables[name].iloc[kept - 1].reset_index(drop=True)
+        assert len(undup) == len(df)
+        differs = undup.ne(df)
+        changed_rows = set(np.flatnonzero(differs.any(axis=1).to_numpy()))
+        injected = t[~t["kind"].isin(["unique", "parent_rejected"])]
+        position = (
+            injected["source_row"].to_numpy()
+            - 1
+            - np.searchsorted(dup_rows, injected["source_row"].to_numpy())
+        )
+        assert changed_rows <= set(position.tolist()), name
+        for pos, col, kind in zip(position, injected["column"], injected["kind"], strict=True):
+            cols = set(differs.columns[differs.iloc[pos].to_numpy()])
+            # A cascaded orphan is an unchanged child row: its parent's key changed.
+            assert cols == {col} or (kind == "orphan" and not cols), (name, pos, col, cols)
 
 
 def test_duplicates_are_exact_copies_after_their_original(dirty, clean):
@@ -294,7 +315,9 @@ def test_injection_is_deterministic_and_leaves_input_alone(clean):
 
 def test_a_single_table_without_its_parent_gets_no_orphans():
     contacts = _string_tables(80, 2)["probation_contacts"]
-    tables, truth = inject_dirty({"probation_contacts": contacts}, 0.1, EXTRACT_DATE, np.random.default_rng(0))
+    tables, truth = inject_dirty(
+        {"probation_contacts": contacts}, 0.1, EXTRACT_DATE, np.random.default_rng(0)
+    )
     assert set(truth["kind"]) == set(applicable_kinds("probation_contacts", ("probation_contacts",)))
     assert "orphan" not in set(truth["kind"])
     assert expected_rejections(tables) == {

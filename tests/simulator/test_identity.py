@@ -36,7 +36,11 @@ def _persons(n: int, seed: int = 0) -> pd.DataFrame:
                 np.datetime64("1960-01-01") + rng.integers(0, 15000, n) * np.timedelta64(1, "D")
             ).astype("datetime64[ms]"),
             "ethnicity": pd.array(
-                rng.choice(["White", "Asian", "Black", "Mixed", "Other", "Not stated"], n, p=[0.8, 0.08, 0.05, 0.03, 0.02, 0.02]),
+                rng.choice(
+                    ["White", "Asian", "Black", "Mixed", "Other", "Not stated"],
+                    n,
+                    p=[0.8, 0.08, 0.05, 0.03, 0.02, 0.02],
+                ),
                 dtype="str",
             ),
         }
@@ -62,7 +66,12 @@ def damerau_one(a: str, b: str) -> bool:
         diff = [i for i in range(len(a)) if a[i] != b[i]]
         if len(diff) == 1:
             return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     if len(long_) - len(short) != 1:
         return False
@@ -157,7 +166,7 @@ def test_noise_rates_land_near_their_parameters(truth, agency):
         postcode_moved=0.1,
         missing_postcode=0.05,
     )
-    rec, flags = _record_identity_with_flags(truth, agency, noise, np.random.default_rng(5))
+    _, flags = _record_identity_with_flags(truth, agency, noise, np.random.default_rng(5))
     dob = truth["date_of_birth"].dt
     eligible = {
         "nickname": truth["forename"].isin(list(names.NICKNAMES)).to_numpy(),
@@ -177,8 +186,15 @@ def test_noise_rates_land_near_their_parameters(truth, agency):
 
 def test_each_noise_kind_does_what_it_says(truth):
     noise = IdentityNoise(
-        typo=0.1, nickname=0.3, day_month_swap=0.3, missing_dob=0.05, maiden_name=0.3, missing_name=0.05,
-        sex_mismatch=0.1, postcode_moved=0.2, missing_postcode=0.05,
+        typo=0.1,
+        nickname=0.3,
+        day_month_swap=0.3,
+        missing_dob=0.05,
+        maiden_name=0.3,
+        missing_name=0.05,
+        sex_mismatch=0.1,
+        postcode_moved=0.2,
+        missing_postcode=0.05,
     )
     rec, flags = _record_identity_with_flags(truth, "health", noise, np.random.default_rng(6))
     t = truth
@@ -189,7 +205,10 @@ def test_each_noise_kind_does_what_it_says(truth):
     only = lambda kind: flags[kind] & (flags.sum(axis=1) == 1)  # noqa: E731
     nick = only("nickname")
     assert nick.sum() > 100
-    assert all(r in names.NICKNAMES[f] for f, r in zip(t.loc[nick, "forename"], rec.loc[nick, "forename"], strict=True))
+    assert all(
+        r in names.NICKNAMES[f]
+        for f, r in zip(t.loc[nick, "forename"], rec.loc[nick, "forename"], strict=True)
+    )
 
     maiden = only("maiden_name")
     assert maiden.sum() > 100
@@ -198,7 +217,13 @@ def test_each_noise_kind_does_what_it_says(truth):
 
     ty = only("typo")
     assert ty.sum() > 100
-    for cols in zip(t.loc[ty, "forename"], rec.loc[ty, "forename"], t.loc[ty, "surname"], rec.loc[ty, "surname"], strict=True):
+    for cols in zip(
+        t.loc[ty, "forename"],
+        rec.loc[ty, "forename"],
+        t.loc[ty, "surname"],
+        rec.loc[ty, "surname"],
+        strict=True,
+    ):
         tf, rf, ts, rs = cols
         assert (damerau_one(tf, rf) and ts == rs) or (damerau_one(ts, rs) and tf == rf), cols
 
@@ -239,7 +264,13 @@ def test_record_identity_keeps_one_row_per_person_in_order(truth):
     rec = record_identity(truth, "probation", IdentityNoise(), np.random.default_rng(0))
     assert (rec["person_id"].to_numpy() == truth["person_id"].to_numpy()).all()
     assert list(rec.columns) == [
-        "person_id", "forename", "surname", "date_of_birth", "sex", "ethnicity", "postcode_district",
+        "person_id",
+        "forename",
+        "surname",
+        "date_of_birth",
+        "sex",
+        "ethnicity",
+        "postcode_district",
     ]
     assert str(rec["date_of_birth"].dtype) == "datetime64[ms]"
 
@@ -303,7 +334,9 @@ def test_distractors_include_lookalike_relatives(truth):
     assert (look["surname"].to_numpy() == rel["surname"].to_numpy()).all()
     assert (look["postcode_district"].to_numpy() == rel["postcode_district"].to_numpy()).all()
     assert (look["forename"].to_numpy() != rel["forename"].to_numpy()).all()
-    gap_years = np.abs((look["date_of_birth"].to_numpy() - rel["date_of_birth"].to_numpy()) / np.timedelta64(365, "D"))
+    gap_years = np.abs(
+        (look["date_of_birth"].to_numpy() - rel["date_of_birth"].to_numpy()) / np.timedelta64(365, "D")
+    )
     assert (gap_years[look["date_of_birth"].to_numpy() < np.datetime64("2008-01-01")] <= 6.5).all()
     assert 0.05 < (gap_years == 0).mean() < 0.16  # twins
     others = out[out["lookalike_of"].isna()]

@@ -83,7 +83,10 @@ def test_ids_are_deterministic_given_the_generator():
     a = ids.draw_pnc_ids([2010, 2011, 2010], np.random.default_rng(7))
     b = ids.draw_pnc_ids([2010, 2011, 2010], np.random.default_rng(7))
     assert a.tolist() == b.tolist()
-    assert ids.draw_crns(5, np.random.default_rng(7)).tolist() == ids.draw_crns(5, np.random.default_rng(7)).tolist()
+    assert (
+        ids.draw_crns(5, np.random.default_rng(7)).tolist()
+        == ids.draw_crns(5, np.random.default_rng(7)).tolist()
+    )
 
 
 def test_unique_integers_refuses_an_impossible_draw():

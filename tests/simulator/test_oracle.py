@@ -13,10 +13,28 @@ from simulator.world import make_grid, to_day
 
 def _person(**over: float) -> People:
     base = dict(
-        typ=0, dob_day=to_day("1990-01-01"), rate=2.0, frailty=1.0, peak_age=25.0, curve_power=0.0, p_label=0.4,
-        bias_extra=0.0, treated_effect=0.5, supervision_effect=1.0, p_housing_loss=0.0, p_housing_loss_release=0.0,
-        p_rehoused=0.0, p_referral=0.0, dropout_share=0.5, compliance=0.9, custody_propensity=0.0, need_drugs=False,
-        need_alcohol=False, need_mh=False, attitudes=0.1, p_domestic_abuse=0.1,
+        typ=0,
+        dob_day=to_day("1990-01-01"),
+        rate=2.0,
+        frailty=1.0,
+        peak_age=25.0,
+        curve_power=0.0,
+        p_label=0.4,
+        bias_extra=0.0,
+        treated_effect=0.5,
+        supervision_effect=1.0,
+        p_housing_loss=0.0,
+        p_housing_loss_release=0.0,
+        p_rehoused=0.0,
+        p_referral=0.0,
+        dropout_share=0.5,
+        compliance=0.9,
+        custody_propensity=0.0,
+        need_drugs=False,
+        need_alcohol=False,
+        need_mh=False,
+        attitudes=0.1,
+        p_domestic_abuse=0.1,
     )
     base.update(over)
     return People(**{k: np.array([v]) for k, v in base.items()})
@@ -30,7 +48,9 @@ STEP = int(GRID.step_of_day(np.array([T_DAY]))[0])
 def _oracle(p: People, h: int = 0, t: int = 0, r: int = 0, sched: Schedule | None = None) -> float:
     s = sched or Schedule.empty(1)
     z = np.zeros(1, dtype=np.int64)
-    return float(label_probability(p, s, z + h, z + t, z + r, np.zeros(1), STEP, T_DAY, GRID.start, GRID.length)[0])
+    return float(
+        label_probability(p, s, z + h, z + t, z + r, np.zeros(1), STEP, T_DAY, GRID.start, GRID.length)[0]
+    )
 
 
 def test_constant_rate_is_one_minus_exp() -> None:

@@ -57,7 +57,9 @@ def test_nothing_dated_after_the_extract_except_planned_dates(world: World) -> N
 
 def test_no_community_offending_while_in_custody(world: World) -> None:
     off = world.offences[["person_id", "offence_date"]]
-    cus = world.custody.assign(release=world.custody["release_date"].fillna(world.custody["expected_release_date"]))
+    cus = world.custody.assign(
+        release=world.custody["release_date"].fillna(world.custody["expected_release_date"])
+    )
     m = off.merge(cus, on="person_id")
     inside = (m["offence_date"] >= m["reception_date"]) & (m["offence_date"] < m["release"])
     assert not inside.any(), m[inside].head()
@@ -95,12 +97,18 @@ def test_same_seed_same_world(params: SimulateParams, raw) -> None:
 def test_a_later_extract_continues_the_same_world(params: SimulateParams, world: World) -> None:
     first, last = world_months(params)
     later = params.model_copy(
-        update={"extract_date": pd.Timestamp("2027-01-31").date(), "world_first_month": first.date(), "world_last_month": last.date()}
+        update={
+            "extract_date": pd.Timestamp("2027-01-31").date(),
+            "world_first_month": first.date(),
+            "world_last_month": last.date(),
+        }
     )
     w2 = censor_world(generate_world(later, show_progress=False), pd.Timestamp(later.extract_date))
     e = world.extract_date
     a = world.offences[["person_id", "offence_date", "offence_group", "gravity"]]
-    b = w2.offences.loc[w2.offences["offence_date"] <= e, ["person_id", "offence_date", "offence_group", "gravity"]]
+    b = w2.offences.loc[
+        w2.offences["offence_date"] <= e, ["person_id", "offence_date", "offence_group", "gravity"]
+    ]
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
     assert len(w2.offences) > len(world.offences)
     # Cases pending at the first extract may be decided by the second.

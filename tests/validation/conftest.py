@@ -16,7 +16,7 @@ EXTRACT_DATE = "2026-10-31"
 
 
 def _dates(*values: str | None) -> pd.Series:
-    return pd.Series(pd.to_datetime(list(values)), dtype="datetime64[ms]")
+    return pd.Series(list(values), dtype="datetime64[ms]")
 
 
 def valid_tables() -> dict[str, pd.DataFrame]:
@@ -39,7 +39,7 @@ def valid_tables() -> dict[str, pd.DataFrame]:
             "offence_date": _dates("2020-01-01", "2026-10-31", "2024-05-05", "2025-01-01"),
             "offence_group": ["burglary", "theft", "violence_with_injury", "drugs"],
             "domestic_abuse": [False, True, False, False],
-            "gravity": pd.array([3, 1, 6, 2], dtype="Int64"),
+            "gravity": pd.Series([3, 1, 6, 2], dtype="Int64"),
             "outcome": ["convicted", "pending", "caution", "no_further_action"],
             "outcome_date": _dates("2020-02-01", None, "2024-05-05", "2025-03-01"),
         }
@@ -85,7 +85,7 @@ def valid_tables() -> dict[str, pd.DataFrame]:
         {
             "crn": ["X123456", "Y000001"],
             "assessment_date": _dates("2021-07-01", "2026-10-31"),
-            **{k: pd.array(v, dtype="Int64") for k, v in needs.items()},
+            **{k: pd.Series(v, dtype="Int64") for k, v in needs.items()},
         }
     )
     contacts = pd.DataFrame(
