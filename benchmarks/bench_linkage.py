@@ -30,7 +30,7 @@ import pandas as pd
 # Run as a script from anywhere: make the repository's packages importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from linkage.synthetic import synthetic_extract  # noqa: E402
+from linkage.synthetic import synthetic_extract
 
 ROWS_PER_ID = 2.5
 OUTSIDER_RATIO = 1.0
@@ -43,10 +43,16 @@ def generate(nominals: int, health_housing_rows: int | None, seed: int, folder: 
         # rows = (health + housing shares) x nominals x (1 + outsiders) x rows per id
         per_source = health_housing_rows / (2 * nominals * (1 + OUTSIDER_RATIO) * ROWS_PER_ID)
         if per_source > 1:
-            raise SystemExit(f"need more nominals for {health_housing_rows:,} rows (at most 1 id per nominal)")
+            raise SystemExit(
+                f"need more nominals for {health_housing_rows:,} rows (at most 1 id per nominal)"
+            )
         shares = {"health_share": per_source, "housing_share": per_source}
     tables, truth = synthetic_extract(
-        nominals, np.random.default_rng(seed), outsider_ratio=OUTSIDER_RATIO, rows_per_id=ROWS_PER_ID, **shares
+        nominals,
+        np.random.default_rng(seed),
+        outsider_ratio=OUTSIDER_RATIO,
+        rows_per_id=ROWS_PER_ID,
+        **shares,
     )
     for name, frame in tables.items():
         frame.to_parquet(folder / f"{name}.parquet")
@@ -84,7 +90,9 @@ def link_child(folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--nominals", type=int, default=20_000)
     parser.add_argument("--health-housing-rows", type=int, default=None, help="scale health+housing to this")
     parser.add_argument("--seed", type=int, default=0)

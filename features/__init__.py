@@ -8,7 +8,13 @@ from features.build import (
     features_from_encoded,
     iter_features,
 )
-from features.catalogue import FeatureSpec, feature_names, feature_specs, monotone_constraints, specs_for_columns
+from features.catalogue import (
+    FeatureSpec,
+    feature_names,
+    feature_specs,
+    monotone_constraints,
+    specs_for_columns,
+)
 from features.encode import LinkedTablesError, encode_tables
 from features.params import FeatureParams
 

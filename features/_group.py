@@ -1,7 +1,7 @@
 """Vectorised per-person aggregation over encoded event arrays (no Python loop over people).
 
-Event arrays are sorted by person code then date (see ``features.encode``), so "the
-latest record on or before t" is the last masked row of each person's run.
+Where an encoded table is sorted by person code then date (see ``features.encode``),
+"the latest record on or before t" is the last masked row of each person's run.
 """
 
 from __future__ import annotations

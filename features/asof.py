@@ -121,8 +121,13 @@ def as_of_dates(params: FeatureParams, extract_date: pd.Timestamp) -> tuple[list
             f"panel_date {panel.date()} is after the extract date {extract.date()}: a panel cannot be "
             "scored on data that has not been pulled yet"
         )
-    logger.debug("as-of dates: %d training quarters %s..%s, panel %s", len(train), train[0].date(),
-                 train[-1].date(), panel.date())
+    logger.debug(
+        "as-of dates: %d training quarters %s..%s, panel %s",
+        len(train),
+        train[0].date(),
+        train[-1].date(),
+        panel.date(),
+    )
     return train, panel
 
 

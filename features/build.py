@@ -80,7 +80,7 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     code, day = o["code"], o["day"]
     known = day <= t
     # Proven at t: convicted or cautioned, and the outcome already decided by t.
-    proven = known & o["proven"]
+    proven = known & o["proven"] & (o["outcome_day"] <= t)
     cols: Columns = {}
     for sfx, start in d.windows(windows, all_time=True):
         inw = known & (day > start)
@@ -137,7 +137,9 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     years = (t - first_sanction) / DAYS_PER_YEAR
     cols["n_sanction_occasions"] = occasions
     with np.errstate(invalid="ignore", divide="ignore"):
-        cols["copas_rate"] = np.where(occasions > 0, np.log(occasions / (10.0 + np.maximum(years, 0.0))), np.nan)
+        cols["copas_rate"] = np.where(
+            occasions > 0, np.log(occasions / (10.0 + np.maximum(years, 0.0))), np.nan
+        )
     return cols
 
 
@@ -154,7 +156,9 @@ def _custody(enc: Encoded, d: _Dates, windows: Sequence[int], status: CustodySta
     for sfx, start in d.windows(windows, all_time=True):
         cols[f"n_custody_episodes_{sfx}"] = g.count(code, known & (rec > start), n)
         days = np.clip(stay_end - np.maximum(rec, start + 1), 0, None)
-        cols[f"days_in_custody_{sfx}"] = np.rint(g.total(code, known, days.astype(np.float64), n)).astype(np.int64)
+        cols[f"days_in_custody_{sfx}"] = np.rint(g.total(code, known, days.astype(np.float64), n)).astype(
+            np.int64
+        )
     released = known & (rel <= t)
     last_release = g.group_max(code, released, rel, n, -int(FUTURE))
     has = last_release > -int(FUTURE)
@@ -186,10 +190,14 @@ def _supervision(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     attended = CONTACT_OUTCOMES.index("attended")
     unacceptable = CONTACT_OUTCOMES.index("unacceptable_absence")
     for sfx, start in d.windows(windows, all_time=False):
-        by = g.count_by(ct["code"], ct["outcome"], len(CONTACT_OUTCOMES), (ct["day"] <= t) & (ct["day"] > start), n)
+        by = g.count_by(
+            ct["code"], ct["outcome"], len(CONTACT_OUTCOMES), (ct["day"] <= t) & (ct["day"] > start), n
+        )
         n_all = by.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            cols[f"share_contacts_attended_{sfx}"] = np.where(n_all > 0, by[:, attended] / np.maximum(n_all, 1), np.nan)
+            cols[f"share_contacts_attended_{sfx}"] = np.where(
+                n_all > 0, by[:, attended] / np.maximum(n_all, 1), np.nan
+            )
         cols[f"n_unacceptable_absences_{sfx}"] = by[:, unacceptable]
     return cols
 
@@ -278,7 +286,9 @@ def _agencies(enc: Encoded, d: _Dates) -> Columns:
         "known_to_health": known("health"),
         "known_to_housing": known("housing"),
     }
-    cols["n_agencies_known"] = police.astype(np.int64) + sum(np.asarray(v, dtype=np.int64) for v in cols.values())
+    cols["n_agencies_known"] = police.astype(np.int64) + sum(
+        np.asarray(v, dtype=np.int64) for v in cols.values()
+    )
     return cols
 
 
@@ -300,8 +310,8 @@ def _frame(
     }
     for s in specs:
         v = cols[s.name][rows]
-        data[s.name] = pd.array(v, dtype=s.dtype) if s.dtype in ("Int32",) else np.asarray(v).astype(s.dtype)
-    return pd.DataFrame(data)
+        data[s.name] = v.astype(s.dtype, copy=False)
+    return pd.DataFrame(data, copy=False)
 
 
 def features_from_encoded(
@@ -395,7 +405,9 @@ def build_features(
     """
     parts = [frame for _, frame in iter_features(tables, as_of_dates, params, extract_date)]
     if not parts:
-        return features_from_encoded(encode_tables(tables), pd.Timestamp(extract_date), params, extract_date).iloc[:0]
+        return features_from_encoded(
+            encode_tables(tables), pd.Timestamp(extract_date), params, extract_date
+        ).iloc[:0]
     return pd.concat(parts, ignore_index=True)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from validation.contract import HEALTH_SERVICES, NEEDS, OFFENCE_GROUPS
@@ -65,96 +65,152 @@ class FeatureSpec:
 
 @dataclass(frozen=True)
 class _Template:
-    """A feature declaration; ``{w}`` in name/label marks a windowed feature."""
+    """A feature declaration; ``{w}`` in name/label marks a windowed feature.
+
+    ``windows``: ``none`` (one column), ``params`` (one per params window),
+    ``params+all`` (those plus all time), ``group`` (12 months and all time).
+    """
 
     name: str
     label: str
-    kind: Kind
     direction: Direction
     dtype: Dtype
-    family: str
     windows: Literal["none", "params", "params+all", "group"] = "none"
+    family: str = ""
+    kind: Kind = "static"
 
 
 def _pretty(code: str) -> str:
     return code.replace("_", " ")
 
 
+def _section(family: str, kind: Kind, *templates: _Template) -> list[_Template]:
+    return [replace(t, family=family, kind=kind) for t in templates]
+
+
+_M = GROUP_WINDOW_MONTHS
+_LAST_M = f"in the last {_M} months"
+
+
 def _templates() -> tuple[_Template, ...]:
-    t: list[_Template] = []
-    add = t.append
-    # --- offending history (police) ---
-    add(_Template("n_recorded_offences_{w}", "recorded offences {w}", "static", 1, "int32", "offending", "params+all"))
-    add(_Template("n_proven_offences_{w}", "proven offences {w}", "static", 1, "int32", "offending", "params+all"))
-    for g in OFFENCE_GROUPS:
-        add(_Template(f"n_proven_{g}_{{w}}", f"proven {_pretty(g)} offences {{w}}", "static", 1, "int32", "offending", "group"))
-    for g in OFFENCE_GROUPS:
-        add(_Template(
-            f"n_recorded_{g}_{GROUP_WINDOW_MONTHS}m",
-            f"recorded {_pretty(g)} offences in the last {GROUP_WINDOW_MONTHS} months",
-            "static", 1, "int32", "offending",
-        ))
-    add(_Template("n_domestic_abuse_recorded_{w}", "domestic abuse offences recorded {w}", "static", 1, "int32", "offending", "params+all"))
-    add(_Template("n_domestic_abuse_proven_all", "proven domestic abuse offences ever", "static", 1, "int32", "offending"))
-    add(_Template("gravity_max_proven_all", "most serious proven offence (gravity 1-6)", "static", 1, "Int32", "offending"))
-    add(_Template("gravity_mean_proven_all", "average gravity of proven offences", "static", 0, "float64", "offending"))
-    add(_Template(
-        f"gravity_max_recorded_{GROUP_WINDOW_MONTHS}m",
-        f"most serious offence recorded in the last {GROUP_WINDOW_MONTHS} months (gravity 1-6)",
-        "static", 1, "Int32", "offending",
-    ))
-    add(_Template("n_outstanding_offences", "recorded offences with no outcome yet", "static", 1, "int32", "offending"))
-    add(_Template("days_since_last_offence", "days since the last recorded offence", "static", -1, "Int32", "offending"))
-    add(_Template("days_since_last_proven_offence", "days since the last proven offence", "static", -1, "Int32", "offending"))
-    add(_Template("age", "age in years", "static", -1, "Int32", "offending"))
-    add(_Template("age_first_proven", "age at first proven offence", "static", -1, "Int32", "offending"))
-    add(_Template("career_years", "years since first recorded offence", "static", 0, "float64", "offending"))
-    add(_Template("n_sanction_occasions", "occasions convicted or cautioned", "static", 1, "int32", "offending"))
-    add(_Template("copas_rate", "rate of sanctions over the criminal career (OGRS3 Copas rate)", "static", 1, "float64", "offending"))
-    # --- custody (prison) ---
-    add(_Template("in_custody", "in prison now", "dynamic", 0, "bool", "custody"))
-    add(_Template("n_custody_episodes_{w}", "prison receptions {w}", "static", 1, "int32", "custody", "params+all"))
-    add(_Template("days_in_custody_{w}", "days in prison {w}", "static", 0, "int32", "custody", "params+all"))
-    add(_Template("days_since_release", "days since last release from prison", "dynamic", -1, "Int32", "custody"))
-    # --- supervision (probation orders and appointments) ---
-    add(_Template("on_community_order", "on a community or suspended sentence order now", "dynamic", 0, "bool", "supervision"))
-    add(_Template("on_licence", "on licence or post-sentence supervision now", "dynamic", 0, "bool", "supervision"))
-    add(_Template("n_orders_all", "probation orders and licences ever", "static", 1, "int32", "supervision"))
-    add(_Template("n_breached_orders_{w}", "orders or licences breached (ended) {w}", "static", 1, "int32", "supervision", "params+all"))
-    add(_Template("share_contacts_attended_{w}", "share of probation appointments attended {w}", "dynamic", -1, "float64", "supervision", "params"))
-    add(_Template("n_unacceptable_absences_{w}", "unacceptable absences from probation {w}", "dynamic", 1, "int32", "supervision", "params"))
-    # --- criminogenic needs (probation assessments) ---
-    for n in NEEDS:
-        add(_Template(f"need_{n}", f"{_pretty(n)} need at latest assessment (0-2)", "dynamic", 1, "Int32", "needs"))
-    add(_Template("need_total", "total need score at latest assessment", "dynamic", 1, "Int32", "needs"))
-    for n in NEEDS:
-        add(_Template(f"need_{n}_change", f"change in {_pretty(n)} need since previous assessment", "dynamic", 0, "Int32", "needs"))
-    add(_Template("need_total_change", "change in total need score since previous assessment", "dynamic", 0, "Int32", "needs"))
-    add(_Template("days_since_assessment", "days since latest needs assessment", "dynamic", 0, "Int32", "needs"))
-    # --- health ---
-    for s in TREATMENT_SERVICES:
-        what = _pretty(s) if s.endswith("_treatment") else f"{_pretty(s)} treatment"
-        add(_Template(f"in_{s}", f"in {what} now", "dynamic", 0, "bool", "health"))
-    add(_Template(
-        f"n_treatment_dropouts_{GROUP_WINDOW_MONTHS}m",
-        f"dropped out of treatment in the last {GROUP_WINDOW_MONTHS} months",
-        "dynamic", 1, "int32", "health",
-    ))
-    add(_Template("n_treatment_dropouts_all", "times dropped out of treatment", "dynamic", 1, "int32", "health"))
-    add(_Template("n_treatment_completed_all", "treatment episodes completed", "dynamic", 0, "int32", "health"))
-    # --- housing ---
-    add(_Template("n_homelessness_events_{w}", "homelessness events {w}", "dynamic", 1, "int32", "housing", "params"))
-    add(_Template(
-        f"n_rough_sleeping_{GROUP_WINDOW_MONTHS}m",
-        f"rough sleeping events in the last {GROUP_WINDOW_MONTHS} months",
-        "dynamic", 1, "int32", "housing",
-    ))
-    add(_Template("housing_unstable", "latest housing event is not settled accommodation", "dynamic", 1, "bool", "housing"))
-    # --- agencies that knew the person by t ---
-    for a in ("prison", "probation", "health", "housing"):
-        add(_Template(f"known_to_{a}", f"known to {a} services", "static", 0, "bool", "agencies"))
-    add(_Template("n_agencies_known", "number of agencies (of 5) holding records", "static", 0, "int32", "agencies"))
-    return tuple(t)
+    T = _Template
+    offending = _section(
+        "offending",
+        "static",
+        T("n_recorded_offences_{w}", "recorded offences {w}", 1, "int32", "params+all"),
+        T("n_proven_offences_{w}", "proven offences {w}", 1, "int32", "params+all"),
+        *(
+            T(f"n_proven_{g}_{{w}}", f"proven {_pretty(g)} offences {{w}}", 1, "int32", "group")
+            for g in OFFENCE_GROUPS
+        ),
+        *(
+            T(f"n_recorded_{g}_{_M}m", f"recorded {_pretty(g)} offences {_LAST_M}", 1, "int32")
+            for g in OFFENCE_GROUPS
+        ),
+        T("n_domestic_abuse_recorded_{w}", "domestic abuse offences recorded {w}", 1, "int32", "params+all"),
+        T("n_domestic_abuse_proven_all", "proven domestic abuse offences ever", 1, "int32"),
+        T("gravity_max_proven_all", "most serious proven offence (gravity 1-6)", 1, "Int32"),
+        T("gravity_mean_proven_all", "average gravity of proven offences", 0, "float64"),
+        T(
+            f"gravity_max_recorded_{_M}m",
+            f"most serious offence recorded {_LAST_M} (gravity 1-6)",
+            1,
+            "Int32",
+        ),
+        T("n_outstanding_offences", "recorded offences with no outcome yet", 1, "int32"),
+        T("days_since_last_offence", "days since the last recorded offence", -1, "Int32"),
+        T("days_since_last_proven_offence", "days since the last proven offence", -1, "Int32"),
+        T("age", "age in years", -1, "Int32"),
+        T("age_first_proven", "age at first proven offence", -1, "Int32"),
+        T("career_years", "years since first recorded offence", 0, "float64"),
+        T("n_sanction_occasions", "occasions convicted or cautioned", 1, "int32"),
+        T("copas_rate", "rate of sanctions over the criminal career (OGRS3 Copas rate)", 1, "float64"),
+    )
+    custody = [
+        *_section("custody", "dynamic", T("in_custody", "in prison now", 0, "bool")),
+        *_section(
+            "custody",
+            "static",
+            T("n_custody_episodes_{w}", "prison receptions {w}", 1, "int32", "params+all"),
+            T("days_in_custody_{w}", "days in prison {w}", 0, "int32", "params+all"),
+        ),
+        *_section(
+            "custody", "dynamic", T("days_since_release", "days since last release from prison", -1, "Int32")
+        ),
+    ]
+    supervision = [
+        *_section(
+            "supervision",
+            "dynamic",
+            T("on_community_order", "on a community or suspended sentence order now", 0, "bool"),
+            T("on_licence", "on licence or post-sentence supervision now", 0, "bool"),
+        ),
+        *_section(
+            "supervision",
+            "static",
+            T("n_orders_all", "probation orders and licences ever", 1, "int32"),
+            T("n_breached_orders_{w}", "orders or licences breached (ended) {w}", 1, "int32", "params+all"),
+        ),
+        *_section(
+            "supervision",
+            "dynamic",
+            T(
+                "share_contacts_attended_{w}",
+                "share of probation appointments attended {w}",
+                -1,
+                "float64",
+                "params",
+            ),
+            T(
+                "n_unacceptable_absences_{w}",
+                "unacceptable absences from probation {w}",
+                1,
+                "int32",
+                "params",
+            ),
+        ),
+    ]
+    needs = _section(
+        "needs",
+        "dynamic",
+        *(T(f"need_{n}", f"{_pretty(n)} need at latest assessment (0-2)", 1, "Int32") for n in NEEDS),
+        T("need_total", "total need score at latest assessment", 1, "Int32"),
+        *(
+            T(f"need_{n}_change", f"change in {_pretty(n)} need since previous assessment", 0, "Int32")
+            for n in NEEDS
+        ),
+        T("need_total_change", "change in total need score since previous assessment", 0, "Int32"),
+        T("days_since_assessment", "days since latest needs assessment", 0, "Int32"),
+    )
+    health = _section(
+        "health",
+        "dynamic",
+        *(T(f"in_{s}", f"in {_treatment(s)} now", 0, "bool") for s in TREATMENT_SERVICES),
+        T(f"n_treatment_dropouts_{_M}m", f"dropped out of treatment {_LAST_M}", 1, "int32"),
+        T("n_treatment_dropouts_all", "times dropped out of treatment", 1, "int32"),
+        T("n_treatment_completed_all", "treatment episodes completed", 0, "int32"),
+    )
+    housing = _section(
+        "housing",
+        "dynamic",
+        T("n_homelessness_events_{w}", "homelessness events {w}", 1, "int32", "params"),
+        T(f"n_rough_sleeping_{_M}m", f"rough sleeping events {_LAST_M}", 1, "int32"),
+        T("housing_unstable", "latest housing event is not settled accommodation", 1, "bool"),
+    )
+    agencies = _section(
+        "agencies",
+        "static",
+        *(
+            T(f"known_to_{a}", f"known to {a} services", 0, "bool")
+            for a in ("prison", "probation", "health", "housing")
+        ),
+        T("n_agencies_known", "number of agencies (of 5) holding records", 0, "int32"),
+    )
+    return (*offending, *custody, *supervision, *needs, *health, *housing, *agencies)
+
+
+def _treatment(service: str) -> str:
+    return _pretty(service) if service.endswith("_treatment") else f"{_pretty(service)} treatment"
 
 
 TEMPLATES: tuple[_Template, ...] = _templates()

@@ -2,7 +2,8 @@
 
 The features for each as-of date are computed from these arrays with vectorised
 masks and ``np.bincount``; encoding once (person codes, day numbers, category codes,
-rows sorted by person then date) is what makes 40 as-of dates cheap.
+offences, assessments and housing events sorted by person then date) is what makes
+40 as-of dates cheap.
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ FUTURE = np.int64(2**40)
 # they are then treated as empty.
 LINKED_COLUMNS: dict[str, tuple[str, ...]] = {
     "persons": ("pseudo_id", "birth_month"),
-    "offences": ("pseudo_id", "offence_date", "offence_group", "domestic_abuse", "gravity", "outcome", "outcome_date"),
+    "offences": (
+        "pseudo_id",
+        "offence_date",
+        "offence_group",
+        "domestic_abuse",
+        "gravity",
+        "outcome",
+        "outcome_date",
+    ),
     "custody": ("pseudo_id", "reception_date", "release_date", "expected_release_date", "release_type"),
     "orders": ("pseudo_id", "order_type", "start_date", "end_date", "breached"),
     "assessments": ("pseudo_id", "assessment_date", *NEEDS),
@@ -57,7 +66,11 @@ class LinkedTablesError(ValueError):
 
 @dataclass(frozen=True)
 class Encoded:
-    """The linked tables as arrays; each event table sorted by person code then date.
+    """The linked tables as arrays keyed by person code.
+
+    Offences, assessments and housing events (whose features need "the first/latest
+    record by t") are sorted by person code then date, ties in input order; the other
+    tables keep their input order.
 
     Attributes
     ----------
@@ -102,6 +115,10 @@ def _arrow_strings(s: pd.Series) -> pa.Array:
 
 def _lookup(s: pd.Series, values: pa.Array) -> np.ndarray:
     """Position of each value of ``s`` in ``values`` (-1 for null or absent), hashed in Arrow."""
+    if isinstance(s.dtype, pd.CategoricalDtype):  # hash the categories only, then take
+        cats = pd.Series(s.cat.categories)
+        per_cat = np.append(_lookup(cats, values), -1)  # code -1 (null) -> -1
+        return per_cat[s.cat.codes.to_numpy()]
     pos = pc.index_in(_arrow_strings(s), value_set=values)
     return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
@@ -205,7 +222,9 @@ def encode_tables(tables: Mapping[str, pd.DataFrame]) -> Encoded:
         code = _lookup(df["pseudo_id"], id_set)
         keep = code >= 0
         if not keep.all():
-            logger.warning("%s: %d rows whose pseudo_id is not in persons were ignored", name, int((~keep).sum()))
+            logger.warning(
+                "%s: %d rows whose pseudo_id is not in persons were ignored", name, int((~keep).sum())
+            )
             arrays = {k: v[keep] for k, v in arrays.items()}
             code = code[keep]
         if sort:  # tables whose features need "latest/first record by t"
@@ -265,13 +284,19 @@ def encode_tables(tables: Mapping[str, pd.DataFrame]) -> Encoded:
     )
 
     ass = frames["assessments"]
-    needs = np.column_stack(
-        [ass[n].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) for n in NEEDS]
-    ) if len(ass) else np.empty((0, len(NEEDS)))
+    needs = (
+        np.column_stack([ass[n].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) for n in NEEDS])
+        if len(ass)
+        else np.empty((0, len(NEEDS)))
+    )
     put("assessments", ass, {"day": _days(ass["assessment_date"]), "needs": needs}, sort=True)
 
     con = frames["contacts"]
-    put("contacts", con, {"day": _days(con["contact_date"]), "outcome": _codes(con["outcome"], CONTACT_OUTCOMES)})
+    put(
+        "contacts",
+        con,
+        {"day": _days(con["contact_date"]), "outcome": _codes(con["outcome"], CONTACT_OUTCOMES)},
+    )
 
     hea = frames["health"]
     put(
@@ -286,6 +311,11 @@ def encode_tables(tables: Mapping[str, pd.DataFrame]) -> Encoded:
     )
 
     hou = frames["housing"]
-    put("housing", hou, {"day": _days(hou["event_date"]), "type": _codes(hou["event_type"], HOUSING_EVENTS)}, sort=True)
+    put(
+        "housing",
+        hou,
+        {"day": _days(hou["event_date"]), "type": _codes(hou["event_type"], HOUSING_EVENTS)},
+        sort=True,
+    )
 
     return Encoded(pseudo_id=sorted_ids, birth_month=birth_month, birth_known=birth_known, tables=enc)

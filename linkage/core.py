@@ -167,8 +167,9 @@ def link_extract(
     agency = pd.concat(to_link, ignore_index=True)
     left = linkage_keys(agency)
     right = linkage_keys(nominals.assign(unique_id=nominals["pnc_id"]))
+    labelled = _known_matches(identities["probation"], probation, nominals)
     logger.info("linking %d agency identities to %d police nominals", len(left), len(right))
-    model = fit_link_model(left, right, params)
+    model = fit_link_model(left, right, params, labelled)
     decisions, review_pairs = decide_links(model.pairs, left["unique_id"], params)
     decisions = decisions.merge(agency[["unique_id", "source", "source_id"]], on="unique_id", how="left")
 
@@ -206,6 +207,16 @@ def link_extract(
         metrics=metrics,
         charts={f"{name}.html": html for name, html in model.charts.items()},
     )
+
+
+def _known_matches(identities: pd.DataFrame, resolved: pd.DataFrame, nominals: pd.DataFrame) -> pd.DataFrame:
+    """Probation identities whose rows carry the PNC ID of a nominal: known matches."""
+    pnc = resolved.set_index("crn")["pnc_id"]
+    known = identities.assign(pnc_id=identities["crn"].map(pnc))
+    known = known[is_in(known["pnc_id"], nominals["pnc_id"])]
+    keys = linkage_keys(known.assign(unique_id="label:" + known["crn"]))
+    keys["pnc_id"] = known["pnc_id"].astype("str").to_numpy()
+    return keys
 
 
 def _build_index(

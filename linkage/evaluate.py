@@ -188,6 +188,7 @@ def linkage_metrics(
             "identities": _counts(decisions["source"]),
             "police_nominals": len(tables["police_nominals"]),
             "prior_probability_two_records_match": model.prior,
+            "known_matches_for_dob_m": model.n_labelled_pairs,
             "blocked_pairs": model.n_blocked_pairs,
             "pairs_above_floor": len(model.pairs),
             "thresholds": {

@@ -38,14 +38,22 @@ _DEFAULT_PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
     ("forename_key", "postcode_district", "birth_year"),
 )
 
-# Each EM pass estimates m for the comparisons its rule does not constrain. A rule
-# must be tight enough that matches are a sizeable share of its pairs: forename and
-# surname alone pair up every "John Smith", and EM then mistakes namesakes for matches.
-_DEFAULT_TRAINING_BLOCKS: tuple[tuple[str, ...], ...] = (
-    ("dob",),
-    ("forename_key", "surname_std", "postcode_district"),
-    ("surname_std", "birth_year_month"),
-)
+# Each EM pass estimates m for the comparisons its rule does not constrain. Pairs with
+# the same date of birth leave names, postcode and sex free to tell matches from
+# chance agreement. Date of birth itself is measured on known matches (see
+# ``linkage.model.LABELLED_COMPARISONS``); only without enough of them does an EM pass
+# on ``dob_training_block`` estimate it, a weaker estimate (namesakes in the same
+# district pass for matches with a wrong DOB).
+_DEFAULT_TRAINING_BLOCKS: tuple[tuple[str, ...], ...] = (("dob",),)
+_DEFAULT_DOB_TRAINING_BLOCK: tuple[str, ...] = ("forename_key", "surname_std", "postcode_district")
+
+
+def _check_rule(rule: tuple[str, ...]) -> None:
+    if not rule:
+        raise ValueError("a blocking rule needs at least one column")
+    unknown = sorted(set(rule) - set(BLOCKING_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown blocking column(s) {unknown}; choose from {', '.join(BLOCKING_COLUMNS)}")
 
 
 class LinkParams(StageParams):
@@ -79,8 +87,14 @@ class LinkParams(StageParams):
     prediction_blocks, training_blocks
         Blocking rules (each a list of columns that must be equal) for scoring pairs,
         and for the expectation-maximisation passes that estimate m.
+    dob_training_block
+        Blocking rule of the EM pass that estimates m for date of birth when there are
+        fewer than ``min_labelled_pairs`` known matches.
     name_thresholds
         Jaro-Winkler similarity thresholds for the forename and surname levels.
+    min_labelled_pairs
+        Known matches (probation records carrying the PNC ID, with a date of birth)
+        needed before they, rather than EM, set m for date of birth.
     m_floor
         Smallest m probability a comparison level keeps after training. EM can drive
         m to ~0 for a disagreement never seen among matches in this extract (sex
@@ -92,20 +106,22 @@ class LinkParams(StageParams):
         At most this many candidates per identity go to clerical review.
     """
 
-    accept: float = Field(0.95, gt=0.0, le=1.0)
-    review_low: float = Field(0.5, gt=0.0, le=1.0)
-    ambiguity_margin: float = Field(2.0, ge=0.0)
+    accept: float = Field(default=0.95, gt=0.0, le=1.0)
+    review_low: float = Field(default=0.5, gt=0.0, le=1.0)
+    ambiguity_margin: float = Field(default=2.0, ge=0.0)
     key_file: Path | None = None
     allow_dev_key: bool = False
     seed: int = 42
-    max_pairs: int = Field(2_000_000, ge=10_000)
-    deterministic_recall: float = Field(0.6, gt=0.0, le=1.0)
+    max_pairs: int = Field(default=1_000_000, ge=10_000)
+    deterministic_recall: float = Field(default=0.6, gt=0.0, le=1.0)
     prediction_blocks: tuple[tuple[str, ...], ...] = _DEFAULT_PREDICTION_BLOCKS
     training_blocks: tuple[tuple[str, ...], ...] = _DEFAULT_TRAINING_BLOCKS
+    dob_training_block: tuple[str, ...] = _DEFAULT_DOB_TRAINING_BLOCK
     name_thresholds: tuple[float, ...] = (0.92, 0.85)
-    m_floor: float = Field(0.002, ge=0.0, lt=0.1)
-    predict_floor: float = Field(0.01, gt=0.0, lt=1.0)
-    review_candidates: int = Field(3, ge=1)
+    min_labelled_pairs: int = Field(default=100, ge=1)
+    m_floor: float = Field(default=0.002, ge=0.0, lt=0.1)
+    predict_floor: float = Field(default=0.01, gt=0.0, lt=1.0)
+    review_candidates: int = Field(default=3, ge=1)
 
     @field_validator("prediction_blocks", "training_blocks")
     @classmethod
@@ -113,14 +129,16 @@ class LinkParams(StageParams):
         if not blocks:
             raise ValueError("give at least one blocking rule")
         for rule in blocks:
-            if not rule:
-                raise ValueError("a blocking rule needs at least one column")
-            unknown = sorted(set(rule) - set(BLOCKING_COLUMNS))
-            if unknown:
-                raise ValueError(
-                    f"unknown blocking column(s) {unknown}; choose from {', '.join(BLOCKING_COLUMNS)}"
-                )
+            _check_rule(rule)
         return blocks
+
+    @field_validator("dob_training_block")
+    @classmethod
+    def _known_dob_columns(cls, rule: tuple[str, ...]) -> tuple[str, ...]:
+        _check_rule(rule)
+        if {"dob", "dob_unordered", "birth_year", "birth_year_month"} & set(rule):
+            raise ValueError("dob_training_block must leave the date of birth free (no DOB columns)")
+        return rule
 
     @field_validator("name_thresholds")
     @classmethod

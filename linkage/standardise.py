@@ -9,6 +9,7 @@ identity then gets the derived keys that the blocking rules and comparisons use.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -150,6 +151,13 @@ def recorded_identity(rows: pd.DataFrame, id_col: str) -> pd.DataFrame:
     return out
 
 
+def _per_distinct(values: pd.Series, derive: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply a string derivation once per distinct value (names repeat a lot), then map back."""
+    distinct = values.dropna().drop_duplicates()
+    derived = pd.Series(derive(distinct).to_numpy(), index=distinct.to_numpy())
+    return values.map(derived).astype("str")
+
+
 def linkage_keys(identities: pd.DataFrame) -> pd.DataFrame:
     """Add the derived keys compared and blocked on, for one side of the link.
 
@@ -176,10 +184,10 @@ def linkage_keys(identities: pd.DataFrame) -> pd.DataFrame:
             return identities[name].reset_index(drop=True)
         return pd.Series([None] * n, dtype=dtype)
 
-    forename = clean_name(column("forename", "str"), first_token=True)
-    surname = clean_name(column("surname", "str"))
+    forename = _per_distinct(column("forename", "str"), lambda v: clean_name(v, first_token=True))
+    surname = _per_distinct(column("surname", "str"), clean_name)
     dob = pd.to_datetime(column("date_of_birth", "datetime64[ms]")).astype("datetime64[ms]")
-    alts = formal_forenames(forename)
+    alts = _per_distinct(forename, formal_forenames)
     day, month = dob.dt.day, dob.dt.month
     low, high = day.where(day < month, month), month.where(day < month, day)
     dob_str = dob.dt.strftime("%Y-%m-%d").astype("str")
@@ -199,9 +207,9 @@ def linkage_keys(identities: pd.DataFrame) -> pd.DataFrame:
             "forename_std": forename,
             "forename_alts": alts,
             "forename_key": alts.str.replace(r"\|.*$", "", regex=True),
-            "forename_sdx": soundex(forename),
+            "forename_sdx": _per_distinct(forename, soundex),
             "surname_std": surname,
-            "surname_sdx": soundex(surname),
+            "surname_sdx": _per_distinct(surname, soundex),
             "dob": dob,
             "dob_str": dob_str.where(dob.notna()),
             "dob_unordered": unordered.where(dob.notna()),

@@ -81,6 +81,7 @@ def simulate(
             "(same people, time moved on)."
         ),
     ] = None,
+    metrics: Annotated[Path, typer.Option(help="Summary figures JSON.")] = Path("metrics/simulation.json"),
     params: ParamsOpt = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:

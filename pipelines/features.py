@@ -33,7 +33,9 @@ def read_linked(linked: Path) -> dict[str, pd.DataFrame]:
         path = Path(linked) / f"{name}.parquet"
         if not path.exists():
             if name in REQUIRED_TABLES:
-                raise FileNotFoundError(f"{path}: linked table {name!r} is required; run the link stage first")
+                raise FileNotFoundError(
+                    f"{path}: linked table {name!r} is required; run the link stage first"
+                )
             logger.warning("%s not found: %s treated as empty", path, name)
             continue
         tables[name] = pd.read_parquet(path, columns=list(columns))
@@ -94,8 +96,13 @@ def run(
     dates = default_as_of_dates(params, extract_date)
     panel = pd.Timestamp(params.panel_date or extract_date)
     tables = read_linked(linked)
-    logger.info("features: %d as-of dates %s..%s, extract %s", len(dates), dates[0].date(), dates[-1].date(),
-                extract_date.date())
+    logger.info(
+        "features: %d as-of dates %s..%s, extract %s",
+        len(dates),
+        dates[0].date(),
+        dates[-1].date(),
+        extract_date.date(),
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

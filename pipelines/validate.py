@@ -9,13 +9,10 @@ logged as one message for the analyst and exits with status 2.
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
-from rich.table import Table as RichTable
 
 from pipelines.config import DEFAULT_PARAMS, load_params
 from validation import (
@@ -25,6 +22,7 @@ from validation import (
     validate_extract,
     write_validation_outputs,
 )
+from validation.outputs import REJECTS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -61,50 +59,40 @@ def failure_summary(result: ValidationResult) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["table", "column", "rule", "count", "example"]]
 
 
-def _render(table: RichTable) -> str:
-    console = Console(file=io.StringIO(), width=140, record=True, color_system=None)
-    console.print(table)
-    return console.export_text()
+def log_summary(result: ValidationResult, rejects_dir: Path) -> None:
+    """Log one line per (table, column, first rule) that quarantined rows, then totals.
 
-
-def log_summary(result: ValidationResult) -> None:
-    """Log per-table reconciliation and the row-level failures as two tables."""
-    counts = RichTable(title="Validation: rows in, accepted, quarantined")
-    for header in ("table", "in file", "manifest", "accepted", "quarantined", "reconciled"):
-        counts.add_column(header, justify="left" if header == "table" else "right")
-    for name, m in result.metrics["tables"].items():
-        counts.add_row(
-            name,
-            f"{m['rows_in_file']:,}",
-            f"{m['manifest_count']:,}",
-            f"{m['accepted']:,}",
-            f"{m['rejected']:,}",
-            "yes" if m["reconciled"] else "NO",
-        )
-    logger.info("\n%s", _render(counts))
+    Per-table counts are logged by ``validate_extract`` as each table finishes. One
+    short line per fact reads the same in a terminal, a DVC log or a CI log.
+    """
     summary = failure_summary(result)
     if summary.empty:
-        logger.info("No row failed a contract rule.")
+        logger.info("no row failed a contract rule")
     else:
-        failures = RichTable(title="Quarantined rows by table, column and first failed rule")
-        for header in ("table", "column", "rule", "rows", "example"):
-            failures.add_column(header, justify="right" if header == "rows" else "left")
+        logger.warning(
+            "%s rows quarantined (each row and its reasons are in %s); by table.column, first failed rule:",
+            f"{int(summary['count'].sum()):,}",
+            rejects_dir,
+        )
         for record in summary.to_dict(orient="records"):
-            failures.add_row(
-                str(record["table"]),
-                str(record["column"]),
-                str(record["rule"]),
+            logger.warning(
+                "  %s.%s  %s: %s rows, e.g. %s",
+                record["table"],
+                record["column"],
+                record["rule"],
                 f"{int(record['count']):,}",
-                str(record["example"]),
+                record["example"],
             )
-        logger.warning("\n%s", _render(failures))
     totals = result.metrics["totals"]
+    unreconciled = [n for n, m in result.metrics["tables"].items() if not m["reconciled"]]
     logger.info(
-        "validated %s rows in %.1f s: %s accepted, %s quarantined",
+        "validated %s rows in %.1f s: %s accepted + %s quarantined = manifest %s (%s)",
         f"{totals['rows_in_file']:,}",
         result.metrics["elapsed_seconds"],
         f"{totals['accepted']:,}",
         f"{totals['rejected']:,}",
+        f"{totals['manifest_count']:,}",
+        "every table reconciles" if not unreconciled else "NOT RECONCILED: " + ", ".join(unreconciled),
     )
 
 
@@ -144,4 +132,4 @@ def run(
         logger.error("%s", err)
         raise SystemExit(EXIT_EXTRACT_ERROR) from None
     write_validation_outputs(result, out, metrics, docs)
-    log_summary(result)
+    log_summary(result, Path(out) / REJECTS_DIR)

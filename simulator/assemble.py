@@ -14,9 +14,11 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator import ids
-from simulator.identity import IdentityNoise, draw_distractors, draw_true_identity, record_identity
+from simulator.identity import AGENCIES, IdentityNoise, draw_distractors, draw_true_identity, record_identity
 from simulator.world import World
 from validation.contract import table
 
@@ -24,12 +26,14 @@ logger = logging.getLogger(__name__)
 
 # Distractors are adults: the youngest is 16 at the extract date.
 DISTRACTOR_MIN_AGE_YEARS: Final = 16
-# A health referral or housing event is not recorded for a child under 12; donor rows
-# dated before a distractor's 12th birthday are dropped.
+# A distractor has no health referral or housing event before the age of 12: donors
+# whose history starts before its 12th birthday are passed over.
 DISTRACTOR_MIN_EVENT_AGE_YEARS: Final = 12
 # How distractors split between the two sources (when both have rows to copy):
 # health only, housing only, both.
 DISTRACTOR_SOURCE_SHARES: Final = (0.45, 0.35, 0.20)
+# Candidate donors per distractor and source (none with rows: no rows in that source).
+DISTRACTOR_DONOR_TRIES: Final = 6
 
 TRUTH_PERSON_COLUMNS: Final = (
     "person_id",
@@ -111,8 +115,13 @@ def _check_world(world: World) -> None:
         raise ValueError("the world cannot be assembled into a clean extract:\n  " + "\n  ".join(problems))
 
 
-def _first_record_year(world: World) -> np.ndarray:
-    """Year each person's police record was created: their earliest recorded event."""
+def _first_record_year(world: World, key: int) -> np.ndarray:
+    """Year each person's police record was created.
+
+    The earliest recorded event, or for someone with no event in the extract an
+    earlier arrest: between the ages of 10 and 19 (keyed by person, so it is the
+    same in a later extract). Never after the extract year.
+    """
     dated = pd.concat(
         [
             world.offences[["person_id", "offence_date"]].set_axis(["person_id", "date"], axis=1),
@@ -121,59 +130,115 @@ def _first_record_year(world: World) -> np.ndarray:
         ],
         ignore_index=True,
     )
-    first = pd.to_datetime(dated["date"]).groupby(dated["person_id"]).min()
-    years = pd.Series(world.persons["person_id"].to_numpy()).map(first.dt.year)
-    return years.fillna(pd.Timestamp(world.extract_date).year).to_numpy(dtype=np.int64)
+    first = pd.to_datetime(dated["date"]).groupby(dated["person_id"]).min().dt.year
+    pid = world.persons["person_id"].to_numpy(dtype=np.int64)
+    earlier = pd.DatetimeIndex(world.persons["date_of_birth"]).year.to_numpy() + 10
+    earlier = earlier + np.floor(ids.stable_uniform(key, pid, 1) * 10).astype(np.int64)
+    from_events = pd.Series(pid).map(first).fillna(earlier.max() + 1).to_numpy(dtype=np.int64)
+    return np.minimum(np.minimum(from_events, earlier), pd.Timestamp(world.extract_date).year)
 
 
 def _id_map(person_ids: np.ndarray, draw: np.ndarray) -> pd.Series:
     return pd.Series(draw, index=pd.Index(person_ids, name="person_id"), dtype="str")
 
 
-def _copy_donor_rows(rows: pd.DataFrame, recipients: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """Give each recipient all the rows of a randomly chosen person who has rows."""
+def _row_keys(df: pd.DataFrame, date: str) -> np.ndarray:
+    """A stable key per event row: person, date and rank among that person's same-day rows."""
+    day = pd.to_datetime(df[date]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    rank = df.groupby([df["person_id"].to_numpy(), day], sort=False).cumcount().to_numpy()
+    return ids.combine_keys(df["person_id"].to_numpy(dtype=np.int64), day, rank)
+
+
+def _copy_rows(rows: pd.DataFrame, donors: np.ndarray, recipients: np.ndarray) -> pd.DataFrame:
+    """Give each recipient all the rows of its donor (``donors[i]`` for ``recipients[i]``)."""
     if rows.empty or len(recipients) == 0:
         return rows.iloc[:0].copy()
     ordered = rows.sort_values("person_id", kind="stable").reset_index(drop=True)
-    donors, start, count = np.unique(ordered["person_id"].to_numpy(), return_index=True, return_counts=True)
-    pick = rng.integers(0, len(donors), size=len(recipients))
-    n_rows = count[pick]
-    # Row positions of each chosen donor's block, concatenated without a Python loop.
-    offsets = np.repeat(start[pick] - np.concatenate([[0], np.cumsum(n_rows)[:-1]]), n_rows)
-    positions = np.arange(n_rows.sum()) + offsets
-    out = ordered.iloc[positions].reset_index(drop=True)
+    holders, start, count = np.unique(ordered["person_id"].to_numpy(), return_index=True, return_counts=True)
+    at = np.searchsorted(holders, donors)
+    found = (at < len(holders)) & (holders[np.minimum(at, len(holders) - 1)] == donors)
+    n_rows = np.where(found, count[np.minimum(at, len(holders) - 1)], 0)
+    first = start[np.minimum(at, len(holders) - 1)]
+    # Row positions of each donor's block, concatenated without a Python loop.
+    offsets = np.repeat(first - np.concatenate([[0], np.cumsum(n_rows)[:-1]]), n_rows)
+    out = ordered.iloc[np.arange(n_rows.sum()) + offsets].reset_index(drop=True)
     out["person_id"] = np.repeat(recipients, n_rows)
     return out
 
 
+def _pick_donors(
+    first_day: pd.Series,
+    everyone: np.ndarray,
+    recipients: np.ndarray,
+    earliest_day: np.ndarray,
+    key: int,
+    salt: int,
+) -> np.ndarray:
+    """A donor with rows for each recipient, or -1.
+
+    Candidates are drawn among ALL real people (a fixed set), keyed by the recipient,
+    and the one whose history starts earliest is taken. A later extract only adds
+    rows after the earlier extract date, so the same donor wins again and the
+    distractor's rows then are a superset of its rows now.
+
+    Parameters
+    ----------
+    first_day
+        Day number of each holder's first row, indexed by person_id.
+    everyone
+        All real person_ids, sorted.
+    recipients
+        Distractor person_ids.
+    earliest_day
+        Per recipient, the first day a copied row may be dated: a donor whose history
+        starts earlier is passed over (no referral before the distractor was 12).
+    key, salt
+        Keyed-draw key and salt.
+    """
+    none = np.iinfo(np.int64).max
+    if len(everyone) == 0 or first_day.empty:
+        return np.full(len(recipients), -1, dtype=np.int64)
+    cand = np.stack(
+        [
+            everyone[np.floor(ids.stable_uniform(key, recipients, salt, k) * len(everyone)).astype(np.int64)]
+            for k in range(DISTRACTOR_DONOR_TRIES)
+        ],
+        axis=1,
+    )
+    at = first_day.index.get_indexer(cand.ravel()).reshape(cand.shape)
+    start = np.where(at >= 0, first_day.to_numpy()[np.maximum(at, 0)], none)
+    start = np.where(start >= earliest_day[:, None], start, none)
+    best = start.argmin(axis=1)  # ties go to the earlier candidate
+    rows = np.arange(len(recipients))
+    return np.where(start[rows, best] < none, cand[rows, best], -1).astype(np.int64)
+
+
 def _distractor_events(
-    world: World, distractors: pd.DataFrame, rng: np.random.Generator
+    world: World, distractors: pd.DataFrame, key: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Health and housing rows for distractors, copied from real people's histories."""
-    n = len(distractors)
-    if n == 0:
+    pid = distractors["person_id"].to_numpy(dtype=np.int64)
+    if len(pid) == 0:
         return world.health.iloc[:0].copy(), world.housing.iloc[:0].copy()
-    u = rng.random(n)
+    u = ids.stable_uniform(key, pid, 1)
     health_only, housing_only, _ = DISTRACTOR_SOURCE_SHARES
     in_health = (u < health_only) | (u >= health_only + housing_only)
     in_housing = u >= health_only
-    if world.health.empty:
-        in_health, in_housing = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
-    elif world.housing.empty:
-        in_health, in_housing = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-    pid = distractors["person_id"].to_numpy(dtype=np.int64)
-    health = _copy_donor_rows(world.health, pid[in_health], rng)
-    housing = _copy_donor_rows(world.housing, pid[in_housing], rng)
-    earliest = pd.Series(
-        (
-            pd.DatetimeIndex(distractors["date_of_birth"])
-            + pd.DateOffset(years=DISTRACTOR_MIN_EVENT_AGE_YEARS)
-        ),
-        index=pid,
+    everyone = np.sort(world.persons["person_id"].to_numpy(dtype=np.int64))
+    twelfth = pd.DatetimeIndex(distractors["date_of_birth"]) + pd.DateOffset(
+        years=DISTRACTOR_MIN_EVENT_AGE_YEARS
     )
-    health = health[pd.to_datetime(health["referral_date"]) >= health["person_id"].map(earliest)]
-    housing = housing[pd.to_datetime(housing["event_date"]) >= housing["person_id"].map(earliest)]
-    return health.reset_index(drop=True), housing.reset_index(drop=True)
+    earliest = twelfth.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    out = []
+    for rows, wanted, salt, date in (
+        (world.health, in_health, 2, "referral_date"),
+        (world.housing, in_housing, 3, "event_date"),
+    ):
+        day = pd.to_datetime(rows[date]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+        first_day = pd.Series(day).groupby(rows["person_id"].to_numpy()).min()
+        donors = _pick_donors(first_day, everyone, pid[wanted], earliest[wanted], key, salt)
+        out.append(_copy_rows(rows, donors, pid[wanted]))
+    return out[0], out[1]
 
 
 def _with_identity(rows: pd.DataFrame, recorded: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -184,13 +249,24 @@ def _with_identity(rows: pd.DataFrame, recorded: pd.DataFrame, columns: tuple[st
     return out
 
 
-def _null_some(values: pd.Series, rate: float, rng: np.random.Generator) -> pd.Series:
+def _null_some(values: pd.Series, rate: float, row_keys: np.ndarray, key: int) -> pd.Series:
     """Blank a ``rate`` share of rows (a PNC ID not keyed against that episode)."""
-    return values.mask(rng.random(len(values)) < rate)
+    return values.mask(ids.stable_uniform(key, row_keys) < rate)
 
 
-def _sorted(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    return df.sort_values(by, kind="stable").reset_index(drop=True)
+def _sorted(df: pd.DataFrame, ids: pd.Series, date: str | None = None) -> pd.DataFrame:
+    """Order rows by their agency identifier, then ``date``.
+
+    Each person has one identifier per agency, so the string sort runs once per person
+    (``ids``: person_id -> identifier) and rows are then ordered by integer keys.
+    """
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[pc.sort_indices(pa.array(ids.to_numpy(dtype=object), pa.string())).to_numpy()] = np.arange(len(ids))
+    row_rank = rank[ids.index.get_indexer(df["person_id"].to_numpy())]
+    keys = [row_rank]
+    if date is not None:
+        keys.insert(0, pd.to_datetime(df[date]).to_numpy(dtype="datetime64[ms]").view(np.int64))
+    return df.take(np.lexsort(keys)).reset_index(drop=True)
 
 
 def assemble_extract(
@@ -235,9 +311,17 @@ def assemble_extract(
     persons = world.persons.reset_index(drop=True)
     pid = persons["person_id"].to_numpy(dtype=np.int64)
 
+    # Every component draws from its own generator, seeded from ``rng`` once, and
+    # keys its draws by person or event: a later extract of the same world (more
+    # events, more distractors) gives everyone the same identifiers and details.
+    seed = ids.draw_key(rng)
+
+    def sub(component: int) -> np.random.Generator:
+        return np.random.default_rng([seed, component])
+
     base = persons[["person_id", "sex", "date_of_birth", "ethnicity"]].copy()
     base["date_of_birth"] = pd.to_datetime(base["date_of_birth"]).astype("datetime64[ms]")
-    names_true = draw_true_identity(base, rng, area=area)
+    names_true = draw_true_identity(base, sub(1), area=area)
     true_real = base.assign(
         forename=names_true["forename"].to_numpy(),
         surname=names_true["surname"].to_numpy(),
@@ -245,33 +329,35 @@ def assemble_extract(
     )
     distractors = draw_distractors(
         n_distractors,
-        rng,
+        sub(2),
         noise.distractor_lookalike_share,
         relatives_of=true_real,
         latest_dob=extract_date - pd.DateOffset(years=DISTRACTOR_MIN_AGE_YEARS),
         area=area,
     )
     true_all = pd.concat([true_real, distractors[true_real.columns]], ignore_index=True)
-    dis_health, dis_housing = _distractor_events(world, distractors, rng)
+    dis_health, dis_housing = _distractor_events(world, distractors, ids.draw_key(sub(3)))
     health_rows = pd.concat([world.health, dis_health], ignore_index=True)
     housing_rows = pd.concat([world.housing, dis_housing], ignore_index=True)
 
     # One identifier per person per agency.
-    pnc = _id_map(pid, ids.draw_pnc_ids(_first_record_year(world), rng))
+    created = _first_record_year(world, ids.draw_key(sub(4)))
+    pnc = _id_map(pid, ids.draw_pnc_ids(created, sub(5), keys=pid))
     in_custody = np.unique(world.custody["person_id"].to_numpy(dtype=np.int64))
-    noms = _id_map(in_custody, ids.draw_noms_ids(len(in_custody), rng))
+    noms = _id_map(in_custody, ids.draw_noms_ids(in_custody, sub(6)))
     on_order = np.unique(world.orders["person_id"].to_numpy(dtype=np.int64))
-    crn = _id_map(on_order, ids.draw_crns(len(on_order), rng))
+    crn = _id_map(on_order, ids.draw_crns(on_order, sub(7)))
     in_health = np.unique(health_rows["person_id"].to_numpy(dtype=np.int64))
-    health_id = _id_map(in_health, ids.draw_health_ids(len(in_health), rng))
+    health_id = _id_map(in_health, ids.draw_health_ids(in_health, sub(8)))
     in_housing = np.unique(housing_rows["person_id"].to_numpy(dtype=np.int64))
-    council_id = _id_map(in_housing, ids.draw_council_ids(len(in_housing), rng))
+    council_id = _id_map(in_housing, ids.draw_council_ids(in_housing, sub(9)))
 
     # One recorded identity per person per agency.
     by_pid = true_all.set_index("person_id")
 
     def recorded(agency: str, people: np.ndarray) -> pd.DataFrame:
-        return record_identity(by_pid.loc[people].reset_index(), agency, noise, rng, area=area)
+        gen = sub(10 + AGENCIES.index(agency))
+        return record_identity(by_pid.loc[people].reset_index(), agency, noise, gen, area=area)
 
     police = recorded("police", pid)
     probation = recorded("probation", on_order)
@@ -286,15 +372,25 @@ def assemble_extract(
 
     offences = world.offences.reset_index(drop=True).copy()
     offences["pnc_id"] = offences["person_id"].map(pnc).to_numpy()
-    offences["offence_id"] = ids.draw_offence_ids(len(offences), rng)
+    offences["offence_id"] = ids.draw_offence_ids(_row_keys(offences, "offence_date"), sub(20))
 
     custody = world.custody.reset_index(drop=True).copy()
     custody["noms_id"] = custody["person_id"].map(noms).to_numpy()
-    custody["pnc_id"] = _null_some(custody["person_id"].map(pnc), noise.pnc_missing, rng).to_numpy()
+    custody["pnc_id"] = _null_some(
+        custody["person_id"].map(pnc),
+        noise.pnc_missing,
+        _row_keys(custody, "reception_date"),
+        ids.draw_key(sub(21)),
+    ).to_numpy()
 
     orders = _with_identity(world.orders, probation, (*details, "ethnicity"))
     orders["crn"] = orders["person_id"].map(crn).to_numpy()
-    orders["pnc_id"] = _null_some(orders["person_id"].map(pnc), noise.pnc_missing, rng).to_numpy()
+    orders["pnc_id"] = _null_some(
+        orders["person_id"].map(pnc),
+        noise.pnc_missing,
+        _row_keys(orders, "start_date"),
+        ids.draw_key(sub(22)),
+    ).to_numpy()
 
     assessments = world.assessments.reset_index(drop=True).copy()
     assessments["crn"] = assessments["person_id"].map(crn).to_numpy()
@@ -311,14 +407,14 @@ def assemble_extract(
     # Each agency's extract is ordered by its own identifier, then date, so row order
     # says nothing about who is who across agencies.
     tables = {
-        "police_nominals": _sorted(nominals, ["pnc_id"]),
-        "police_offences": _sorted(offences, ["pnc_id", "offence_date", "offence_id"]),
-        "custody_episodes": _sorted(custody, ["noms_id", "reception_date"]),
-        "probation_orders": _sorted(orders, ["crn", "start_date"]),
-        "probation_assessments": _sorted(assessments, ["crn", "assessment_date"]),
-        "probation_contacts": _sorted(contacts, ["crn", "contact_date"]),
-        "health_episodes": _sorted(health_table, ["health_id", "referral_date"]),
-        "housing_events": _sorted(housing_table, ["council_id", "event_date"]),
+        "police_nominals": _sorted(nominals, pnc),
+        "police_offences": _sorted(offences, pnc, "offence_date"),
+        "custody_episodes": _sorted(custody, noms, "reception_date"),
+        "probation_orders": _sorted(orders, crn, "start_date"),
+        "probation_assessments": _sorted(assessments, crn, "assessment_date"),
+        "probation_contacts": _sorted(contacts, crn, "contact_date"),
+        "health_episodes": _sorted(health_table, health_id, "referral_date"),
+        "housing_events": _sorted(housing_table, council_id, "event_date"),
     }
     tables = {name: contract_frame(df, name) for name, df in tables.items()}
 

@@ -35,6 +35,8 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator import ids
 from validation.contract import (
@@ -82,7 +84,7 @@ Generator = Callable[[pd.DataFrame, Table, "_Context", np.random.Generator], tup
 class _Context:
     extract_date: pd.Timestamp
     # Values present in each foreign key's parent column of the final file.
-    parent_keys: Mapping[str, pd.Index]
+    parent_keys: Mapping[str, pa.Array]
 
     @property
     def dob_bound(self) -> pd.Timestamp:
@@ -96,6 +98,18 @@ class _Context:
 
 def _empty(s: pd.Series) -> np.ndarray:
     return s.astype("str").fillna("").to_numpy(dtype=object) == ""
+
+
+def _key_set(s: pd.Series) -> pa.Array:
+    """Distinct non-empty values, as an Arrow array for fast membership tests."""
+    arr = pa.array(s.astype("str").fillna(""), pa.large_string())
+    return pc.unique(pc.filter(arr, pc.not_equal(arr, "")))
+
+
+def _isin(s: pd.Series, keys: pa.Array) -> np.ndarray:
+    """``s.isin(keys)`` through an Arrow hash set (pandas converts large sets to lists)."""
+    arr = pa.array(s.astype("str").fillna(""), pa.large_string())
+    return pc.is_in(arr, value_set=keys).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _parse_dates(s: pd.Series) -> pd.Series:
@@ -165,7 +179,7 @@ def _row_violations(df: pd.DataFrame, tbl: Table, ctx: _Context) -> pd.DataFrame
                 dtype=bool
             )
         if col.name in fk_columns and col.name in ctx.parent_keys:
-            v["orphan"] |= ~empty & ~s.isin(ctx.parent_keys[col.name]).to_numpy(dtype=bool)
+            v["orphan"] |= ~empty & ~_isin(s, ctx.parent_keys[col.name])
     for order in tbl.date_orders:
         v["date_order"] |= (dates[order.later] < dates[order.earlier]).fillna(False).to_numpy(dtype=bool)
     for rule in tbl.null_when:
@@ -506,6 +520,9 @@ def _corrupt_table(
     free = eligible.copy()
     found: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in kinds}
     key = next((c.name for c in tbl.columns if c.unique), None)
+    # Edits are applied once at the end (one write per column): candidates are drawn
+    # only from rows not yet chosen, so later rounds never read an edited row.
+    edits: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for attempt in range(_MAX_ROUNDS):
         if not missing:
             break
@@ -542,11 +559,13 @@ def _corrupt_table(
             )
             take = np.flatnonzero(ok)[: missing[kind]]
             if kind != "unique":
-                _assign(df, pool[seg[take]], cols[take], values[take])
+                edits.append((pool[seg[take]], cols[take], values[take]))
             found[kind].append((pool[seg[take]], cols[take]))
             free[pool[seg[take]]] = False
             missing[kind] -= len(take)
         missing = {k: c for k, c in missing.items() if c > 0}
+    if edits:
+        _assign(df, *(np.concatenate(parts) for parts in zip(*edits, strict=True)))
     for kind, short in missing.items():
         logger.warning(
             "%s: injected %d of %d %r violations (too few suitable rows)",
@@ -617,21 +636,20 @@ def inject_dirty(
         tbl = table(name)
         df = tables[name].astype("str").fillna("").reset_index(drop=True)
         n = len(df)
-        parent_keys: dict[str, pd.Index] = {}
+        parent_keys: dict[str, pa.Array] = {}
         cascade_kind = np.full(n, "", dtype=object)
         cascade_col = np.full(n, "", dtype=object)
         for fk in tbl.foreign_keys:
             if fk.parent not in corrupted:
                 continue
             values = corrupted[fk.parent][fk.parent_column]
-            present_in_parent = (values != "").to_numpy()
-            in_file = pd.Index(values[present_in_parent].unique())
-            accepted = pd.Index(values[present_in_parent & ~quarantined[fk.parent]].unique())
+            in_file = _key_set(values)
+            accepted = _key_set(values[~quarantined[fk.parent]])
             parent_keys[fk.column] = in_file
             child = df[fk.column]
             present = (child != "").to_numpy()
-            absent = present & ~child.isin(in_file).to_numpy()
-            rejected = present & ~absent & ~child.isin(accepted).to_numpy()
+            absent = present & ~_isin(child, in_file)
+            rejected = present & ~absent & ~_isin(child, accepted)
             for mask, kind in ((absent, "orphan"), (rejected, "parent_rejected")):
                 first = mask & (cascade_kind == "")
                 cascade_kind[first] = kind

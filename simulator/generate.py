@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from simulator.dynamics import (
@@ -68,11 +69,27 @@ class Records:
         if n == {0}:
             return
         for k, v in columns.items():
-            self.cols[table][k].append(np.asarray(v))
+            arr = np.asarray(v)
+            # Text is kept as categorical codes: a national run has tens of millions of
+            # rows, and one Python string object per row would cost gigabytes.
+            if arr.dtype.kind in "OU":
+                cats = pd.Index(sorted({x for x in np.unique(arr[pd.notna(arr)]).tolist()}), dtype="str")
+                self.cols[table][k].append(pd.Categorical(arr, categories=cats))
+            else:
+                self.cols[table][k].append(arr)
 
     def frame(self, table: str, columns: list[str]) -> pd.DataFrame:
         got = self.cols.get(table, {})
-        return pd.DataFrame({c: np.concatenate(got[c]) if c in got else np.array([]) for c in columns})
+        out = {}
+        for c in columns:
+            parts = got.get(c, [])
+            if not parts:
+                out[c] = np.array([])
+            elif isinstance(parts[0], pd.Categorical):
+                out[c] = union_categoricals(parts, sort_categories=True)
+            else:
+                out[c] = np.concatenate(parts)
+        return pd.DataFrame(out)
 
 
 @dataclass(frozen=True)
@@ -316,10 +333,13 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
     )
     with progress:
         task = progress.add_task("steps", total=grid.n)
+        nxt = flags_at(sched, 0)
         for j in range(grid.n):
             rng = np.random.default_rng([seed, 1, j])
             day0, length = int(grid.start[j]), int(grid.length[j])
-            fl = flags_at(sched, j)
+            # The flags read at the end of the previous step: nothing touches the
+            # schedule between two steps, so they are this step's flags.
+            fl = nxt
             # Releases at the start of this step: record the spell, its licence and PSS.
             rel = sched.c0e == j
             if rel.any():

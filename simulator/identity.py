@@ -5,6 +5,10 @@ identifier agree), drawn from the truth with the kinds of error real systems car
 typos, nicknames, day/month swaps, maiden names, moved postcodes, missing values.
 Everything is vectorised over people; the only Python loops run over a handful of
 noise kinds, name pools or character positions.
+
+Draws are keyed by person (``simulator.ids.stable_uniform``): a person's names and
+recorded details depend on the seed and their own ``person_id`` only, so they are the
+same in a later extract of the same world however many people have joined it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pydantic import Field
 
 from pipelines.config import StageParams
 from simulator import names
+from simulator.ids import draw_key, stable_uniform
 from validation.contract import ETHNICITY
 
 logger = logging.getLogger(__name__)
@@ -109,15 +114,30 @@ class IdentityNoise(StageParams):
     )
 
 
+# Salts naming each keyed draw, so that no two purposes share a random number.
+_S_POOL, _S_SEX, _S_FORENAME, _S_SURNAME, _S_POSTCODE = 1, 2, 3, 4, 5
+_S_LOOKALIKE, _S_RELATIVE, _S_TWIN, _S_GAP, _S_GAP_SIGN, _S_DONOR, _S_DOB_JITTER = 11, 12, 13, 14, 15, 16, 17
+_S_CLASH = 20
+_S_NOISE, _S_AUX, _S_TYPO = 31, 32, 33
+_AGENCY_SALT: Final = {agency: 100 + i for i, agency in enumerate(AGENCIES)}
+
+
 # ---------------------------------------------------------------------------------------
 # True identities
 # ---------------------------------------------------------------------------------------
 
 
-def _draw_pools(ethnicity: pd.Series | None, n: int, rng: np.random.Generator) -> np.ndarray:
+def _choose(options: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draw: ``options`` with probabilities ``p``, one per uniform in ``u``."""
+    cum = np.cumsum(p)
+    cum /= cum[-1]
+    return options[np.minimum(np.searchsorted(cum, u, side="right"), len(options) - 1)]
+
+
+def _draw_pools(ethnicity: pd.Series | None, u: np.ndarray) -> np.ndarray:
     """Name pool per person, following recorded ethnicity where it is known."""
+    n = len(u)
     pools = np.empty(n, dtype=object)
-    u = rng.random(n)
     groups: list[tuple[np.ndarray, dict[str, float]]]
     if ethnicity is None:
         groups = [(np.ones(n, dtype=bool), names.DEFAULT_POOL_MIX)]
@@ -128,41 +148,36 @@ def _draw_pools(ethnicity: pd.Series | None, n: int, rng: np.random.Generator) -
         groups.append((~np.isin(eth, ETHNICITY), names.DEFAULT_POOL_MIX))
     for mask, mix in groups:
         keys = np.array(list(mix), dtype=object)
-        cum = np.cumsum(np.array(list(mix.values()), dtype=float))
-        cum /= cum[-1]
-        pools[mask] = keys[np.minimum(np.searchsorted(cum, u[mask], side="right"), len(keys) - 1)]
+        pools[mask] = _choose(keys, np.array(list(mix.values()), dtype=float), u[mask])
     return pools
 
 
-def _draw_from_pools(
-    pools: names.NamePools, pool: np.ndarray, rng: np.random.Generator, exponent: float
-) -> np.ndarray:
+def _draw_from_pools(pools: names.NamePools, pool: np.ndarray, u: np.ndarray, exponent: float) -> np.ndarray:
     out = np.empty(len(pool), dtype=object)
     for key, values in pools.items():
-        idx = np.flatnonzero(pool == key)
-        if len(idx):
-            p = names.pool_weights(values, exponent)
-            out[idx] = rng.choice(np.array(values, dtype=object), size=len(idx), p=p)
+        m = pool == key
+        if m.any():
+            out[m] = _choose(np.array(values, dtype=object), names.pool_weights(values, exponent), u[m])
     return out
 
 
-def _draw_surnames(pool: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return _draw_from_pools(names.SURNAMES, pool, rng, names.SURNAME_ZIPF_EXPONENT)
+def _draw_surnames(pool: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return _draw_from_pools(names.SURNAMES, pool, u, names.SURNAME_ZIPF_EXPONENT)
 
 
-def _draw_forenames(sex: np.ndarray, pool: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _draw_forenames(sex: np.ndarray, pool: np.ndarray, u_sex: np.ndarray, u: np.ndarray) -> np.ndarray:
     # People recorded X or U get a forename from either list.
-    as_male = np.where(np.isin(sex, ("M", "F")), sex == "M", rng.random(len(sex)) < 0.5)
+    as_male = np.where(np.isin(sex, ("M", "F")), sex == "M", u_sex < 0.5)
     out = np.empty(len(sex), dtype=object)
     for male, pools in ((True, names.MALE_FORENAMES), (False, names.FEMALE_FORENAMES)):
-        idx = np.flatnonzero(as_male == male)
-        out[idx] = _draw_from_pools(pools, pool[idx], rng, names.FORENAME_ZIPF_EXPONENT)
+        m = as_male == male
+        out[m] = _draw_from_pools(pools, pool[m], u[m], names.FORENAME_ZIPF_EXPONENT)
     return out
 
 
-def _draw_postcodes(n: int, rng: np.random.Generator, area: str) -> np.ndarray:
+def _draw_postcodes(u: np.ndarray, area: str) -> np.ndarray:
     districts, p = names.postcode_districts(area)
-    return rng.choice(np.array(districts, dtype=object), size=n, p=p)
+    return _choose(np.array(districts, dtype=object), p, u)
 
 
 def draw_true_identity(
@@ -176,7 +191,7 @@ def draw_true_identity(
         ``person_id``, ``sex``, ``date_of_birth``; an ``ethnicity`` column, when present,
         steers which name pools are used.
     rng
-        Source of randomness.
+        Source of the key; each person's draws depend on it and their ``person_id`` only.
     area
         Area whose postcode districts are used (see :mod:`simulator.names`).
 
@@ -186,16 +201,21 @@ def draw_true_identity(
         ``person_id``, ``forename``, ``surname``, ``postcode_district``, in the order of
         ``persons``.
     """
-    n = len(persons)
-    ethnicity = persons.get("ethnicity")
-    pool = _draw_pools(ethnicity, n, rng)
+    key = draw_key(rng)
+    pid = persons["person_id"].to_numpy(dtype=np.int64)
+    pool = _draw_pools(persons.get("ethnicity"), stable_uniform(key, pid, _S_POOL))
     sex = persons["sex"].to_numpy(dtype=object)
+    forename = _draw_forenames(
+        sex, pool, stable_uniform(key, pid, _S_SEX), stable_uniform(key, pid, _S_FORENAME)
+    )
     return pd.DataFrame(
         {
-            "person_id": persons["person_id"].to_numpy(dtype=np.int64),
-            "forename": pd.array(_draw_forenames(sex, pool, rng), dtype="str"),
-            "surname": pd.array(_draw_surnames(pool, rng), dtype="str"),
-            "postcode_district": pd.array(_draw_postcodes(n, rng, area), dtype="str"),
+            "person_id": pid,
+            "forename": pd.array(forename, dtype="str"),
+            "surname": pd.array(_draw_surnames(pool, stable_uniform(key, pid, _S_SURNAME)), dtype="str"),
+            "postcode_district": pd.array(
+                _draw_postcodes(stable_uniform(key, pid, _S_POSTCODE), area), dtype="str"
+            ),
         }
     )
 
@@ -211,19 +231,21 @@ def draw_distractors(
 ) -> pd.DataFrame:
     """People who are NOT known to police but appear in health or housing records.
 
-    A share are look-alikes of a real person: a relative with the same surname and
-    postcode district, a close date of birth (a tenth are twins) and a different
-    forename, so that a linker matching on surname, postcode and birth year alone is
-    caught out.
+    About ``lookalike_share`` of them are look-alikes of a real person: a relative with
+    the same surname and postcode district, a close date of birth (a tenth are twins)
+    and a different forename, so that a linker matching on surname, postcode and birth
+    year alone is caught out. Distractor ``i`` is the same person however large ``n``
+    is (draws are keyed by ``i``), so a later extract with more distractors keeps the
+    earlier ones.
 
     Parameters
     ----------
     n
         How many distractors.
     rng
-        Source of randomness.
+        Source of the key.
     lookalike_share
-        Share of distractors who are relatives of someone in ``relatives_of``.
+        Probability that a distractor is a relative of someone in ``relatives_of``.
     relatives_of
         True identities of the real people: ``person_id``, ``sex``, ``date_of_birth``,
         ``forename``, ``surname``, ``postcode_district`` and optionally ``ethnicity``.
@@ -241,8 +263,9 @@ def draw_distractors(
     """
     if not 0.0 <= lookalike_share <= 1.0:
         raise ValueError(f"lookalike_share must be in [0, 1], got {lookalike_share}")
+    key = draw_key(rng)
+    idx = np.arange(n, dtype=np.int64)
     n_rel = len(relatives_of)
-    n_look = round(n * lookalike_share) if n_rel else 0
     first_id = int(relatives_of["person_id"].max()) + 1 if n_rel else 0
     rel_dob = relatives_of["date_of_birth"].to_numpy(dtype="datetime64[ms]")
     rel_eth = (
@@ -251,50 +274,57 @@ def draw_distractors(
         else np.full(n_rel, "Not stated", dtype=object)
     )
 
-    sex = np.where(rng.random(n) < 0.5, "M", "F").astype(object)
-    rel = rng.integers(0, max(n_rel, 1), size=n_look)
-    # Non-relatives look like the population: a real person's date of birth with up to
-    # ~3 years of jitter, and their ethnicity.
-    donor = rng.integers(0, max(n_rel, 1), size=n - n_look)
+    def u(salt: int) -> np.ndarray:
+        return stable_uniform(key, idx, salt)
+
+    look = (u(_S_LOOKALIKE) < lookalike_share) & (n_rel > 0)
+    sex = np.where(u(_S_SEX) < 0.5, "M", "F").astype(object)
     day = np.timedelta64(1, "D")
     if n_rel:
-        twins = rng.random(n_look) < 0.1
-        gap_days = rng.integers(300, 2200, size=n_look) * np.where(rng.random(n_look) < 0.5, -1, 1)
-        look_dob = rel_dob[rel] + np.where(twins, 0, gap_days) * day
-        other_dob = rel_dob[donor] + rng.integers(-1100, 1100, size=n - n_look) * day
-        ethnicity = np.concatenate([rel_eth[rel], rel_eth[donor]])
+        # A relative for look-alikes; a real person's date of birth (with up to ~3 years
+        # of jitter) and ethnicity for the others, so they look like the population.
+        other = np.floor(u(_S_RELATIVE) * n_rel).astype(np.int64)
+        twins = u(_S_TWIN) < 0.1
+        gap = (300 + np.floor(u(_S_GAP) * 1900)).astype(np.int64) * np.where(u(_S_GAP_SIGN) < 0.5, -1, 1)
+        jitter = np.floor((u(_S_DOB_JITTER) - 0.5) * 2200).astype(np.int64)
+        dob = rel_dob[other] + np.where(look, np.where(twins, 0, gap), jitter) * day
+        ethnicity = rel_eth[other]
     else:
-        look_dob = np.array([], dtype="datetime64[ms]")
-        other_dob = np.datetime64("1985-01-01", "ms") + rng.integers(-5000, 5000, size=n) * day
+        other = np.zeros(n, dtype=np.int64)
+        dob = (
+            np.datetime64("1985-01-01", "ms")
+            + np.floor((u(_S_DOB_JITTER) - 0.5) * 10000).astype(np.int64) * day
+        )
         ethnicity = np.full(n, "Not stated", dtype=object)
-    dob = np.concatenate([look_dob, other_dob]).astype("datetime64[ms]")
+    dob = dob.astype("datetime64[ms]")
     if latest_dob is not None:
         dob = np.minimum(dob, np.datetime64(pd.Timestamp(latest_dob).normalize().to_datetime64(), "ms"))
 
-    pool = _draw_pools(pd.Series(ethnicity, dtype="str"), n, rng)
-    forename = _draw_forenames(sex, pool, rng)
-    surname = _draw_surnames(pool, rng)
-    postcode = _draw_postcodes(n, rng, area)
-    if n_look:
-        surname[:n_look] = relatives_of["surname"].to_numpy(dtype=object)[rel]
-        postcode[:n_look] = relatives_of["postcode_district"].to_numpy(dtype=object)[rel]
-        rel_forename = relatives_of["forename"].to_numpy(dtype=object)[rel]
+    pool = _draw_pools(pd.Series(ethnicity, dtype="str"), u(_S_POOL))
+    forename = _draw_forenames(sex, pool, u(_S_SEX), u(_S_FORENAME))
+    surname = _draw_surnames(pool, u(_S_SURNAME))
+    postcode = _draw_postcodes(u(_S_POSTCODE), area)
+    lookalike_of = pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64")
+    if look.any():
+        rel_pid = relatives_of["person_id"].to_numpy(dtype=np.int64)
+        surname[look] = relatives_of["surname"].to_numpy(dtype=object)[other[look]]
+        postcode[look] = relatives_of["postcode_district"].to_numpy(dtype=object)[other[look]]
+        rel_forename = relatives_of["forename"].to_numpy(dtype=object)[other]
         # A relative never shares the forename: redraw the few clashes (a handful of
         # passes over the clashing rows, not over people).
-        for _ in range(10):
-            clash = np.flatnonzero(forename[:n_look] == rel_forename)
-            if not len(clash):
+        for attempt in range(10):
+            clash = look & (forename == rel_forename)
+            if not clash.any():
                 break
-            forename[clash] = _draw_forenames(sex[clash], pool[clash], rng)
-        clash = np.flatnonzero(forename[:n_look] == rel_forename)
+            forename[clash] = _draw_forenames(
+                sex[clash], pool[clash], u(_S_SEX)[clash], stable_uniform(key, idx[clash], _S_CLASH, attempt)
+            )
+        clash = look & (forename == rel_forename)
         forename[clash] = np.where(sex[clash] == "M", "Nathaniel", "Rosalind")
-
-    lookalike_of = pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64")
-    if n_look:
-        lookalike_of[:n_look] = relatives_of["person_id"].to_numpy(dtype=np.int64)[rel]
+        lookalike_of[look] = rel_pid[other[look]]
     return pd.DataFrame(
         {
-            "person_id": np.arange(first_id, first_id + n, dtype=np.int64),
+            "person_id": first_id + idx,
             "sex": pd.array(sex, dtype="str"),
             "date_of_birth": dob,
             "ethnicity": pd.array(ethnicity, dtype="str"),
@@ -315,7 +345,8 @@ def typo(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One keying error per string: substitution, deletion, insertion or transposition.
 
     The first character is never touched (names are capitalised and a wrong initial
-    is rarer than an error inside the word), so every output differs from its input.
+    is rarer than an error inside the word), so every output differs from its input
+    by exactly one edit.
 
     Parameters
     ----------
@@ -335,6 +366,11 @@ def typo(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     >>> [a != b for a, b in zip(out, ["Smith", "Jones"])]
     [True, True]
     """
+    return _typo(values, rng.random((len(values), 3)))
+
+
+def _typo(values: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`typo` driven by three uniforms per string (kind, position, letter)."""
     n = len(values)
     if n == 0:
         return np.asarray(values, dtype=object).copy()
@@ -345,16 +381,15 @@ def typo(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     width = int(length.max()) + 2
     cp = np.ascontiguousarray(text.astype(f"<U{width}")).view(np.uint32).reshape(n, width)
 
-    kind = rng.integers(0, 4, size=n)  # 0 substitute, 1 delete, 2 insert, 3 transpose
-    u = rng.random(n)
-    letter_offset = rng.integers(0, 26, size=n)
+    kind = np.floor(u[:, 0] * 4).astype(np.int64)  # 0 substitute, 1 delete, 2 insert, 3 transpose
+    letter_offset = np.floor(u[:, 2] * 26).astype(np.int64)
     rows = np.arange(n)
     # Deleting or transposing needs at least two characters after the first.
     kind = np.where(np.isin(kind, (1, 3)) & (length < 3), 0, kind)
     pos = np.where(
         kind == 2,
-        1 + np.floor(u * length).astype(np.int64),  # insert before 1..len (len = append)
-        1 + np.floor(u * np.maximum(length - 1 - (kind == 3), 1)).astype(np.int64),
+        1 + np.floor(u[:, 1] * length).astype(np.int64),  # insert before 1..len (len = append)
+        1 + np.floor(u[:, 1] * np.maximum(length - 1 - (kind == 3), 1)).astype(np.int64),
     )
     pos = np.where(length == 1, np.where(kind == 2, 1, 0), pos)
     # Swapping two equal letters ("ll" in "Bell") changes nothing: substitute instead.
@@ -390,17 +425,19 @@ def typo(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _female_previous_surname(person_id: np.ndarray, surname: np.ndarray) -> np.ndarray:
     """The other surname a woman is known by (before or after marriage).
 
-    Derived from a hash of ``person_id`` rather than the random stream, so that every
-    agency recording a woman under her other surname records the SAME other surname.
+    Keyed by ``person_id`` alone (no seed), so every agency recording a woman under
+    her other surname records the SAME other surname.
     """
     pool = names.SURNAMES["general"]
-    cum = np.cumsum(names.pool_weights(pool, names.SURNAME_ZIPF_EXPONENT))
-    h = person_id.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)
-    u = (h >> np.uint64(11)).astype(np.float64) / float(2**53)
-    idx = np.minimum(np.searchsorted(cum, u, side="right"), len(pool) - 1)
-    other = np.array(pool, dtype=object)[idx]
+    options = np.array(pool, dtype=object)
+    u = stable_uniform(0x5EED, person_id, _S_SURNAME)
+    idx = np.minimum(
+        np.searchsorted(np.cumsum(names.pool_weights(pool, names.SURNAME_ZIPF_EXPONENT)), u, side="right"),
+        len(pool) - 1,
+    )
+    other = options[idx]
     same = other == surname
-    other[same] = np.array(pool, dtype=object)[(idx[same] + 1) % len(pool)]
+    other[same] = options[(idx[same] + 1) % len(pool)]
     return other
 
 
@@ -419,26 +456,26 @@ def _record_identity_with_flags(
     missing = [c for c in _TRUE_COLUMNS if c not in true_identity]
     if missing:
         raise ValueError(f"true_identity lacks column(s) {', '.join(missing)}")
+    key = draw_key(rng)
     n = len(true_identity)
     applies = NOISE_BY_AGENCY[agency]
-    # One uniform per person per kind, in a fixed layout, so each kind's draws do not
-    # depend on which other kinds apply to the agency.
-    u = rng.random((n, len(NOISE_KINDS)))
-    aux = rng.random((n, len(NOISE_KINDS)))
+    person_id = true_identity["person_id"].to_numpy(dtype=np.int64)
+    agency_salt = _AGENCY_SALT[agency]
     flags = pd.DataFrame(False, index=range(n), columns=list(NOISE_KINDS))
 
+    def draw(kind: str, slot: int = 0, salt: int = _S_NOISE) -> np.ndarray:
+        return stable_uniform(key, person_id, agency_salt, salt, NOISE_KINDS.index(kind), slot)
+
     def hit(kind: str, eligible: np.ndarray | None = None) -> np.ndarray:
-        k = NOISE_KINDS.index(kind)
-        mask = u[:, k] < getattr(noise, kind) if kind in applies else np.zeros(n, dtype=bool)
+        mask = draw(kind) < getattr(noise, kind) if kind in applies else np.zeros(n, dtype=bool)
         if eligible is not None:
             mask &= eligible
         flags[kind] = mask
         return mask
 
     def aux_of(kind: str) -> np.ndarray:
-        return aux[:, NOISE_KINDS.index(kind)]
+        return draw(kind, salt=_S_AUX)
 
-    person_id = true_identity["person_id"].to_numpy(dtype=np.int64)
     true_sex = true_identity["sex"].to_numpy(dtype=object)
     forename = true_identity["forename"].to_numpy(dtype=object).copy()
     surname = true_identity["surname"].to_numpy(dtype=object).copy()
@@ -459,10 +496,11 @@ def _record_identity_with_flags(
 
     # One keying error, in the forename or the surname.
     m = hit("typo")
+    u_typo = np.stack([draw("typo", slot, _S_TYPO) for slot in range(3)], axis=1)
     in_forename = m & (aux_of("typo") < 0.5)
     in_surname = m & ~in_forename
-    forename[in_forename] = typo(forename[in_forename], rng)
-    surname[in_surname] = typo(surname[in_surname], rng)
+    forename[in_forename] = _typo(forename[in_forename], u_typo[in_forename])
+    surname[in_surname] = _typo(surname[in_surname], u_typo[in_surname])
 
     # Names left blank: forename only (half), surname only (a quarter), or both.
     m = hit("missing_name")
@@ -484,12 +522,11 @@ def _record_identity_with_flags(
     dob_out[m] = np.datetime64("NaT", "ms")
 
     # Sex: not recorded (U) half the time, otherwise the other sex keyed by mistake.
-    sex = true_sex.copy()
     m = hit("sex_mismatch")
     a = aux_of("sex_mismatch")
     other = np.where(true_sex == "M", "F", np.where(true_sex == "F", "M", np.where(a < 0.75, "M", "F")))
-    sex[m] = np.where(a[m] < 0.5, "U", other[m])
-    sex[m & (true_sex == "U")] = other[m & (true_sex == "U")]
+    sex = true_sex.copy()
+    sex[m] = np.where((a[m] < 0.5) & (true_sex[m] != "U"), "U", other[m])
 
     columns: dict[str, object] = {
         "person_id": person_id,
@@ -526,8 +563,7 @@ def _record_identity_with_flags(
     postcode[m] = None
     columns["postcode_district"] = pd.array(postcode, dtype="str")
 
-    recorded = pd.DataFrame(columns)
-    return recorded, flags
+    return pd.DataFrame(columns), flags
 
 
 def record_identity(
@@ -551,7 +587,8 @@ def record_identity(
     noise
         Error rates.
     rng
-        Source of randomness.
+        Source of the key; each person's errors depend on it, the agency and their
+        ``person_id`` only.
     area
         Area whose postcode districts a moved person may be recorded in.
 

@@ -324,15 +324,18 @@ def pool_weights(names: tuple[str, ...], exponent: float = FORENAME_ZIPF_EXPONEN
 def postcode_districts(area: str = DEFAULT_AREA) -> tuple[tuple[str, ...], np.ndarray]:
     """Postcode districts of ``area`` and their probabilities.
 
-    An area without embedded districts falls back to North Staffordshire: the
-    simulator only needs realistic-looking districts, not the real geography.
+    An area is matched by name or name prefix; one without embedded districts falls
+    back to North Staffordshire: the simulator only needs realistic-looking districts,
+    not the real geography.
 
     Returns
     -------
     tuple
         ``(districts, probabilities)``.
     """
-    table = POSTCODE_DISTRICTS.get(area, POSTCODE_DISTRICTS[DEFAULT_AREA])
+    # "North Staffordshire (simulated)" uses North Staffordshire's districts.
+    known = next((k for k in POSTCODE_DISTRICTS if area == k or area.startswith(k)), DEFAULT_AREA)
+    table = POSTCODE_DISTRICTS[known]
     districts = tuple(table)
     p = np.array([table[d] for d in districts], dtype=float)
     return districts, p / p.sum()

@@ -103,7 +103,8 @@ def label_probability(
         unacc = expected_unacceptable(p, nxt)
         prev = nxt
         j += 1
-    return 1.0 - v.sum(axis=(1, 2, 3))
+    # Probability mass that survives is 1 - P; clip rounding error (1e-16) at the ends.
+    return np.clip(1.0 - v.sum(axis=(1, 2, 3)), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,7 +203,7 @@ def _kernel(
             unacc = supervised * P_APPOINTMENT * min(max(1.0 - compliance - P_ACCEPTABLE_ABSENCE, 0.0), 1.0)
             lic_p = lic_n
             j += 1
-        out[i] = 1.0 - v.sum()
+        out[i] = min(max(1.0 - v.sum(), 0.0), 1.0)
 
 
 def label_probability_fast(

@@ -32,24 +32,18 @@ MANIFEST = "manifest.json"
 _NEEDS_QUOTES = r'[,"\r\n]'
 
 
-def _format_column(s: pd.Series, col: Column) -> np.ndarray:
-    """One column as strings; nulls become ``""``. Already-string columns pass through."""
+def _format_column(s: pd.Series, col: Column) -> pa.Array:
+    """One column as Arrow strings; nulls become ``""``. Already-string columns pass through."""
     if col.kind == "date" and pd.api.types.is_datetime64_any_dtype(s.dtype):
-        days = s.to_numpy(dtype="datetime64[D]")
-        text = np.datetime_as_string(days, unit="D").astype(object)
-        text[np.isnat(days)] = ""
-        return text
-    if col.kind == "bool" and pd.api.types.is_bool_dtype(s.dtype):
-        na = s.isna().to_numpy()
-        text = np.where(s.fillna(False).to_numpy(dtype=bool), "true", "false").astype(object)
-        text[na] = ""
-        return text
-    if col.kind == "int" and pd.api.types.is_numeric_dtype(s.dtype):
-        na = s.isna().to_numpy()
-        text = s.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
-        text[na] = ""
-        return text
-    return s.astype("str").fillna("").to_numpy(dtype=object)
+        # Arrow's date-to-string cast writes ISO dates (YYYY-MM-DD) in C++.
+        text = pc.cast(pc.cast(pa.array(s), pa.date32()), pa.large_string())
+    elif col.kind == "bool" and pd.api.types.is_bool_dtype(s.dtype):
+        text = pc.if_else(pa.array(s, pa.bool_()), "true", "false")
+    elif col.kind == "int" and pd.api.types.is_numeric_dtype(s.dtype):
+        text = pc.cast(pa.array(s.astype("Int64"), pa.int64()), pa.large_string())
+    else:
+        text = pa.array(s.astype("str"), pa.large_string())
+    return pc.fill_null(text.cast(pa.large_string()), "")
 
 
 def format_table(df: pd.DataFrame, table_name: str) -> pd.DataFrame:
@@ -85,6 +79,10 @@ def format_table(df: pd.DataFrame, table_name: str) -> pd.DataFrame:
     )
 
 
+def _as_large_strings(s: pd.Series) -> pa.Array:
+    return pc.fill_null(pa.array(s.astype("str"), pa.large_string()), "")
+
+
 def _quote_minimal(values: pa.Array) -> pa.Array:
     needs = pc.match_substring_regex(values, _NEEDS_QUOTES)
     if not pc.any(needs).as_py():
@@ -102,10 +100,7 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     )
     if len(df) == 0:
         return (header + "\n").encode("utf-8")
-    cols = [
-        _quote_minimal(pa.array(df[c].fillna("").to_numpy(dtype=object), pa.large_string()))
-        for c in df.columns
-    ]
+    cols = [_quote_minimal(_as_large_strings(df[c])) for c in df.columns]
     sep = pa.scalar(",", pa.large_string())
     lines = pc.binary_join_element_wise(*cols, sep) if len(cols) > 1 else cols[0]
     lines = pc.binary_join_element_wise(
@@ -132,13 +127,13 @@ def _typed_arrow(df: pd.DataFrame, table_name: str) -> pa.Table:
     for col in tbl.columns:
         s = df[col.name]
         if col.kind == "date":
-            values = pa.array(pd.to_datetime(s).to_numpy(dtype="datetime64[ms]"), pa.timestamp("ms"))
+            values = pa.array(pd.to_datetime(s)).cast(pa.timestamp("ms"))
         elif col.kind == "int":
-            values = pa.array(s.astype("Int64").to_numpy(dtype=object, na_value=None), pa.int64())
+            values = pa.array(s.astype("Int64"), pa.int64())
         elif col.kind == "bool":
-            values = pa.array(s.astype("boolean").to_numpy(dtype=object, na_value=None), pa.bool_())
+            values = pa.array(s.astype("boolean"), pa.bool_())
         else:
-            values = pa.array(s.astype("str").to_numpy(dtype=object, na_value=None), pa.string())
+            values = pa.array(s.astype("str")).cast(pa.string())
         arrays.append(values)
     schema = pa.schema([pa.field(c.name, _arrow_type(c), nullable=True) for c in tbl.columns])
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -146,10 +141,12 @@ def _typed_arrow(df: pd.DataFrame, table_name: str) -> pa.Table:
 
 def _string_arrow(df: pd.DataFrame) -> pa.Table:
     """All-string table; ``""`` is written as null."""
-    arrays = [
-        pa.array(df[c].astype("str").replace("", None).to_numpy(dtype=object, na_value=None), pa.string())
-        for c in df.columns
-    ]
+    arrays = []
+    for c in df.columns:
+        text = _as_large_strings(df[c])
+        arrays.append(
+            pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text).cast(pa.string())
+        )
     return pa.Table.from_arrays(arrays, names=[str(c) for c in df.columns])
 
 

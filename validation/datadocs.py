@@ -120,7 +120,8 @@ def render_data_docs(
     Pages are keyed by a fixed run name and ``run_time`` (the extract date), so the
     same extract always renders to the same paths.
     """
-    docs_dir = Path(docs_dir)
+    # GE's filesystem store needs an absolute path.
+    docs_dir = Path(docs_dir).resolve()
     asset_map = load_asset_map(vendor_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
     for entry in GX_SITE_ENTRIES:

@@ -35,9 +35,12 @@ KIND_WORDS: dict[Kind, str] = {
 }
 
 
-def _arrow(text: pd.Series) -> pa.Array:
+def arrow_text(text: pd.Series) -> pa.Array:
+    """A text column as one contiguous Arrow ``string`` array (nulls kept)."""
     arr = pa.array(text.array)
-    return arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if pa.types.is_string(arr.type) else arr.cast(pa.string())
 
 
 def parse_dates(text: pd.Series) -> pd.Series:
@@ -47,7 +50,7 @@ def parse_dates(text: pd.Series) -> pd.Series:
     2 March, so a parsed date is kept only when its year, month and day are the
     numbers written in the text.
     """
-    arr = _arrow(text)
+    arr = arrow_text(text)
     shaped = pc.fill_null(pc.match_substring_regex(arr, DATE_REGEX), False)
     candidate = pc.if_else(shaped, arr, pa.scalar(None, pa.string()))
     parsed = pc.strptime(candidate, format="%Y-%m-%d", unit="ms", error_is_null=True)
@@ -65,7 +68,7 @@ def parse_dates(text: pd.Series) -> pd.Series:
 
 def parse_ints(text: pd.Series) -> pd.Series:
     """Parse whole numbers (optional leading minus) into nullable ``Int64``."""
-    arr = _arrow(text)
+    arr = arrow_text(text)
     shaped = pc.fill_null(pc.match_substring_regex(arr, INT_REGEX), False)
     parsed = pc.if_else(shaped, arr, pa.scalar(None, pa.string())).cast(pa.int64())
     return pd.Series(pd.array(parsed, dtype=pd.Int64Dtype()), index=text.index, name=text.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from features import FeatureParams, encode_tables, features_from_encoded
@@ -32,20 +33,25 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _column(name: str, values: list[Any]) -> Any:
+    if name.endswith("_date") or name == "birth_month":
+        nat = np.datetime64("NaT", "ms")
+        return np.array(
+            [nat if v is None else pd.Timestamp(v).to_datetime64() for v in values], dtype="datetime64[ms]"
+        )
+    if name in ("domestic_abuse", "breached"):
+        return pd.array(values, dtype="boolean")
+    if name == "gravity" or name in NEEDS:
+        return pd.array(values, dtype="Int64")
+    return pd.array(values, dtype="str")
+
+
 def _typed(name: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    cols = LINKED_COLUMNS[name]
-    filled = [{**_DEFAULTS.get(name, {}), **dict(r)} for r in rows]
-    df = pd.DataFrame(filled, columns=list(cols))
-    for c in cols:
-        if c.endswith("_date") or c == "birth_month":
-            df[c] = pd.to_datetime(df[c]).astype("datetime64[ms]")
-        elif c in ("domestic_abuse", "breached"):
-            df[c] = df[c].astype("boolean")
-        elif c == "gravity" or c in NEEDS:
-            df[c] = df[c].astype("Int64")
-        else:
-            df[c] = df[c].astype("str")
-    return df
+    defaults = _DEFAULTS.get(name, {})
+    rows = list(rows)
+    return pd.DataFrame(
+        {c: _column(c, [r.get(c, defaults.get(c)) for r in rows]) for c in LINKED_COLUMNS[name]}
+    )
 
 
 def linked(

@@ -18,8 +18,15 @@ def test_training_dates_are_quarter_ends_up_to_last_complete_label():
     # 2026-10-31 - 548 days = 2025-05-01: the last complete quarter end is 2025-03-31.
     assert last_complete_date(pd.Timestamp("2026-10-31")) == pd.Timestamp("2025-05-01")
     assert [d.date().isoformat() for d in train] == [
-        "2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31",
-        "2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31",
+        "2023-03-31",
+        "2023-06-30",
+        "2023-09-30",
+        "2023-12-31",
+        "2024-03-31",
+        "2024-06-30",
+        "2024-09-30",
+        "2024-12-31",
+        "2025-03-31",
     ]
     assert panel == pd.Timestamp("2026-10-31")
 
@@ -75,7 +82,7 @@ def test_params_reject_bad_values():
         parse_params({"train_start": "2019-03-30"}, FeatureParams)
     with pytest.raises(ParamsError, match="increasing"):
         parse_params({"windows": [12, 3]}, FeatureParams)
-    with pytest.raises(ParamsError, match="unknown_key|Extra inputs"):
+    with pytest.raises(ParamsError, match=r"unknown_key|Extra inputs"):
         parse_params({"unknown_key": 1}, FeatureParams)
     p = parse_params({"panel_date": None, "windows": [3, 12]}, FeatureParams)
     assert p.windows == (3, 12) and p.min_age == 18 and p.release_window_days == 56

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
 import pytest
-
-from features import FeatureParams, build_features, feature_names
 from features_testkit import EXTRACT, T, build, days, linked, qualifying, row
 
+from features import FeatureParams, build_features, feature_names
 
-def _off(date: str, group: str = "theft", outcome: str = "convicted", outcome_date: str | None = None,
-         gravity: int = 3, da: bool = False, pid: str = "a") -> dict:
-    return {"pseudo_id": pid, "offence_date": date, "offence_group": group, "outcome": outcome,
-            "outcome_date": outcome_date, "gravity": gravity, "domestic_abuse": da}
+
+def _off(
+    date: str,
+    group: str = "theft",
+    outcome: str = "convicted",
+    outcome_date: str | None = None,
+    gravity: int = 3,
+    da: bool = False,
+    pid: str = "a",
+) -> dict:
+    return {
+        "pseudo_id": pid,
+        "offence_date": date,
+        "offence_group": group,
+        "outcome": outcome,
+        "outcome_date": outcome_date,
+        "gravity": gravity,
+        "domestic_abuse": da,
+    }
 
 
 OFFENCES = [
@@ -49,7 +64,9 @@ def test_offence_group_counts(offending):
     assert f["n_proven_burglary_all"] == 1 and f["n_proven_burglary_12m"] == 0
     assert f["n_proven_violence_with_injury_12m"] == 1
     assert f["n_proven_drugs_all"] == 0 and f["n_proven_robbery_all"] == 0
-    recorded = {g: f[f"n_recorded_{g}_12m"] for g in ("theft", "drugs", "public_order", "burglary", "robbery")}
+    recorded = {
+        g: f[f"n_recorded_{g}_12m"] for g in ("theft", "drugs", "public_order", "burglary", "robbery")
+    }
     assert recorded == {"theft": 1, "drugs": 1, "public_order": 1, "burglary": 0, "robbery": 0}
 
 
@@ -75,11 +92,13 @@ def test_copas_rate_counts_sanction_occasions(offending):
 
 
 def test_offences_dealt_with_together_are_one_sanction():
-    tables = linked(offences=[
-        _off("2023-01-01", outcome_date="2023-06-01"),
-        _off("2023-02-01", outcome_date="2023-06-01"),
-        _off("2023-03-01", outcome="caution", outcome_date="2023-08-01"),
-    ])
+    tables = linked(
+        offences=[
+            _off("2023-01-01", outcome_date="2023-06-01"),
+            _off("2023-02-01", outcome_date="2023-06-01"),
+            _off("2023-03-01", outcome="caution", outcome_date="2023-08-01"),
+        ]
+    )
     f = row(build(tables), "a")
     assert f["n_sanction_occasions"] == 2
     assert f["n_proven_offences_all"] == 3
@@ -90,10 +109,24 @@ def test_custody_history():
     tables = linked(
         offences=[qualifying("a"), qualifying("due")],
         custody=[
-            {"pseudo_id": "a", "reception_date": "2020-01-01", "release_date": "2020-07-01", "release_type": "licence"},
-            {"pseudo_id": "a", "reception_date": "2023-11-01", "release_date": "2024-01-31",
-             "release_type": "sentence_expiry"},
-            {"pseudo_id": "a", "reception_date": "2024-04-02", "release_date": "2024-05-01", "release_type": "remand"},
+            {
+                "pseudo_id": "a",
+                "reception_date": "2020-01-01",
+                "release_date": "2020-07-01",
+                "release_type": "licence",
+            },
+            {
+                "pseudo_id": "a",
+                "reception_date": "2023-11-01",
+                "release_date": "2024-01-31",
+                "release_type": "sentence_expiry",
+            },
+            {
+                "pseudo_id": "a",
+                "reception_date": "2024-04-02",
+                "release_date": "2024-05-01",
+                "release_type": "remand",
+            },
             {"pseudo_id": "due", "reception_date": "2024-03-01", "expected_release_date": "2024-04-30"},
         ],
     )
@@ -113,15 +146,34 @@ def test_supervision_orders_and_breaches():
     tables = linked(
         offences=[qualifying("a"), qualifying("b")],
         orders=[
-            {"pseudo_id": "a", "order_type": "community_order", "start_date": "2023-06-01",
-             "end_date": "2024-06-01", "breached": True},  # running at t: breach not yet known
-            {"pseudo_id": "a", "order_type": "licence", "start_date": "2021-01-01", "end_date": "2022-01-01",
-             "breached": True},
-            {"pseudo_id": "a", "order_type": "suspended_sentence", "start_date": "2019-01-01",
-             "end_date": "2020-01-01", "breached": False},
+            {
+                "pseudo_id": "a",
+                "order_type": "community_order",
+                "start_date": "2023-06-01",
+                "end_date": "2024-06-01",
+                "breached": True,
+            },  # running at t: breach not yet known
+            {
+                "pseudo_id": "a",
+                "order_type": "licence",
+                "start_date": "2021-01-01",
+                "end_date": "2022-01-01",
+                "breached": True,
+            },
+            {
+                "pseudo_id": "a",
+                "order_type": "suspended_sentence",
+                "start_date": "2019-01-01",
+                "end_date": "2020-01-01",
+                "breached": False,
+            },
             {"pseudo_id": "a", "order_type": "licence", "start_date": "2024-04-01", "end_date": "2025-01-01"},
-            {"pseudo_id": "b", "order_type": "post_sentence_supervision", "start_date": "2023-06-01",
-             "end_date": "2024-03-31"},  # ends on t: not running at t
+            {
+                "pseudo_id": "b",
+                "order_type": "post_sentence_supervision",
+                "start_date": "2023-06-01",
+                "end_date": "2024-03-31",
+            },  # ends on t: not running at t
             {"pseudo_id": "b", "order_type": "licence", "start_date": "2024-03-31", "end_date": "2024-09-30"},
         ],
     )
@@ -140,9 +192,12 @@ def test_appointment_compliance():
     tables = linked(
         offences=[qualifying("a"), qualifying("none")],
         contacts=[
-            contact("2024-01-05", "attended"), contact("2024-02-05", "attended"),
-            contact("2024-03-05", "unacceptable_absence"), contact("2024-03-31", "acceptable_absence"),
-            contact("2023-06-01", "attended"), contact("2023-06-08", "attended"),
+            contact("2024-01-05", "attended"),
+            contact("2024-02-05", "attended"),
+            contact("2024-03-05", "unacceptable_absence"),
+            contact("2024-03-31", "acceptable_absence"),
+            contact("2023-06-01", "attended"),
+            contact("2023-06-08", "attended"),
             contact("2024-04-01", "unacceptable_absence"),
         ],
     )
@@ -181,8 +236,13 @@ def test_latest_needs_and_change():
 
 def test_health_treatment():
     def episode(service: str, ref: str, dis: str | None = None, reason: str | None = None) -> dict:
-        return {"pseudo_id": "a", "service": service, "referral_date": ref, "discharge_date": dis,
-                "discharge_reason": reason}
+        return {
+            "pseudo_id": "a",
+            "service": service,
+            "referral_date": ref,
+            "discharge_date": dis,
+            "discharge_reason": reason,
+        }
 
     tables = linked(
         offences=[qualifying("a")],
@@ -231,8 +291,14 @@ def test_housing():
 def test_agencies_known_by_t():
     tables = linked(
         offences=[qualifying("a"), qualifying("b")],
-        custody=[{"pseudo_id": "a", "reception_date": "2020-01-01", "release_date": "2020-02-01",
-                  "release_type": "other"}],
+        custody=[
+            {
+                "pseudo_id": "a",
+                "reception_date": "2020-01-01",
+                "release_date": "2020-02-01",
+                "release_type": "other",
+            }
+        ],
         contacts=[{"pseudo_id": "a", "contact_date": "2023-01-01"}],
         health=[{"pseudo_id": "a", "referral_date": "2024-04-01"}],  # after t
         housing=[{"pseudo_id": "b", "event_date": "2024-03-31"}],
@@ -240,18 +306,26 @@ def test_agencies_known_by_t():
     f = build(tables)
     a, b = row(f, "a"), row(f, "b")
     assert (a["known_to_prison"], a["known_to_probation"], a["known_to_health"], a["known_to_housing"]) == (
-        True, True, False, False)
+        True,
+        True,
+        False,
+        False,
+    )
     assert a["n_agencies_known"] == 3
     assert b["known_to_housing"] and b["n_agencies_known"] == 2
 
 
 def test_build_features_over_dates_and_panel_flag():
     tables = linked(offences=[qualifying("a"), qualifying("b", "2024-06-10", "2024-06-20")])
-    params = FeatureParams(train_start="2024-03-31", panel_date="2024-06-30")
+    params = FeatureParams(train_start=dt.date(2024, 3, 31), panel_date=dt.date(2024, 6, 30))
     dates = [pd.Timestamp("2024-06-30"), T, EXTRACT]
     f = build_features(tables, dates, params, EXTRACT)
-    assert list(zip(f["as_of_date"].dt.date.astype(str), f["pseudo_id"], f["is_panel_date"], strict=True)) == [
-        ("2024-03-31", "a", False), ("2024-06-30", "a", True), ("2024-06-30", "b", True),
+    assert list(
+        zip(f["as_of_date"].dt.date.astype(str), f["pseudo_id"], f["is_panel_date"], strict=True)
+    ) == [
+        ("2024-03-31", "a", False),
+        ("2024-06-30", "a", True),
+        ("2024-06-30", "b", True),
     ]
     assert list(f.columns[2:-4]) == list(feature_names(params.windows))
     # A panel at the extract date: nobody has a proven offence in the 24 months to 2026-10-31.

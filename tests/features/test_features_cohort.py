@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from features_testkit import EXTRACT, T, build, linked, qualifying, row
 
 from features.cohort import age_at
 from features.encode import day_number
-from features_testkit import EXTRACT, T, build, linked, qualifying, row
 
 
 def _ids(frame: pd.DataFrame) -> list[str]:
@@ -67,10 +67,18 @@ def test_outcome_decided_after_t_is_not_proven_at_t():
         offences=[
             qualifying("late", "2024-01-10", "2024-04-01"),
             {"pseudo_id": "pending", "offence_date": "2024-01-10", "outcome": "pending"},
-            {"pseudo_id": "cr", "offence_date": "2024-01-10", "outcome": "community_resolution",
-             "outcome_date": "2024-01-10"},
-            {"pseudo_id": "caution", "offence_date": "2024-01-10", "outcome": "caution",
-             "outcome_date": "2024-01-12"},
+            {
+                "pseudo_id": "cr",
+                "offence_date": "2024-01-10",
+                "outcome": "community_resolution",
+                "outcome_date": "2024-01-10",
+            },
+            {
+                "pseudo_id": "caution",
+                "offence_date": "2024-01-10",
+                "outcome": "caution",
+                "outcome_date": "2024-01-12",
+            },
         ]
     )
     assert _ids(build(tables)) == ["caution"]
@@ -82,13 +90,20 @@ def test_outcome_decided_after_t_is_not_proven_at_t():
 def test_custody_rule_and_release_due_at_the_extract_date():
     t = pd.Timestamp("2026-10-31")
     tables = linked(
-        offences=[qualifying(p, "2026-01-10", "2026-02-01") for p in ("free", "due56", "due57", "inside", "out_on_t", "in_on_t")],
+        offences=[
+            qualifying(p, "2026-01-10", "2026-02-01")
+            for p in ("free", "due56", "due57", "inside", "out_on_t", "in_on_t")
+        ],
         custody=[
             {"pseudo_id": "due56", "reception_date": "2026-03-01", "expected_release_date": "2026-12-26"},
             {"pseudo_id": "due57", "reception_date": "2026-03-01", "expected_release_date": "2026-12-27"},
             {"pseudo_id": "inside", "reception_date": "2026-03-01"},
-            {"pseudo_id": "out_on_t", "reception_date": "2026-03-01", "release_date": "2026-10-31",
-             "release_type": "licence"},
+            {
+                "pseudo_id": "out_on_t",
+                "reception_date": "2026-03-01",
+                "release_date": "2026-10-31",
+                "release_type": "licence",
+            },
             {"pseudo_id": "in_on_t", "reception_date": "2026-10-31", "expected_release_date": "2027-06-01"},
         ],
     )
@@ -105,12 +120,24 @@ def test_release_due_at_a_past_date_uses_the_sentenced_release_date():
     tables = linked(
         offences=[qualifying(p, "2023-05-01", "2023-06-01") for p in ("licence", "late", "remand", "still")],
         custody=[
-            {"pseudo_id": "licence", "reception_date": "2023-06-01", "release_date": "2024-05-10",
-             "release_type": "licence"},
-            {"pseudo_id": "late", "reception_date": "2023-06-01", "release_date": "2024-06-30",
-             "release_type": "sentence_expiry"},
-            {"pseudo_id": "remand", "reception_date": "2024-02-01", "release_date": "2024-04-15",
-             "release_type": "remand"},
+            {
+                "pseudo_id": "licence",
+                "reception_date": "2023-06-01",
+                "release_date": "2024-05-10",
+                "release_type": "licence",
+            },
+            {
+                "pseudo_id": "late",
+                "reception_date": "2023-06-01",
+                "release_date": "2024-06-30",
+                "release_type": "sentence_expiry",
+            },
+            {
+                "pseudo_id": "remand",
+                "reception_date": "2024-02-01",
+                "release_date": "2024-04-15",
+                "release_type": "remand",
+            },
             {"pseudo_id": "still", "reception_date": "2023-06-01", "expected_release_date": "2024-04-20"},
         ],
     )

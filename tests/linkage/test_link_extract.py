@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+from linkage_fixtures import DANIEL, KATHERINE, KEY, LUCY, REBECCA, WILLIAM
 
 from linkage import LinkResult, pseudonymise
 from validation.contract import TABLES
-
-from conftest import DANIEL, KATHERINE, KEY, REBECCA, WILLIAM
 
 IDENTIFYING = {c.name for t in TABLES for c in t.columns if c.identifying} | {"source_row"}
 
@@ -35,6 +34,11 @@ def test_day_month_swap_links_to_the_nominal(linked: tuple[dict, LinkResult]) ->
     assert _person(result, "housing", "CK0000001") == _pseudo(REBECCA)
 
 
+def test_married_name_links_to_the_nominal(linked: tuple[dict, LinkResult]) -> None:
+    _, result = linked
+    assert _person(result, "housing", "CK0000002") == _pseudo(LUCY)
+
+
 def test_relative_with_same_surname_and_postcode_is_not_linked(linked: tuple[dict, LinkResult]) -> None:
     _, result = linked
     assert _person(result, "health", "HK0000002") is None
@@ -43,7 +47,7 @@ def test_relative_with_same_surname_and_postcode_is_not_linked(linked: tuple[dic
 
 
 def test_null_pnc_rows_inherit_through_noms_id(linked: tuple[dict, LinkResult]) -> None:
-    tables, result = linked
+    _, result = linked
     assert _person(result, "prison", "K1000AA") == _pseudo(DANIEL)
     index = result.person_index.set_index("source_id")
     assert index.loc["K1000AA", "method"] == "source_id"
@@ -123,7 +127,9 @@ def test_unlinked_health_and_housing_are_dropped_and_counted(linked: tuple[dict,
 def test_clerical_review_shows_both_sides(linked: tuple[dict, LinkResult]) -> None:
     _, result = linked
     review = result.clerical_review
-    assert {"agency_forename", "police_forename", "agency_date_of_birth", "police_date_of_birth"} <= set(review)
+    assert {"agency_forename", "police_forename", "agency_date_of_birth", "police_date_of_birth"} <= set(
+        review
+    )
     assert review["match_probability"].between(0.5, 1.0).all()
     # Nobody in review is linked automatically.
     pending = review.loc[review["source"].isin(["health", "housing"]), "source_id"]
@@ -137,9 +143,12 @@ def test_metrics_against_truth(linked: tuple[dict, LinkResult]) -> None:
         assert truth[source]["precision"] >= 0.98
         assert truth[source]["recall"] >= 0.85
     assert truth["prison"]["precision"] == 1.0
+    # Date-of-birth m was measured on probation records carrying the PNC ID.
+    assert result.metrics["splink"]["known_matches_for_dob_m"] > 100
     histogram = result.metrics["splink"]["best_match_probability"]
-    assert sum(histogram["counts"]["health"]) + histogram["no_candidate_above_floor"]["health"] == (
-        result.metrics["splink"]["identities"]["health"]
+    assert (
+        sum(histogram["counts"]["health"]) + histogram["no_candidate_above_floor"]["health"]
+        == (result.metrics["splink"]["identities"]["health"])
     )
 
 
@@ -150,3 +159,14 @@ def test_same_key_same_pseudo_ids_across_runs(linked: tuple[dict, LinkResult]) -
     again = link_extract(tables, LinkParams(max_pairs=300_000), KEY, None)
     pd.testing.assert_frame_equal(again.person_index, result.person_index)
     assert "truth" not in again.metrics
+
+
+def test_without_known_matches_em_estimates_dob(linked: tuple[dict, LinkResult]) -> None:
+    from linkage import LinkParams, link_extract
+
+    tables, _ = linked
+    params = LinkParams(max_pairs=300_000, min_labelled_pairs=10**9)
+    result = link_extract(tables, params, KEY, None)
+    assert result.metrics["splink"]["known_matches_for_dob_m"] == 0
+    assert _person(result, "health", "HK0000001") == _pseudo(WILLIAM)
+    assert _person(result, "health", "HK0000002") is None

@@ -9,11 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from linkage_fixtures import known_answer_tables
 
 from linkage import PseudonymKeyError
 from pipelines import link as stage
-
-from conftest import known_answer_tables
 
 
 def _layout(tmp_path: Path, simulated: bool) -> tuple[Path, Path]:
@@ -97,5 +96,7 @@ def test_metrics_and_offline_charts(stage_run: tuple[Path, dict]) -> None:
 def test_dev_key_refused_without_truth(tmp_path: Path) -> None:
     validated, params_path = _layout(tmp_path, simulated=False)
     with pytest.raises(PseudonymKeyError, match="not a simulated extract"):
-        stage.run(validated, tmp_path / "l", tmp_path / "r", tmp_path / "m.json", tmp_path / "rep", params_path)
+        stage.run(
+            validated, tmp_path / "l", tmp_path / "r", tmp_path / "m.json", tmp_path / "rep", params_path
+        )
     assert not (tmp_path / "l").exists()

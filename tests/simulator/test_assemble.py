@@ -91,7 +91,7 @@ def make_world(n: int = 60, seed: int = 0, extract_date: pd.Timestamp = EXTRACT_
     release[~released] = np.datetime64("NaT")
     expected = _dates(reception + rng.integers(30, 900, len(p)) * DAY)
     expected[released] = np.datetime64("NaT")
-    release_type = np.where(released, rng.choice(RELEASE_TYPES, len(p)), None)
+    release_type = pd.Series(rng.choice(RELEASE_TYPES, len(p))).where(released)
     custody = pd.DataFrame(
         {
             "person_id": p,
@@ -136,8 +136,8 @@ def make_world(n: int = 60, seed: int = 0, extract_date: pd.Timestamp = EXTRACT_
             "service": rng.choice(HEALTH_SERVICES, len(p)),
             "referral_date": referral,
             "discharge_date": discharge,
-            "discharge_reason": pd.array(
-                np.where(discharged, rng.choice(DISCHARGE_REASONS, len(p)), None), dtype="str"
+            "discharge_reason": pd.Series(rng.choice(DISCHARGE_REASONS, len(p)), dtype="str").where(
+                discharged
             ),
         }
     )
@@ -148,7 +148,7 @@ def make_world(n: int = 60, seed: int = 0, extract_date: pd.Timestamp = EXTRACT_
     oracle = pd.DataFrame(
         {
             "person_id": pd.Series([], dtype="int64"),
-            "as_of_date": _dates([]),
+            "as_of_date": np.array([], dtype="datetime64[ms]"),
             "p_true": pd.Series([], dtype=float),
         }
     )
@@ -292,7 +292,7 @@ def test_rows_carry_the_right_persons_events(assembled):
 
 
 def test_distractors_are_only_in_health_and_housing(assembled):
-    _, tables, truth = assembled
+    _, _, truth = assembled
     persons = truth["persons"]
     assert list(persons.columns) == list(TRUTH_PERSON_COLUMNS)
     distractor_ids = set(persons.loc[persons["is_distractor"], "person_id"])
@@ -380,3 +380,89 @@ def test_contract_frame_orders_columns_and_rejects_nulls_in_required_ints():
             ),
             "police_offences",
         )
+
+
+def _later(world: World, seed: int, new_extract: pd.Timestamp) -> World:
+    """The same world a year on: every earlier row kept, new events after the old extract."""
+    rng = np.random.default_rng(seed)
+    old = np.datetime64(world.extract_date, "ms")
+    pid = world.persons["person_id"].to_numpy()
+    span = int((np.datetime64(new_extract, "ms") - old) / DAY)
+
+    def new_dates(n: int) -> np.ndarray:
+        return _dates(old + rng.integers(1, span, n) * DAY)
+
+    p = rng.choice(pid, 200)
+    offences = pd.DataFrame(
+        {
+            "person_id": p,
+            "offence_date": new_dates(200),
+            "offence_group": rng.choice(OFFENCE_GROUPS, 200),
+            "domestic_abuse": False,
+            "gravity": 2,
+            "outcome": "pending",
+            "outcome_date": _dates(np.full(200, np.datetime64("NaT"))),
+        }
+    )
+    p = rng.choice(pid, 40)  # some of them new to prison
+    custody = pd.DataFrame(
+        {
+            "person_id": p,
+            "reception_date": new_dates(40),
+            "release_date": _dates(np.full(40, np.datetime64("NaT"))),
+            "expected_release_date": _dates(np.full(40, np.datetime64(new_extract, "ms"))),
+            "release_type": pd.Series([None] * 40, dtype="str"),
+        }
+    )
+    p = rng.choice(pid, 60)  # some of them new to health services
+    referral = new_dates(60)
+    health = pd.DataFrame(
+        {
+            "person_id": p,
+            "service": "mental_health",
+            "referral_date": referral,
+            "discharge_date": _dates(np.full(60, np.datetime64("NaT"))),
+            "discharge_reason": pd.Series([None] * 60, dtype="str"),
+        }
+    )
+    return World(
+        **{
+            **world.__dict__,
+            "offences": pd.concat([world.offences, offences], ignore_index=True),
+            "custody": pd.concat([world.custody, custody], ignore_index=True),
+            "health": pd.concat([world.health, health], ignore_index=True),
+            "extract_date": new_extract,
+        }
+    )
+
+
+def test_a_later_extract_keeps_identifiers_and_recorded_details():
+    world = make_world(200, 8)
+    later = _later(world, 9, pd.Timestamp("2025-10-31"))
+    noise = IdentityNoise(typo=0.2, nickname=0.2, missing_name=0.1, pnc_missing=0.3)
+    a, ta = assemble_extract(world, noise, np.random.default_rng(77), "North Staffordshire", 40)
+    b, tb = assemble_extract(later, noise, np.random.default_rng(77), "North Staffordshire", 60)
+    pd.testing.assert_frame_equal(a["police_nominals"], b["police_nominals"])
+    # Every earlier offence, custody episode, order and health episode is in the later
+    # extract under the same identifiers, with the same recorded details.
+    keys = {
+        "police_offences": ["offence_id", "pnc_id", "offence_date"],
+        "custody_episodes": ["noms_id", "pnc_id", "reception_date"],
+        "probation_orders": list(table("probation_orders").column_names),
+        "health_episodes": ["health_id", "forename", "surname", "date_of_birth", "sex", "referral_date"],
+        "housing_events": list(table("housing_events").column_names),
+    }
+    for name, cols in keys.items():
+        old = a[name][cols].astype("str")
+        new = b[name][cols].astype("str")
+        assert len(new) > len(old) or name in ("probation_orders", "housing_events")
+        missing = old.merge(new.drop_duplicates(), how="left", indicator=True)["_merge"] != "both"
+        assert not missing.any(), (name, old[missing.to_numpy()].head())
+    merged = ta["identities"].merge(
+        tb["identities"], on=["source", "source_id"], how="left", suffixes=("", "_b")
+    )
+    assert (merged["person_id"] == merged["person_id_b"]).all()
+    # The earlier distractors are still there, with the same details.
+    pa_, pb_ = ta["persons"], tb["persons"]
+    pd.testing.assert_frame_equal(pa_, pb_.iloc[: len(pa_)])
+    assert len(tb["identities"]) > len(ta["identities"])

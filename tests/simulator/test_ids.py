@@ -89,9 +89,55 @@ def test_ids_are_deterministic_given_the_generator():
     )
 
 
-def test_unique_integers_refuses_an_impossible_draw():
-    with pytest.raises(ValueError, match="cannot draw"):
-        ids.unique_integers(11, 10, np.random.default_rng(0))
+def test_identifier_spaces_and_keys_are_checked():
+    with pytest.raises(ValueError, match="permuted"):
+        ids.permute([5], 5, 1)
+    with pytest.raises(ValueError, match="unique"):
+        ids.draw_crns([3, 3], np.random.default_rng(0))
+    with pytest.raises(ValueError):
+        ids.draw_crns(np.array([3_000_000]), np.random.default_rng(0))
+
+
+def test_permute_is_a_bijection():
+    for space in (1, 7, 1000, 12_345):
+        out = ids.permute(np.arange(space), space, key=99)
+        assert sorted(out.tolist()) == list(range(space))
+    # Not the identity, and the key matters.
+    a, b = ids.permute(np.arange(100), 1000, 1), ids.permute(np.arange(100), 1000, 2)
+    assert (a != np.arange(100)).mean() > 0.9 and (a != b).mean() > 0.9
+
+
+def test_keyed_ids_do_not_depend_on_who_else_is_drawn():
+    everyone = np.arange(0, 40_000, 3)
+    some = everyone[::7]
+    for draw in (ids.draw_noms_ids, ids.draw_crns, ids.draw_health_ids, ids.draw_council_ids):
+        full = dict(zip(everyone, draw(everyone, np.random.default_rng(5)), strict=True))
+        part = draw(some, np.random.default_rng(5))
+        assert part.tolist() == [full[k] for k in some], draw.__name__
+    years = 2000 + everyone % 20
+    full_pnc = dict(
+        zip(everyone, ids.draw_pnc_ids(years, np.random.default_rng(5), keys=everyone), strict=True)
+    )
+    part_pnc = ids.draw_pnc_ids(2000 + some % 20, np.random.default_rng(5), keys=some)
+    assert part_pnc.tolist() == [full_pnc[k] for k in some]
+
+
+def test_stable_uniform_looks_uniform_and_depends_on_every_salt():
+    u = ids.stable_uniform(3, np.arange(100_000), 1, 2)
+    assert 0 <= u.min() and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.005
+    assert np.histogram(u, bins=10, range=(0, 1))[0].min() > 9_500
+    assert (u != ids.stable_uniform(3, np.arange(100_000), 1, 3)).all()
+    assert (u != ids.stable_uniform(4, np.arange(100_000), 1, 2)).all()
+
+
+def test_offence_ids_from_row_keys():
+    keys = ids.combine_keys(
+        np.repeat(np.arange(1000), 3), np.tile([19000, 19000, 19001], 1000), np.tile([0, 1, 0], 1000)
+    )
+    out = ids.draw_offence_ids(keys, np.random.default_rng(1))
+    assert len(set(out)) == 3000
+    assert all(re.fullmatch(r"CR[0-9A-F]{16}", v) for v in out)
 
 
 def test_empty_draws():

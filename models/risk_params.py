@@ -1,0 +1,76 @@
+"""Parameters of the train stage (the ``train:`` section of params.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from pipelines.config import StageParams
+
+ProtectedColumn = Literal["sex", "ethnicity"]
+
+
+class TrainParams(StageParams):
+    """The ``train:`` section of params.yaml.
+
+    Attributes
+    ----------
+    train_end, valid_end, calib_end
+        Inclusive ends of the training, early-stopping and calibration blocks of
+        as-of dates; every later labelled date is the out-of-time test.
+    embargo_days
+        Dates within this many days after a block end are used by no block.
+    max_depth, learning_rate, n_estimators, early_stopping_rounds, min_child_weight,
+    subsample, colsample_bytree, reg_lambda
+        xgboost settings; ``n_estimators`` is the ceiling that early stopping cuts.
+    calibration
+        ``platt`` (2-parameter logistic on the trees' log-odds) or ``isotonic``.
+    monotone_overrides
+        Per feature monotone direction overriding the catalogue's (-1, 0 or 1).
+    protected_features
+        ``sex`` / ``ethnicity`` to add as features (off by default: audit only).
+    drop_features
+        Catalogue features left out of the model.
+    n_bootstrap, interval
+        Person-level bootstrap refits for the per-person interval, and its coverage.
+    capacity
+        People the panel can put in the red tier per as-of date (precision/recall at it).
+    seed
+        Seeds every random draw (xgboost row/column sampling, bootstrap).
+    register_name
+        MLflow registered model name; ``log_mlflow`` turns MLflow logging off.
+    """
+
+    train_end: dt.date
+    valid_end: dt.date
+    calib_end: dt.date
+    embargo_days: int = Field(0, ge=0)
+    max_depth: int = Field(3, ge=1, le=8)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    n_estimators: int = Field(1000, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    min_child_weight: float = Field(5.0, ge=0)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    calibration: Literal["platt", "isotonic"] = "platt"
+    monotone_overrides: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
+    protected_features: list[ProtectedColumn] = Field(default_factory=list)
+    drop_features: list[str] = Field(default_factory=list)
+    n_bootstrap: int = Field(20, ge=0)
+    interval: float = Field(0.9, gt=0, lt=1)
+    capacity: int = Field(100, ge=1)
+    seed: int = 20261031
+    register_name: str = "iom-risk"
+    log_mlflow: bool = True
+
+    @model_validator(mode="after")
+    def _ends_increase(self) -> TrainParams:
+        if not (self.train_end < self.valid_end < self.calib_end):
+            raise ValueError(
+                f"need train_end < valid_end < calib_end, got {self.train_end}, "
+                f"{self.valid_end}, {self.calib_end}"
+            )
+        return self
