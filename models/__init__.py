@@ -1,1 +1,26 @@
-"""models package."""
+"""Models learned from the features: offender typologies (and, later, the risk model)."""
+
+from models.typology import (
+    TypologyModel,
+    TypologyParams,
+    assign_typology,
+    load_model,
+    save_model,
+    select_training_rows,
+    typology_inputs,
+)
+from models.typology_naming import PROFILE_MEASURES, TYPOLOGY_LABELS, name_clusters, profile_clusters
+
+__all__ = [
+    "PROFILE_MEASURES",
+    "TYPOLOGY_LABELS",
+    "TypologyModel",
+    "TypologyParams",
+    "assign_typology",
+    "load_model",
+    "name_clusters",
+    "profile_clusters",
+    "save_model",
+    "select_training_rows",
+    "typology_inputs",
+]

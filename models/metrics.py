@@ -27,7 +27,6 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
     bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
-    n = np.bincount(bins, minlength=n_bins).astype(np.float64)
     sum_p = np.bincount(bins, weights=p, minlength=n_bins)
     sum_y = np.bincount(bins, weights=y, minlength=n_bins)
     return float(np.abs(sum_p - sum_y).sum() / max(len(y), 1))
@@ -58,9 +57,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def capacity_metrics(
-    y: np.ndarray, p: np.ndarray, as_of: np.ndarray, capacity: int
-) -> tuple[float, float]:
+def capacity_metrics(y: np.ndarray, p: np.ndarray, as_of: np.ndarray, capacity: int) -> tuple[float, float]:
     """Precision and recall when the ``capacity`` highest-risk people per as-of date are chosen.
 
     The panel can give the most intensive (red) tier to ``capacity`` people per date; the

@@ -255,9 +255,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             evals_result=history,
             verbose_eval=False,
         )
-        self.n_trees_ = (
-            int(self.booster_.best_iteration) + 1 if eval_set is not None else self.n_estimators
-        )
+        self.n_trees_ = int(self.booster_.best_iteration) + 1 if eval_set is not None else self.n_estimators
         self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
         if calib_set is not None:
             margin = self._margin(self.booster_, calib_set[0])
@@ -309,7 +307,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def _dmatrix(self, X: pd.DataFrame) -> xgb.DMatrix:
         return xgb.DMatrix(
-            to_matrix(X, self.feature_names_in_),
+            to_matrix(X, list(self.feature_names_in_)),
             feature_names=list(self.feature_names_in_),
             nthread=self.n_jobs,
         )
@@ -377,10 +375,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         log-odds sum to nearly zero, by the calibrator's slope at the base instead).
         """
         phi, bias = self.shap_values(X)
-        margin = bias + phi.sum(axis=1)
-        p = self.calibrator_(margin)
+        # The risk itself comes from the trees' margin (float32 sums of SHAP drift by ~1e-6).
+        p = self.calibrator_(self.predict_margin(X))
         p0 = self.calibrator_(bias)
-        dm = margin - bias
+        dm = phi.sum(axis=1)
         h = 1e-4
         slope = (self.calibrator_(bias + h) - self.calibrator_(bias - h)) / (2 * h)
         small = np.abs(dm) < 1e-6

@@ -39,6 +39,8 @@ class TrainParams(StageParams):
         People the panel can put in the red tier per as-of date (precision/recall at it).
     seed
         Seeds every random draw (xgboost row/column sampling, bootstrap).
+    n_jobs
+        xgboost threads (1: fastest on a shared machine; results do not depend on it).
     register_name
         MLflow registered model name; ``log_mlflow`` turns MLflow logging off.
     """
@@ -63,6 +65,7 @@ class TrainParams(StageParams):
     interval: float = Field(0.9, gt=0, lt=1)
     capacity: int = Field(100, ge=1)
     seed: int = 20261031
+    n_jobs: int = Field(1, ge=1)
     register_name: str = "iom-risk"
     log_mlflow: bool = True
 

@@ -56,7 +56,7 @@ class TemporalSplit:
 
     def to_dict(self) -> dict[str, list[str]]:
         """ISO dates per block, for metrics and the model card."""
-        out = {b: [d.date().isoformat() for d in self.dates(b)] for b in BLOCKS}
+        out: dict[str, list[str]] = {b: [d.date().isoformat() for d in self.dates(b)] for b in BLOCKS}
         out["dropped"] = [d.date().isoformat() for d in self.dropped]
         return out
 
@@ -164,7 +164,9 @@ def plot_split(split: TemporalSplit, path: Path, rows_per_date: pd.Series | None
             heights = np.ones(len(ds))
         ax.bar(list(ds), heights, width=60, color=colours[block], label=f"{block} ({len(ds)} dates)")
     if split.dropped:
-        ax.bar(list(split.dropped), 0.2 if rows_per_date is None else 1, width=60, color="grey", label="embargo")
+        ax.bar(
+            list(split.dropped), 0.2 if rows_per_date is None else 1, width=60, color="grey", label="embargo"
+        )
     ax.set_ylabel("rows" if rows_per_date is not None else "")
     ax.set_title("Temporal split of labelled as-of dates")
     ax.legend(loc="upper left", fontsize=8)

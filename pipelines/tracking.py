@@ -16,7 +16,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "mlflow.db"
-DEFAULT_ARTIFACTS = ROOT / "mlartifacts"
 
 
 def tracking_uri() -> str:
@@ -42,8 +41,11 @@ def configure_mlflow(area: str) -> str:
     exp = mlflow.get_experiment_by_name(name)
     if exp is None:
         location = None
-        if tracking_uri().startswith("sqlite:"):
-            location = DEFAULT_ARTIFACTS.as_uri()
+        uri = tracking_uri()
+        if uri.startswith("sqlite:///"):
+            # Artifacts live beside the SQLite file: mlartifacts/ at the repo root by
+            # default, or next to whatever database MLFLOW_TRACKING_URI names.
+            location = (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
         exp_id = mlflow.create_experiment(name, artifact_location=location)
     else:
         exp_id = exp.experiment_id

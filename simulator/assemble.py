@@ -118,9 +118,12 @@ def _check_world(world: World) -> None:
 def _first_record_year(world: World, key: int) -> np.ndarray:
     """Year each person's police record was created.
 
-    The earliest recorded event, or for someone with no event in the extract an
-    earlier arrest: between the ages of 10 and 19 (keyed by person, so it is the
-    same in a later extract). Never after the extract year.
+    The year of their first recorded event, or of an arrest at 10 to 17 (keyed by
+    person), whichever is earlier. This does not depend on the extract date, so a later
+    extract keeps every PNC ID; the price is that someone under 18 with no event yet
+    can carry a PNC year after the extract's (the format allows it). Only such a
+    minor whose first event falls between two extracts, before that keyed year, gets
+    a different PNC ID in the later extract.
     """
     dated = pd.concat(
         [
@@ -132,10 +135,10 @@ def _first_record_year(world: World, key: int) -> np.ndarray:
     )
     first = pd.to_datetime(dated["date"]).groupby(dated["person_id"]).min().dt.year
     pid = world.persons["person_id"].to_numpy(dtype=np.int64)
-    earlier = pd.DatetimeIndex(world.persons["date_of_birth"]).year.to_numpy() + 10
-    earlier = earlier + np.floor(ids.stable_uniform(key, pid, 1) * 10).astype(np.int64)
-    from_events = pd.Series(pid).map(first).fillna(earlier.max() + 1).to_numpy(dtype=np.int64)
-    return np.minimum(np.minimum(from_events, earlier), pd.Timestamp(world.extract_date).year)
+    arrest = pd.DatetimeIndex(world.persons["date_of_birth"]).year.to_numpy() + 10
+    arrest = arrest + np.floor(ids.stable_uniform(key, pid, 1) * 8).astype(np.int64)
+    from_events = pd.Series(pid).map(first).to_numpy(dtype=float)
+    return np.where(np.isnan(from_events), arrest, np.minimum(from_events, arrest)).astype(np.int64)
 
 
 def _id_map(person_ids: np.ndarray, draw: np.ndarray) -> pd.Series:

@@ -392,7 +392,7 @@ def _fresh_ids(col: Column, n: int, rng: np.random.Generator) -> np.ndarray:
         return ids.draw_crns(n, rng)
     if col.pattern == NOMS_PATTERN:
         return ids.draw_noms_ids(n, rng)
-    return ("ORPHAN-" + pd.Series(ids.unique_integers(n, 10**9, rng)).astype("str")).to_numpy(dtype=object)
+    return ("ORPHAN-" + pd.Series(rng.integers(0, 10**9, size=n)).astype("str")).to_numpy(dtype=object)
 
 
 def _gen_orphan(rows: pd.DataFrame, tbl: Table, ctx: _Context, rng: np.random.Generator):

@@ -250,7 +250,8 @@ def draw_distractors(
         True identities of the real people: ``person_id``, ``sex``, ``date_of_birth``,
         ``forename``, ``surname``, ``postcode_district`` and optionally ``ethnicity``.
     latest_dob
-        Latest allowed date of birth (e.g. the extract date minus 16 years).
+        Latest allowed date of birth (e.g. the extract date minus 16 years): younger
+        distractors are left out, so fewer than ``n`` rows may come back.
     area
         Area whose postcode districts are used for non-relatives.
 
@@ -297,8 +298,6 @@ def draw_distractors(
         )
         ethnicity = np.full(n, "Not stated", dtype=object)
     dob = dob.astype("datetime64[ms]")
-    if latest_dob is not None:
-        dob = np.minimum(dob, np.datetime64(pd.Timestamp(latest_dob).normalize().to_datetime64(), "ms"))
 
     pool = _draw_pools(pd.Series(ethnicity, dtype="str"), u(_S_POOL))
     forename = _draw_forenames(sex, pool, u(_S_SEX), u(_S_FORENAME))
@@ -322,7 +321,7 @@ def draw_distractors(
         clash = look & (forename == rel_forename)
         forename[clash] = np.where(sex[clash] == "M", "Nathaniel", "Rosalind")
         lookalike_of[look] = rel_pid[other[look]]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "person_id": first_id + idx,
             "sex": pd.array(sex, dtype="str"),
@@ -334,6 +333,12 @@ def draw_distractors(
             "lookalike_of": lookalike_of,
         }
     )
+    if latest_dob is None:
+        return out
+    # Too young for this extract: left out, not made older, so that a later extract
+    # (with a later bound) adds them without changing anyone already there.
+    old_enough = out["date_of_birth"] <= pd.Timestamp(latest_dob).normalize()
+    return out[old_enough.to_numpy()].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 CSV is written the way the contract reads it: UTF-8 without BOM, ``\\n`` line endings,
 one header row, minimal quoting (a cell is quoted only when it holds a comma, a quote
-or a line break), dates ``YYYY-MM-DD``, booleans ``true``/``false``, null as an empty
-cell. Rows are joined with Arrow compute kernels rather than pandas ``to_csv``, which is
-an order of magnitude slower at a million rows. Output bytes depend only on the inputs
-and the seed.
+or a line break, carriage returns included, which Python's csv module would leave
+bare), dates ``YYYY-MM-DD``, booleans ``true``/``false``, null as an empty cell.
+Rows are joined with Arrow compute kernels rather than pandas ``to_csv``, which is an
+order of magnitude slower at a million rows. Output bytes depend only on the inputs and
+the seed.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from validation.contract import REQUIRED_TABLES, ROW_RULES, TABLES, TABLES_BY_NA
 from validation.errors import ExtractError, Problem
 from validation.params import ValidateParams
 from validation.parsing import arrow_text, parse_table
-from validation.quarantine import SOURCE_ROW, describe_failures, failures_from_results, split_rows
+from validation.quarantine import SOURCE_ROW, describe_failures, failures_from_results, quoted, split_rows
 from validation.reading import (
     Manifest,
     RawTable,
@@ -241,16 +241,19 @@ def _examples(
     """Up to ``max_examples`` failing values as sent (``row 12: "2031-01-01"``), per
     failed expectation."""
     out: dict[int, list[str]] = {}
+    texts: dict[str, pa.Array] = {}
     for i, res in enumerate(results.results):
         if res.success or res.expectation_config is None:
             continue
-        column = (res.expectation_config.meta or {}).get("column")
+        column = str((res.expectation_config.meta or {}).get("column"))
         index_list = res.result.get("unexpected_index_list") or []
         if not index_list or column not in raw.columns:
             continue
+        if column not in texts:
+            texts[column] = arrow_text(raw[column])
         rows = np.asarray(index_list[0][ROW_ID][:max_examples], dtype=np.int64)
-        values = ('"' + raw[column].iloc[rows - 1].astype("string") + '"').fillna("empty")
-        out[i] = [f"row {row}: {value}" for row, value in zip(rows.tolist(), values.tolist(), strict=True)]
+        values = quoted(pc.take(texts[column], pa.array(rows - 1))).to_pylist()
+        out[i] = [f"row {row}: {value}" for row, value in zip(rows.tolist(), values, strict=True)]
     return out
 
 

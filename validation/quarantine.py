@@ -8,15 +8,17 @@ and a sentence an analyst can read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from great_expectations.core import ExpectationSuiteValidationResult
 
 from validation.contract import ROW_RULES, Table
-from validation.parsing import KIND_WORDS
+from validation.parsing import KIND_WORDS, arrow_text
 from validation.suites import BIRTH_DATE_COLUMN, ROW_ID, DateBounds
 
 SOURCE_ROW = "source_row"
@@ -92,8 +94,86 @@ def failures_from_results(
     return pd.concat(parts, ignore_index=True), checks
 
 
-def _quoted(values: pd.Series) -> pd.Series:
-    return ('"' + values.astype("string").fillna("") + '"').where(values.notna(), "empty")
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """Concatenate text arrays and literals element-wise (no separator)."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def quoted(values: pa.Array) -> pa.Array:
+    """``"value"`` as sent, or ``empty`` for a null."""
+    return pc.if_else(pc.is_null(values), "empty", _join('"', pc.fill_null(values, ""), '"'))
+
+
+def _first_rows(values: pa.Array) -> np.ndarray:
+    """For each row, the 1-based data row where its value first appears."""
+    encoded = pc.dictionary_encode(values)
+    # Nulls get a code of their own (never reported: a null is not a repeat).
+    codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    _, first = np.unique(codes, return_index=True)
+    first_by_code = np.zeros(int(codes.max(initial=0)) + 1, dtype=np.int64)
+    first_by_code[codes[first]] = first + 1
+    return first_by_code[codes]
+
+
+def _sentence(
+    meta: dict[str, str],
+    value: pa.Array,
+    column: Callable[[str], pa.Array],
+    pos: np.ndarray,
+    table: Table,
+    bounds: DateBounds,
+) -> pa.Array:
+    """The detail sentence of one failed check, for the failing rows at ``pos``."""
+    rule, name = meta["rule"], meta["column"]
+    col = table.column(name)
+    shown = quoted(value)
+    earliest = bounds.earliest.date().isoformat()
+    extract = bounds.extract_date.date().isoformat()
+    if rule == "not_null":
+        return _join(pa.repeat(f"{name} is empty but the contract requires a value.", len(value)))
+    if rule == "type":
+        return _join(f"{name} ", shown, f" cannot be read as a {KIND_WORDS[col.kind]}.")
+    if rule == "in_set":
+        return _join(f"{name} ", shown, f" is not one of the allowed values ({', '.join(col.values or ())}).")
+    if rule == "pattern":
+        return _join(f"{name} ", shown, f" does not have the required format {col.pattern}.")
+    if rule == "range":
+        return _join(f"{name} ", shown, f" is outside the allowed range {col.min_value} to {col.max_value}.")
+    if rule == "date_range" and name == BIRTH_DATE_COLUMN:
+        latest = bounds.latest_birth.date().isoformat()
+        return _join(
+            f"{name} ",
+            shown,
+            f" is implausible: a date of birth must be between {earliest} and {latest} "
+            f"(the minimum age before the extract date {extract}).",
+        )
+    if rule == "date_range":
+        return _join(f"{name} ", shown, f" is before {earliest}, which is implausible.")
+    if rule == "future_date":
+        return _join(f"{name} ", shown, f" is after the extract date {extract}.")
+    if rule == "date_order":
+        earlier = meta["earlier"]
+        other = quoted(pc.take(column(earlier), pa.array(pos)))
+        return _join(f"{name} ", shown, f" is before {earlier} ", other, ".")
+    if rule == "null_when":
+        return _join(f"{meta['description']}; here {name} is ", shown, ".")
+    if rule == "unique":
+        seen = pa.array(_first_rows(column(name))[pos]).cast(pa.string())
+        return _join(f"{name} ", shown, " repeats data row ", seen, "; the first occurrence is kept.")
+    if rule == "orphan":
+        parent = meta["parent"]
+        return _join(
+            f"{name} ", shown, f" is not in {parent}: no such record in the {parent.split('.')[0]} file."
+        )
+    if rule == "parent_rejected":
+        parent_table = meta["parent"].split(".")[0]
+        return _join(
+            f"{name} ",
+            shown,
+            f" is in {parent_table}, but every {parent_table} row with it was quarantined, "
+            "so this row cannot be linked.",
+        )
+    return _join(pa.repeat(f"{name}: {ROW_RULES.get(rule, rule)}.", len(value)))
 
 
 def describe_failures(
@@ -104,65 +184,23 @@ def describe_failures(
     bounds: DateBounds,
 ) -> pd.Series:
     """A readable sentence per failure (aligned with ``failures``), built per check."""
-    out = pd.Series("", index=failures.index, dtype="string")
-    earliest = bounds.earliest.date().isoformat()
-    extract = bounds.extract_date.date().isoformat()
-    for check_id, group in failures.groupby("check", sort=False):
-        meta = checks[cast(int, check_id)]
-        rule, name = meta["rule"], meta["column"]
-        pos = group[SOURCE_ROW].to_numpy() - 1
-        value = raw[name].iloc[pos].reset_index(drop=True)
-        shown = _quoted(value)
-        col = table.column(name)
-        if rule == "not_null":
-            text = pd.Series(f"{name} is empty but the contract requires a value.", index=value.index)
-        elif rule == "type":
-            text = name + " " + shown + f" cannot be read as a {KIND_WORDS[col.kind]}."
-        elif rule == "in_set":
-            text = name + " " + shown + f" is not one of the allowed values ({', '.join(col.values or ())})."
-        elif rule == "pattern":
-            text = name + " " + shown + f" does not have the required format {col.pattern}."
-        elif rule == "range":
-            text = name + " " + shown + f" is outside the allowed range {col.min_value} to {col.max_value}."
-        elif rule == "date_range" and name == BIRTH_DATE_COLUMN:
-            latest = bounds.latest_birth.date().isoformat()
-            text = (
-                name + " " + shown + f" is implausible: a date of birth must be between {earliest} and "
-                f"{latest} (the minimum age before the extract date {extract})."
-            )
-        elif rule == "date_range":
-            text = name + " " + shown + f" is before {earliest}, which is implausible."
-        elif rule == "future_date":
-            text = name + " " + shown + f" is after the extract date {extract}."
-        elif rule == "date_order":
-            earlier = meta["earlier"]
-            other = _quoted(raw[earlier].iloc[pos].reset_index(drop=True))
-            text = name + " " + shown + f" is before {earlier} " + other + "."
-        elif rule == "null_when":
-            text = meta["description"] + f"; here {name} is " + shown + "."
-        elif rule == "unique":
-            first = raw[name].drop_duplicates(keep="first")
-            first_row = pd.Series(first.index.to_numpy() + 1, index=first.to_numpy())
-            seen = value.map(first_row).astype("Int64").astype("string").fillna("?")
-            text = name + " " + shown + " repeats data row " + seen + "; the first occurrence is kept."
-        elif rule == "orphan":
-            parent = meta["parent"]
-            text = (
-                name
-                + " "
-                + shown
-                + f" is not in {parent}: no such record in the {parent.split('.')[0]} file."
-            )
-        elif rule == "parent_rejected":
-            parent_table = meta["parent"].split(".")[0]
-            text = (
-                name + " " + shown + f" is in {parent_table}, but every {parent_table} row with it was "
-                "quarantined, so this row cannot be linked."
-            )
-        else:
-            text = pd.Series(f"{name}: {ROW_RULES.get(rule, rule)}.", index=value.index)
-        out.loc[group.index] = text.astype("string").to_numpy()
-    return out
+    cache: dict[str, pa.Array] = {}
+
+    def column(name: str) -> pa.Array:
+        if name not in cache:
+            cache[name] = arrow_text(raw[name])
+        return cache[name]
+
+    out = np.empty(len(failures), dtype=object)
+    check_ids = failures["check"].to_numpy()
+    source_rows = failures[SOURCE_ROW].to_numpy()
+    for check_id in np.unique(check_ids):
+        at = np.flatnonzero(check_ids == check_id)
+        meta = checks[int(check_id)]
+        pos = source_rows[at] - 1
+        value = pc.take(column(meta["column"]), pa.array(pos))
+        out[at] = _sentence(meta, value, column, pos, table, bounds).to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=failures.index, dtype="string")
 
 
 def empty_rejects(table: Table) -> pd.DataFrame:
@@ -193,30 +231,29 @@ def split_rows(
         accepted[SOURCE_ROW] = source_row
         return accepted, empty_rejects(table)
     col_order = {c: i for i, c in enumerate(table.column_names)}
+    rule_rank = failures["rule"].map(RULE_ORDER).to_numpy(dtype=np.int64)
     ranked = failures.assign(
-        _rule_rank=failures["rule"].map(RULE_ORDER).astype("int64"),
-        _col_rank=failures["column"].map(col_order).astype("int64"),
+        _rule_rank=rule_rank,
+        _col_rank=failures["column"].map(col_order).to_numpy(dtype=np.int64),
         detail=details,
     ).sort_values([SOURCE_ROW, "_rule_rank", "_col_rank"], kind="stable")
     first = ranked.drop_duplicates(SOURCE_ROW, keep="first").set_index(SOURCE_ROW)
-    n_failed = ranked.groupby(SOURCE_ROW, sort=True).size()
-
-    # All rules a row failed, ';'-joined in ROW_RULES order: one vectorised pass per rule.
-    has = pd.crosstab(ranked[SOURCE_ROW], ranked["rule"]).reindex(index=first.index, fill_value=0)
-    rules = pd.Series("", index=first.index, dtype="string")
-    for rule in ROW_RULES:
-        if rule in has.columns:
-            rules = rules + np.where(has[rule].to_numpy() > 0, rule + ";", "")
-    rules = rules.str.rstrip(";")
-
-    more = n_failed.reindex(first.index).to_numpy() - 1
-    detail = first["detail"].astype("string") + pd.Series(
-        np.where(more > 0, " (" + more.astype(str) + " more failed check(s); see rules.)", ""),
-        index=first.index,
-        dtype="string",
-    )
-
     rejected_rows = first.index.to_numpy(dtype=np.int64)
+
+    # Which rules each rejected row failed (rows x ROW_RULES), then the ';'-joined
+    # names in ROW_RULES order: one vectorised pass per rule, not per row.
+    at = np.searchsorted(rejected_rows, failures[SOURCE_ROW].to_numpy())
+    has = np.zeros((len(rejected_rows), len(ROW_RULES)), dtype=bool)
+    has[at, rule_rank] = True
+    rules = np.full(len(rejected_rows), "", dtype=object)
+    for j, rule in enumerate(ROW_RULES):
+        rules = rules + np.where(has[:, j], rule + ";", "")
+    rules = pd.Series(rules, dtype="string").str.rstrip(";")
+
+    more = np.bincount(at, minlength=len(rejected_rows)) - 1
+    also = np.where(more > 0, " (" + more.astype(str) + " more failed check(s); see rules.)", "")
+    detail = first["detail"].to_numpy(dtype=object) + also.astype(object)
+
     is_rejected = np.zeros(n, dtype=bool)
     is_rejected[rejected_rows - 1] = True
 
@@ -225,7 +262,7 @@ def split_rows(
     rejects["rule"] = first["rule"].astype("string").to_numpy()
     rejects["rules"] = rules.to_numpy()
     rejects["column"] = first["column"].astype("string").to_numpy()
-    rejects["detail"] = detail.to_numpy()
+    rejects["detail"] = detail
     rejects = rejects.astype({c: "string" for c in ("rule", "rules", "column", "detail")})
 
     accepted = typed.loc[~is_rejected].reset_index(drop=True)

@@ -1,0 +1,135 @@
+"""The risk model's card: what it is for, how it was validated, its figures and limits."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.risk_params import TrainParams
+    from models.risk_train import TrainResult
+
+METRIC_KEYS = ("auc", "brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
+
+
+def model_card_markdown(result: TrainResult, params: TrainParams) -> str:
+    """The model card as Markdown."""
+    m, split = result.metrics, result.split
+    cap = params.capacity
+    keys = (*METRIC_KEYS, f"precision_at_{cap}", f"recall_at_{cap}")
+    rows = [
+        f"| {name} | " + " | ".join(str(v.get(k, "")) for k in keys) + " |" for name, v in m["test"].items()
+    ]
+    goals = "\n".join(f"- {k}: **{v}**" for k, v in m["goals"].items())
+    return f"""# Model card: IOM 12-month reoffending risk (`{params.register_name}`)
+
+## Purpose
+Estimates, for each person in the IOM cohort at an as-of date, the probability of a proven
+offence in the next 12 months (`risk_12m`). It informs, and does not replace, the tiering
+panel's judgement. Sex and ethnicity are {
+        "used: " + ", ".join(params.protected_features)
+        if params.protected_features
+        else "not used as features"
+    }; they are used in the fairness audit.
+
+## Model
+xgboost, {m["model"]["n_trees"]} trees of depth {params.max_depth} (early stopping on the
+validation dates), monotone constraints from the feature catalogue (e.g. more proven
+offences never lowers the risk), {m["model"]["n_features"]} features. Calibrated on held-out
+dates by **{params.calibration}** scaling of the trees' log-odds: Platt has two parameters,
+is strictly increasing (keeps the ranking and the monotone constraints) and smooth (so
+explanations map to probability points).
+
+## Interval
+`risk_12m_low`/`risk_12m_high`: the central {params.interval:.0%} of {params.n_bootstrap}
+bootstrap refits (trees and calibrator) in which each person gets a Poisson(1) weight, so
+all of a person's as-of dates are resampled together. It reflects estimation uncertainty,
+not the person's own uncertainty (a 30% risk is already a statement of that).
+
+## Temporal validation
+Train: {split.train[0].date()}..{split.train[-1].date()} ({len(split.train)} as-of dates);
+early stopping: {split.valid[0].date()}..{split.valid[-1].date()} ({len(split.valid)});
+calibration: {split.calib[0].date()}..{split.calib[-1].date()} ({len(split.calib)});
+out-of-time test: {split.test[0].date()}..{split.test[-1].date()} ({len(split.test)}).
+
+## Out-of-time test figures
+| model | {" | ".join(keys)} |
+|---|{"---|" * len(keys)}
+{chr(10).join(rows)}
+
+Capacity: {cap} people per as-of date. Oracle: the simulator's true probability (simulated
+extracts only).
+
+## Goals
+{goals}
+
+## Explanations
+Reasons are exact TreeSHAP contributions (log-odds) shared out of the calibrated
+probability change from the base risk, so base + points = risk_12m; history (static) and
+needs (dynamic) are listed apart.
+
+## Limits
+Trained on recorded, proven offending: policing patterns shape the label. Check the
+fairness audit before use. Probabilities drift as the cohort changes: recalibrate on
+recent dates.
+"""
+
+
+def markdown_to_html(md: str) -> str:
+    """A minimal Markdown-to-HTML rendering (headings, tables, lists, paragraphs)."""
+    out: list[str] = []
+    table: list[str] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            out.append("<p>" + " ".join(para) + "</p>")
+            para.clear()
+        if table:
+            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in table if "---" not in r]
+            head = "".join(f"<th>{c}</th>" for c in cells[0])
+            body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
+            out.append(f"<table><tr>{head}</tr>{body}</table>")
+            table.clear()
+
+    for raw in md.splitlines():
+        line = html.escape(raw).replace("**", "")
+        if raw.startswith("|"):
+            if para:
+                flush()
+            table.append(line)
+            continue
+        if table:
+            flush()
+        if not raw.strip():
+            flush()
+        elif raw.startswith("#"):
+            flush()
+            level = len(raw) - len(raw.lstrip("#"))
+            out.append(f"<h{level}>{line.lstrip('#').strip()}</h{level}>")
+        elif raw.startswith("- "):
+            flush()
+            out.append(f"<li>{line[2:]}</li>")
+        else:
+            para.append(line)
+    flush()
+    style = (
+        "body{font-family:sans-serif;max-width:60em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}"
+    )
+    head = f"<head><meta charset='utf-8'><style>{style}</style></head>"
+    return f"<!doctype html><html>{head}<body>{''.join(out)}</body></html>"
+
+
+def write_model_card(
+    result: TrainResult, params: TrainParams, folder: Path, all_params: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write ``model_card.md`` and ``model_card.html`` to ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    md = model_card_markdown(result, params)
+    paths = [folder / "model_card.md", folder / "model_card.html"]
+    paths[0].write_text(md, encoding="utf-8")
+    paths[1].write_text(markdown_to_html(md), encoding="utf-8")
+    return paths

@@ -1,0 +1,140 @@
+"""Stage ``train``: features -> calibrated risk model, baselines, metrics, plots, panel scores.
+
+Reads every ``as_of_date=...`` partition of the features stage and the linked persons,
+fits :class:`models.RiskModel` and the baselines on the temporal split declared in the
+``train:`` params (:mod:`models.splits`), and writes:
+
+- ``out/``: the model (``risk_model.ubj`` + ``risk_model.json``, bootstrap refits),
+  ``scores.parquet`` (the panel date: risk_12m, interval, rank, reasons) and
+  ``predictions.parquet`` (every labelled row, every model: for the fairness audit);
+- ``metrics``: ``metrics/model.json``;
+- ``reports/``: splits.png, SHAP plots, DVC plot data (roc/calibration/precision_at_k
+  CSVs), model_card.md/.html.
+
+The model is logged to MLflow and registered as ``train.register_name`` unless
+``train.log_mlflow`` is false.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.baselines import oracle_risk
+from models.card import write_model_card
+from models.explain import plot_global
+from models.metrics import calibration_table, precision_at_k, roc_points
+from models.risk_params import TrainParams
+from models.risk_train import MODEL_NAMES, TrainResult, model_matrix, train_and_evaluate
+from models.splits import plot_split
+from pipelines.config import DEFAULT_PARAMS, load_params, read_params
+
+logger = logging.getLogger(__name__)
+
+
+def read_features(features: Path) -> pd.DataFrame:
+    """All as-of date partitions of the features stage, in date order."""
+    parts = sorted(Path(features).glob("as_of_date=*/part-0.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"{features}: no as_of_date=*/part-0.parquet; run the features stage")
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def read_truth(features: pd.DataFrame, truth_dir: Path, reid: Path) -> pd.Series | None:
+    """The simulator's true probability per features row, or None when there is no truth."""
+    files = [truth_dir / "oracle.parquet", truth_dir / "identities.parquet", reid / "person_index.parquet"]
+    if not all(f.exists() for f in files):
+        logger.info("no simulator truth at %s: oracle baseline skipped", truth_dir)
+        return None
+    return oracle_risk(
+        features,
+        pd.read_parquet(files[0]),
+        pd.read_parquet(files[2], columns=["pseudo_id", "source", "source_id"]),
+        pd.read_parquet(files[1]),
+    )
+
+
+def write_plot_data(preds: pd.DataFrame, reports: Path, capacity: int) -> list[Path]:
+    """ROC, calibration and precision-at-k points of the test block, one CSV per plot."""
+    reports.mkdir(parents=True, exist_ok=True)
+    test = preds.loc[preds["block"].eq("test").fillna(False).to_numpy(dtype=bool)]
+    roc, cal, pak = [], [], []
+    ks = np.unique(np.linspace(10, max(capacity * 5, 50), 50).round().astype(np.int64))
+    for name in MODEL_NAMES:
+        rows = test.loc[test[name].notna()]
+        if rows.empty:
+            continue
+        y, p, d = rows["label"].to_numpy(), rows[name].to_numpy(), rows["as_of_date"].to_numpy()
+        roc.append(roc_points(y, p).assign(model=name))
+        cal.append(calibration_table(y, p).assign(model=name))
+        pak.append(precision_at_k(y, p, d, ks).assign(model=name))
+    paths = []
+    for frame, stem in ((roc, "roc"), (cal, "calibration"), (pak, "precision_at_k")):
+        path = reports / f"{stem}.csv"
+        pd.concat(frame, ignore_index=True).round(5).to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
+def log_to_mlflow(result: TrainResult, params: TrainParams, out: Path, metrics: Path, reports: Path) -> str:
+    """Log params, metrics, plots and the model (pyfunc) and register it; return the run id."""
+    from models.risk_mlflow import log_risk_model
+    from pipelines.tracking import configure_mlflow, flatten_numbers
+
+    configure_mlflow("risk-model")
+    import mlflow
+
+    with mlflow.start_run(run_name="train", tags={"stage": "train"}) as run:
+        mlflow.log_params({k: str(v)[:500] for k, v in params.model_dump().items()})
+        numbers = flatten_numbers(
+            {k: result.metrics[k] for k in ("test", "calib", "model") if k in result.metrics}
+        )
+        mlflow.log_metrics({k.replace("@", "_"): v for k, v in numbers.items()})
+        mlflow.log_artifact(str(metrics), artifact_path="metrics")
+        for png in sorted(reports.glob("*.png")) + sorted(reports.glob("*.csv")):
+            mlflow.log_artifact(str(png), artifact_path="reports")
+        log_risk_model(out, result, params.register_name, reports)
+        return str(run.info.run_id)
+
+
+def run(
+    features: Path,
+    persons: Path,
+    out: Path,
+    metrics: Path,
+    reports: Path,
+    params_path: Path = DEFAULT_PARAMS,
+    truth_dir: Path | None = None,
+    reid: Path = Path("data/reid"),
+) -> dict[str, Any]:
+    """Train, evaluate and explain the risk model; write its outputs; return the metrics."""
+    params = load_params("train", TrainParams, params_path)
+    frame = read_features(Path(features))
+    people = pd.read_parquet(persons, columns=["pseudo_id", "sex", "ethnicity"])
+    p_true = read_truth(frame, Path(truth_dir), Path(reid)) if truth_dir is not None else None
+    result = train_and_evaluate(frame, people, params, p_true)
+
+    out, reports, metrics = Path(out), Path(reports), Path(metrics)
+    result.model.save(out)
+    result.scores.to_parquet(out / "scores.parquet", index=False)
+    result.predictions.to_parquet(out / "predictions.parquet", index=False)
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write_text(json.dumps(result.metrics, indent=2, default=str), encoding="utf-8")
+
+    rows = frame.groupby("as_of_date").size()
+    plot_split(result.split, reports / "splits.png", rows)
+    write_plot_data(result.predictions, reports, params.capacity)
+    test_rows = frame.loc[result.predictions.index[result.predictions["block"].eq("test").fillna(False)]]
+    X_test = model_matrix(test_rows, people, params)
+    phi, _ = result.model.shap_values(X_test)
+    plot_global(phi, X_test, reports, np.random.default_rng(params.seed))
+    write_model_card(result, params, reports, all_params=read_params(params_path).get("train", {}))
+    if params.log_mlflow:
+        run_id = log_to_mlflow(result, params, out, metrics, reports)
+        logger.info("MLflow run %s", run_id)
+    return result.metrics

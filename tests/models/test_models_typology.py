@@ -1,0 +1,284 @@
+"""Typology model: naming rules, determinism, known answers, persistence, leakage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import FeatureParams, encode_tables, feature_names, features_from_encoded
+from features.encode import LINKED_COLUMNS
+from models import TypologyModel, TypologyParams, load_model, name_clusters, save_model
+from models.typology import assign_frame, select_training_rows
+from models.typology_naming import DEFAULT_RULES, Bound, profile_clusters
+from pipelines.config import ParamsError, parse_params
+from validation.contract import NEEDS, OFFENCE_GROUPS
+
+# --- naming rules ----------------------------------------------------------------------
+
+
+def _profile(**values: float) -> dict[str, float]:
+    base = {
+        "share": 0.2,
+        "age_mean": 30.0,
+        "age_first_proven_mean": 25.0,
+        "custody_ever": 0.2,
+        "custody_days_mean": 30.0,
+        "offences_12m_mean": 1.0,
+        "offending_ratio": 1.0,
+        "violence_share": 0.1,
+        "mental_health_need": 0.1,
+        "drugs_need": 0.1,
+        "accommodation_need": 0.1,
+        "attitudes_need": 0.1,
+        "thinking_need": 0.1,
+        "homeless_recent": 0.1,
+        "housing_unstable": 0.1,
+        "absences_mean": 1.0,
+        "breaches_mean": 0.2,
+    }
+    base.update(values)
+    return base
+
+
+def test_young_never_in_custody_is_not_older_prison() -> None:
+    prof = pd.DataFrame(
+        [_profile(age_mean=20.0, custody_ever=0.0, custody_days_mean=0.0, offending_ratio=2.5)]
+    )
+    names = name_clusters(prof)
+    assert names != ["older_prison"]
+    assert names == ["young_last_chance"]
+
+
+def test_each_seed_typology_named_from_its_profile_in_any_order() -> None:
+    profiles = [
+        _profile(age_mean=45.0, custody_ever=0.9),
+        _profile(mental_health_need=0.8, homeless_recent=0.7),
+        _profile(attitudes_need=0.9, violence_share=0.5),
+        _profile(age_mean=21.0, offending_ratio=2.0, custody_ever=0.1),
+        _profile(offending_ratio=0.4),
+        _profile(offending_ratio=1.8),
+    ]
+    expected = ["older_prison", "vulnerable", "control_only", "young_last_chance", "general", "other"]
+    assert name_clusters(pd.DataFrame(profiles)) == expected
+    # Cluster numbers carry no meaning: reversing the clusters reverses the names.
+    assert name_clusters(pd.DataFrame(profiles[::-1])) == expected[::-1]
+
+
+def test_missing_evidence_never_names_a_typology() -> None:
+    prof = pd.DataFrame([_profile(age_mean=45.0, custody_ever=np.nan, offending_ratio=np.nan)])
+    assert name_clusters(prof) == ["other"]
+
+
+def test_rules_order_is_priority() -> None:
+    prof = pd.DataFrame(
+        [_profile(age_mean=45.0, custody_ever=0.9, mental_health_need=0.9, homeless_recent=0.9)]
+    )
+    assert name_clusters(prof) == ["older_prison"]
+    vulnerable_first = {
+        "vulnerable": DEFAULT_RULES["vulnerable"],
+        "older_prison": DEFAULT_RULES["older_prison"],
+    }
+    assert name_clusters(prof, vulnerable_first) == ["vulnerable"]
+
+
+def test_params_reject_unknown_measure_and_bad_bounds() -> None:
+    with pytest.raises(ParamsError, match="unknown measures"):
+        parse_params({"rules": {"vulnerable": {"shoe_size": {"min": 1}}}}, TypologyParams)
+    with pytest.raises(ParamsError, match="above max"):
+        parse_params({"rules": {"vulnerable": {"age_mean": {"min": 5, "max": 1}}}}, TypologyParams)
+    with pytest.raises(ParamsError, match="k_min"):
+        parse_params({"k_min": 9, "k_max": 3}, TypologyParams)
+    p = parse_params({"rules": {"vulnerable": {"age_mean": {"min": 1}}}}, TypologyParams)
+    assert p.rules["vulnerable"]["age_mean"] == Bound(min=1)
+
+
+# --- hand-built feature frames -------------------------------------------------------
+
+
+def _features(groups: dict[str, int], rng: np.random.Generator) -> pd.DataFrame:
+    """Feature rows with every catalogue column, four unmistakable groups of people."""
+    cols = feature_names()
+    n = sum(groups.values())
+    frame = pd.DataFrame(0.0, index=range(n), columns=list(cols))
+    kind = np.repeat(list(groups), list(groups.values()))
+
+    def put(col: str, mask: np.ndarray, mean: float, sd: float) -> None:
+        frame.loc[mask, col] = np.clip(rng.normal(mean, sd, mask.sum()), 0, None).round()
+
+    young, old, vul, gen = (kind == k for k in ("young", "old", "vul", "gen"))
+    frame["age"] = np.where(young, 20, np.where(old, 48, 32)) + rng.integers(-2, 3, n)
+    frame["age_first_proven"] = np.where(young, 14, np.where(old, 20, 25)) + rng.integers(-1, 2, n)
+    put("days_in_custody_all", old, 900, 100)
+    put("n_custody_episodes_all", old, 6, 1)
+    put("n_recorded_offences_36m", young, 12, 2)
+    put("n_recorded_offences_12m", young, 5, 1)
+    put("n_recorded_offences_12m", old | vul, 1.5, 0.5)
+    put("n_recorded_offences_12m", gen, 0.3, 0.3)
+    put("n_homelessness_events_36m", vul, 4, 1)
+    frame.loc[vul, "need_emotional_wellbeing"] = 2
+    frame.loc[vul, "known_to_health"] = 1
+    put("n_proven_offences_all", np.ones(n, bool), 4, 1)
+    frame["n_proven_offences_all"] = frame["n_proven_offences_all"].clip(lower=1)
+    frame.insert(0, "pseudo_id", [f"p{i:05d}" for i in range(n)])
+    frame.insert(1, "as_of_date", pd.Timestamp("2024-03-31"))
+    frame["label"] = pd.array(rng.integers(0, 2, n), dtype="Int64")
+    frame["label_complete"] = True
+    frame["is_panel_date"] = False
+    frame.attrs["kind"] = kind
+    return frame
+
+
+@pytest.fixture(scope="module")
+def obvious() -> pd.DataFrame:
+    return _features({"young": 120, "old": 120, "vul": 120, "gen": 240}, np.random.default_rng(7))
+
+
+def _model(**kw: object) -> TypologyModel:
+    base: dict[str, object] = {"k_min": 3, "k_max": 5, "n_bootstrap": 3, "random_state": 3}
+    base.update(kw)
+    return TypologyModel(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def fitted(obvious: pd.DataFrame) -> TypologyModel:
+    return _model().fit(obvious)
+
+
+def test_known_answer_unmistakable_clusters(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    kind = obvious.attrs["kind"]
+    named = fitted.predict(obvious)
+    assert fitted.n_clusters_ == 4
+    for k, name in {"young": "young_last_chance", "old": "older_prison", "vul": "vulnerable"}.items():
+        assert (named[kind == k] == name).mean() > 0.95, k
+    assert (named[kind == "gen"] == "general").mean() > 0.95
+    assert fitted.stability_ > 0.95
+    proba = fitted.predict_proba(obvious)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(fitted.classes_) == ["young_last_chance", "older_prison", "vulnerable", "general"]
+
+
+def test_same_seed_refits_identical(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    again = _model().fit(obvious)
+    np.testing.assert_array_equal(again.cluster_proba(obvious), fitted.cluster_proba(obvious))
+    assert again.cluster_names_ == fitted.cluster_names_
+    assert again.criterion_ == fitted.criterion_
+
+
+def test_fit_does_not_mutate_input(obvious: pd.DataFrame) -> None:
+    copy = obvious.copy()
+    _model(n_bootstrap=0, k_min=4, k_max=4).fit(obvious)
+    pd.testing.assert_frame_equal(obvious, copy)
+
+
+def test_unassigned_below_threshold(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    strict = fitted.set_params(unassigned_below=1.01)
+    out = assign_frame(strict, obvious)
+    assert (out["typology"] == "unassigned").all()
+    fitted.set_params(unassigned_below=0.5)
+
+
+def test_saved_model_predicts_identically(
+    tmp_path: Path, obvious: pd.DataFrame, fitted: TypologyModel
+) -> None:
+    save_model(fitted, tmp_path / "model.json")
+    text = (tmp_path / "model.json").read_text()
+    assert "p00001" not in text  # aggregates only
+    loaded = load_model(tmp_path / "model.json")
+    np.testing.assert_array_equal(loaded.predict_proba(obvious), fitted.predict_proba(obvious))
+    np.testing.assert_array_equal(loaded.predict(obvious), fitted.predict(obvious))
+
+
+def test_profiles_are_membership_weighted_means(obvious: pd.DataFrame) -> None:
+    resp = np.zeros((len(obvious), 2))
+    resp[:100, 0] = 1
+    resp[100:, 1] = 1
+    prof = profile_clusters(obvious, resp)
+    assert prof.loc[0, "age_mean"] == pytest.approx(obvious["age"].iloc[:100].mean())
+    assert prof["share"].sum() == pytest.approx(1.0)
+
+
+def test_training_rows_latest_labelled_date_per_person() -> None:
+    f = pd.DataFrame(
+        {
+            "pseudo_id": ["a", "a", "a", "b"],
+            "as_of_date": pd.to_datetime(["2020-03-31", "2020-06-30", "2020-09-30", "2020-03-31"]),
+            "label_complete": [True, True, False, True],
+        }
+    )
+    got = select_training_rows(f)
+    assert got[["pseudo_id", "as_of_date"]].values.tolist() == [
+        ["a", pd.Timestamp("2020-06-30")],
+        ["b", pd.Timestamp("2020-03-31")],
+    ]
+    assert select_training_rows(f, pd.Timestamp("2020-03-31"))["as_of_date"].nunique() == 1
+
+
+# --- leakage: records after the as-of date do not move a typology ------------------------
+
+
+def _linked(extra_future: bool) -> dict[str, pd.DataFrame]:
+    def typed(name: str, rows: list[dict[str, object]], defaults: dict[str, object]) -> pd.DataFrame:
+        out = {}
+        for c in LINKED_COLUMNS[name]:
+            vals = [r.get(c, defaults.get(c)) for r in rows]
+            if c.endswith("_date") or c == "birth_month":
+                out[c] = pd.to_datetime(pd.Series(vals, dtype=object)).astype("datetime64[ms]")
+            elif c in ("domestic_abuse", "breached"):
+                out[c] = pd.array(vals, dtype="boolean")
+            elif c == "gravity" or c in NEEDS:
+                out[c] = pd.array(vals, dtype="Int64")
+            else:
+                out[c] = pd.array(vals, dtype="str")
+        return pd.DataFrame(out)
+
+    people: list[dict[str, object]] = [
+        {"pseudo_id": f"q{i}", "birth_month": f"{1960 + 3 * i}-06-01"} for i in range(12)
+    ]
+    offences: list[dict[str, object]] = [
+        {
+            "pseudo_id": f"q{i}",
+            "offence_id": f"o{i}-{j}",
+            "offence_date": f"2023-{1 + j:02d}-10",
+            "offence_group": OFFENCE_GROUPS[(i + j) % len(OFFENCE_GROUPS)],
+            "outcome_date": f"2023-{1 + j:02d}-20",
+        }
+        for i in range(12)
+        for j in range(1 + i % 4)
+    ]
+    if extra_future:
+        offences += [
+            {
+                "pseudo_id": f"q{i}",
+                "offence_id": f"f{i}",
+                "offence_date": "2024-05-01",
+                "outcome_date": "2024-06-01",
+            }
+            for i in range(12)
+        ]
+    defaults: dict[str, object] = {
+        "offence_group": "theft",
+        "domestic_abuse": False,
+        "gravity": 3,
+        "outcome": "convicted",
+    }
+    tables = {"persons": typed("persons", people, {}), "offences": typed("offences", offences, defaults)}
+    for name in LINKED_COLUMNS:
+        if name not in tables:
+            tables[name] = typed(name, [], {})
+    return tables
+
+
+def test_typology_stable_under_records_after_as_of(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    t = pd.Timestamp("2024-03-31")
+    extract = pd.Timestamp("2026-10-31")
+    params = FeatureParams()
+    before = features_from_encoded(encode_tables(_linked(False)), t, params, extract)
+    after = features_from_encoded(encode_tables(_linked(True)), t, params, extract)
+    assert len(before) == 12
+    cols = [c for c in before.columns if c not in ("label", "label_complete")]
+    a = assign_frame(fitted, before[cols])
+    b = assign_frame(fitted, after[cols])
+    pd.testing.assert_frame_equal(a, b)
