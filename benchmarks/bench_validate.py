@@ -47,7 +47,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             extract = Path(tmp) / "extract"
             subprocess.run([sys.executable, "-c", SIMULATE, str(n), str(extract)], check=True)
-            res = subprocess.run([sys.executable, "-c", VALIDATE, str(extract)], check=True, capture_output=True, text=True)
+            res = subprocess.run(
+                [sys.executable, "-c", VALIDATE, str(extract)], check=True, capture_output=True, text=True
+            )
         r = {"nominals": n, **json.loads(res.stdout.strip().splitlines()[-1])}
         r["rows_per_second"] = r["rows"] / r["seconds"]
         results.append(r)
@@ -57,7 +59,9 @@ def main() -> None:
             flush=True,
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "results": results}, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "results": results}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

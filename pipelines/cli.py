@@ -54,8 +54,17 @@ def _main(
         handlers=[RichHandler(show_path=False, markup=False)],
         force=True,
     )
-    for noisy in ("great_expectations", "mlflow", "alembic", "urllib3", "matplotlib", "splink", "numba"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    noisy = ("great_expectations", "mlflow", "alembic", "urllib3", "matplotlib", "splink", "numba")
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    # Some libraries reset their own logger levels when first imported (after this
+    # runs), so their chatter is also filtered at the handler.
+    def _quiet(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(noisy)
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet)
 
 
 @app.command()

@@ -89,9 +89,13 @@ def test_second_repro_does_nothing(repo: Path, first_run: str) -> None:
 
 
 def test_outputs_are_deterministic(repo: Path, first_run: str) -> None:
-    before = {p: p.read_bytes() for p in sorted((repo / "data").rglob("*")) if p.is_file()}
+    def snapshot() -> dict[Path, bytes]:
+        files = [*(repo / "data").rglob("*"), *(repo / "metrics").rglob("*")]
+        return {p: p.read_bytes() for p in sorted(files) if p.is_file()}
+
+    before = snapshot()
     _dvc(repo, "repro", "--force")
-    after = {p: p.read_bytes() for p in sorted((repo / "data").rglob("*")) if p.is_file()}
+    after = snapshot()
     assert before.keys() == after.keys()
     changed = [str(p.relative_to(repo)) for p in before if before[p] != after[p]]
     assert not changed, f"outputs differ between identical runs: {changed}"
