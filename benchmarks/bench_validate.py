@@ -40,16 +40,20 @@ print(json.dumps({"seconds": elapsed, "rows": rows, "peak_gib": peak}))
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[20_000])
+    ap.add_argument("--extract", type=Path, help="validate this existing extract instead of simulating")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/validate.json"))
     args = ap.parse_args()
     results = []
-    for n in args.sizes:
+    for n in [0] if args.extract else args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            extract = Path(tmp) / "extract"
-            subprocess.run([sys.executable, "-c", SIMULATE, str(n), str(extract)], check=True)
+            extract = args.extract or Path(tmp) / "extract"
+            if not args.extract:
+                subprocess.run([sys.executable, "-c", SIMULATE, str(n), str(extract)], check=True)
             res = subprocess.run(
                 [sys.executable, "-c", VALIDATE, str(extract)], check=True, capture_output=True, text=True
             )
+        if args.extract:
+            n = json.loads((extract / "manifest.json").read_text())["row_counts"]["police_nominals"]
         r = {"nominals": n, **json.loads(res.stdout.strip().splitlines()[-1])}
         r["rows_per_second"] = r["rows"] / r["seconds"]
         results.append(r)

@@ -99,3 +99,24 @@ def test_outputs_are_deterministic(repo: Path, first_run: str) -> None:
     assert before.keys() == after.keys()
     changed = [str(p.relative_to(repo)) for p in before if before[p] != after[p]]
     assert not changed, f"outputs differ between identical runs: {changed}"
+
+
+def test_label_rate_matches_the_oracle_within_sampling_error(repo: Path, first_run: str) -> None:
+    """The pipeline's label and the simulator's oracle mean the same thing."""
+    feats = pd.concat(pd.read_parquet(p) for p in (repo / "data" / "features").glob("as_of_date=*/*.parquet"))
+    feats = feats[feats["label_complete"]]
+    index = pd.read_parquet(repo / "data" / "reid" / "person_index.parquet")
+    truth = repo / "data" / "extract" / "_truth"
+    ids = pd.read_parquet(truth / "identities.parquet")
+    police = index[index["source"] == "police"].merge(ids, on=["source", "source_id"])[["pseudo_id", "person_id"]]
+    oracle = pd.read_parquet(truth / "oracle.parquet")
+    oracle["as_of_date"] = pd.to_datetime(oracle["as_of_date"])
+    feats["as_of_date"] = pd.to_datetime(feats["as_of_date"])
+    rows = feats.merge(police, on="pseudo_id").merge(oracle, on=["person_id", "as_of_date"], how="left")
+    assert rows["p_true"].notna().mean() > 0.99, "the oracle covers the pipeline's cohort"
+    rows = rows.dropna(subset=["p_true"])
+    n_dates = feats["as_of_date"].nunique()
+    observed, expected = rows["label"].astype(float).mean(), rows["p_true"].mean()
+    # A person appears on many dates: inflate the binomial error by sqrt(dates).
+    se = (expected * (1 - expected) / len(rows)) ** 0.5 * n_dates**0.5
+    assert abs(observed - expected) < 3 * se, (observed, expected, se)
