@@ -47,6 +47,8 @@ def _main(
     from rich.logging import RichHandler
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # MLflow installs its own handler; keep its start-up chatter out of stage logs.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
@@ -93,6 +95,7 @@ def simulate(
     metrics: Annotated[Path, typer.Option(help="Summary figures JSON.")] = Path("metrics/simulation.json"),
     params: ParamsOpt = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    mlflow: TrackOpt = True,
 ) -> None:
     """Simulate a multi-agency partner-record extract (and its truth sidecar in DIR/_truth/)."""
     from pipelines import simulate as stage
@@ -105,12 +108,15 @@ def simulate(
         "format": format,
         "dirty_rate": dirty,
     }
-    stage.run(
+    written = stage.run(
         params,
         {k: v for k, v in overrides.items() if v is not None},
         continue_from=continue_from,
         progress=progress,
+        metrics=metrics,
     )
+    if mlflow:
+        _track("simulate", written / "manifest.json", metrics, params, ("simulate",))
 
 
 @app.command()

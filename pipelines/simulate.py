@@ -19,8 +19,10 @@ def run(
     continue_from: Path | None = None,
     progress: bool = True,
     metrics: Path = Path("metrics/simulation.json"),
-) -> None:
+) -> Path:
     """Simulate with params.yaml's ``simulate`` section, command-line overrides on top.
+
+    Returns the extract directory written.
 
     With ``continue_from``, the world of that earlier extract is re-drawn (same seed,
     people and months) and cut at the new extract date.
@@ -53,3 +55,4 @@ def run(
         summary["cohort_oracle_mean"],
         summary["n_labelled_dates"],
     )
+    return Path(params.out)
