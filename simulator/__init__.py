@@ -60,6 +60,11 @@ def simulate_extract(params: SimulateParams, out_dir: Path, show_progress: bool 
         n_distractors=round(params.distractor_share * with_agency),
     )
     truth["oracle"] = world.oracle
+    # Summary figures come from the world, which is then let go before the tables are
+    # formatted and written (the two largest things a national run holds).
+    rates = cohort_label_rates(world)
+    by_typology = world.persons["typology"].value_counts(normalize=True).sort_index()
+    del world
     first, last = world_months(params)
     world_json = {
         "params": json.loads(params.model_dump_json()),
@@ -77,9 +82,7 @@ def simulate_extract(params: SimulateParams, out_dir: Path, show_progress: bool 
         rng=np.random.default_rng([params.seed, 3]),
         extra_truth_files={"world.json": json.dumps(world_json, indent=2, sort_keys=True) + "\n"},
     )
-    rates = cohort_label_rates(world)
     n = int(rates["n"].sum())
-    by_typology = world.persons["typology"].value_counts(normalize=True).sort_index()
     return {
         "nominals": params.nominals,
         "extract_date": params.extract_date.isoformat(),

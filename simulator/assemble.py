@@ -368,14 +368,27 @@ def assemble_extract(
     housing = recorded("housing", in_housing)
 
     details = ("forename", "surname", "date_of_birth", "sex")
+    # Each agency's extract is ordered by its own identifier, then date, so row order
+    # says nothing about who is who across agencies. Tables are finished one at a time
+    # so that only one table's intermediate copies are alive at once (a national run
+    # has tens of millions of rows).
+    tables: dict[str, pd.DataFrame] = {}
+
+    def finish(name: str, df: pd.DataFrame, agency_ids: pd.Series, date: str | None = None) -> None:
+        tables[name] = contract_frame(_sorted(df, agency_ids, date), name)
+
     nominals = _with_identity(
         pd.DataFrame({"person_id": pid}), police, (*details, "ethnicity", "postcode_district")
     )
     nominals["pnc_id"] = nominals["person_id"].map(pnc).to_numpy()
+    finish("police_nominals", nominals, pnc)
+    del nominals
 
     offences = world.offences.reset_index(drop=True).copy()
     offences["pnc_id"] = offences["person_id"].map(pnc).to_numpy()
     offences["offence_id"] = ids.draw_offence_ids(_row_keys(offences, "offence_date"), sub(20))
+    finish("police_offences", offences, pnc, "offence_date")
+    del offences
 
     custody = world.custody.reset_index(drop=True).copy()
     custody["noms_id"] = custody["person_id"].map(noms).to_numpy()
@@ -385,6 +398,8 @@ def assemble_extract(
         _row_keys(custody, "reception_date"),
         ids.draw_key(sub(21)),
     ).to_numpy()
+    finish("custody_episodes", custody, noms, "reception_date")
+    del custody
 
     orders = _with_identity(world.orders, probation, (*details, "ethnicity"))
     orders["crn"] = orders["person_id"].map(crn).to_numpy()
@@ -394,32 +409,30 @@ def assemble_extract(
         _row_keys(orders, "start_date"),
         ids.draw_key(sub(22)),
     ).to_numpy()
+    finish("probation_orders", orders, crn, "start_date")
+    del orders
 
     assessments = world.assessments.reset_index(drop=True).copy()
     assessments["crn"] = assessments["person_id"].map(crn).to_numpy()
+    finish("probation_assessments", assessments, crn, "assessment_date")
+    del assessments
     contacts = world.contacts.reset_index(drop=True).copy()
     contacts["crn"] = contacts["person_id"].map(crn).to_numpy()
+    finish("probation_contacts", contacts, crn, "contact_date")
+    del contacts
 
     health_table = _with_identity(health_rows, health, (*details, "postcode_district"))
+    del health_rows
     health_table["health_id"] = health_table["person_id"].map(health_id).to_numpy()
+    finish("health_episodes", health_table, health_id, "referral_date")
+    del health_table
     housing_table = _with_identity(
         housing_rows, housing, ("forename", "surname", "date_of_birth", "postcode_district")
     )
+    del housing_rows
     housing_table["council_id"] = housing_table["person_id"].map(council_id).to_numpy()
-
-    # Each agency's extract is ordered by its own identifier, then date, so row order
-    # says nothing about who is who across agencies.
-    tables = {
-        "police_nominals": _sorted(nominals, pnc),
-        "police_offences": _sorted(offences, pnc, "offence_date"),
-        "custody_episodes": _sorted(custody, noms, "reception_date"),
-        "probation_orders": _sorted(orders, crn, "start_date"),
-        "probation_assessments": _sorted(assessments, crn, "assessment_date"),
-        "probation_contacts": _sorted(contacts, crn, "contact_date"),
-        "health_episodes": _sorted(health_table, health_id, "referral_date"),
-        "housing_events": _sorted(housing_table, council_id, "event_date"),
-    }
-    tables = {name: contract_frame(df, name) for name, df in tables.items()}
+    finish("housing_events", housing_table, council_id, "event_date")
+    del housing_table
 
     truth = {
         "persons": _truth_persons(persons, true_real, distractors),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from simulator.dynamics import (
@@ -22,12 +22,10 @@ from simulator.dynamics import (
     P_APPOINTMENT,
     People,
     Schedule,
-    base_rate,
+    age_curve,
     draw_people,
-    flags_at,
-    state_effect,
-    transitions,
 )
+from simulator.kernels import flags_into, move_chains, offending_rate
 from simulator.oracle import label_probability, label_probability_fast
 from simulator.params import SimulateParams
 from simulator.typologies import (
@@ -58,11 +56,18 @@ MEAN_STEP_DAYS = 365.25 / 48
 
 @dataclass
 class Records:
-    """Event rows collected step by step as arrays, concatenated at the end."""
+    """Event rows collected step by step as arrays, concatenated at the end.
+
+    Text is kept as small integer codes into one value list per table column: a
+    national run has tens of millions of rows, and one Python string object per row
+    would cost gigabytes. ``frame`` turns the codes into a categorical whose categories
+    are the sorted values seen.
+    """
 
     cols: dict[str, dict[str, list[np.ndarray]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
+    values: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
     def add(self, table: str, **columns: np.ndarray) -> None:
         n = {np.size(v) for v in columns.values()}
@@ -70,25 +75,42 @@ class Records:
             return
         for k, v in columns.items():
             arr = np.asarray(v)
-            # Text is kept as categorical codes: a national run has tens of millions of
-            # rows, and one Python string object per row would cost gigabytes.
             if arr.dtype.kind in "OU":
-                cats = pd.Index(sorted({x for x in np.unique(arr[pd.notna(arr)]).tolist()}), dtype="str")
-                self.cols[table][k].append(pd.Categorical(arr, categories=cats))
+                self.cols[table][k].append(self._codes(table, k, arr))
             else:
                 self.cols[table][k].append(arr)
 
+    def _codes(self, table: str, column: str, arr: np.ndarray) -> np.ndarray:
+        """Codes of ``arr`` into the column's value list (-1 for missing)."""
+        seen = self.values.setdefault((table, column), {})
+        local, uniques = pd.factorize(arr.astype(object), use_na_sentinel=True)
+        to_global = np.array([seen.setdefault(str(u), len(seen)) for u in uniques], dtype=np.int32)
+        out = np.full(local.size, -1, dtype=np.int32)
+        known = local >= 0
+        out[known] = to_global[local[known]]
+        return out
+
     def frame(self, table: str, columns: list[str]) -> pd.DataFrame:
         got = self.cols.get(table, {})
-        out = {}
+        out: dict[str, Any] = {}
         for c in columns:
             parts = got.get(c, [])
             if not parts:
                 out[c] = np.array([])
-            elif isinstance(parts[0], pd.Categorical):
-                out[c] = union_categoricals(parts, sort_categories=True)
+                continue
+            codes = np.concatenate(parts)
+            got[c] = []  # free the parts as soon as the column is built
+            if (table, c) in self.values:
+                seen = self.values[(table, c)]
+                names = sorted(seen)
+                remap = np.empty(len(seen) + 1, dtype=np.int32)
+                remap[[seen[v] for v in names]] = np.arange(len(names), dtype=np.int32)
+                remap[-1] = -1
+                out[c] = pd.Categorical.from_codes(
+                    remap[codes], dtype=pd.CategoricalDtype(pd.Index(names, dtype="str"))
+                )
             else:
-                out[c] = np.concatenate(parts)
+                out[c] = codes
         return pd.DataFrame(out)
 
 
@@ -333,13 +355,16 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
     )
     with progress:
         task = progress.add_task("steps", total=grid.n)
-        nxt = flags_at(sched, 0)
+        # Two (6, n) flag buffers, this step's and the next's, alternating.
+        flag_bufs = np.zeros((2, 6, n), dtype=bool)
+        nxt_buf = flag_bufs[0]
+        nxt = flags_into(sched, 0, nxt_buf)
         for j in range(grid.n):
             rng = np.random.default_rng([seed, 1, j])
             day0, length = int(grid.start[j]), int(grid.length[j])
             # The flags read at the end of the previous step: nothing touches the
             # schedule between two steps, so they are this step's flags.
-            fl = nxt
+            fl, fl_buf = nxt, nxt_buf
             # Releases at the start of this step: record the spell, its licence and PSS.
             rel = sched.c0e == j
             if rel.any():
@@ -392,7 +417,8 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
                 sched.o1e[ii] = NONE
 
             age = (day0 - people.dob_day) / 365.25
-            lam = base_rate(people, age, length, fl) * state_effect(people, H, T) * (1 - R)
+            curve = age_curve(age, people.peak_age, people.curve_power)
+            lam = offending_rate(people, curve, length, fl_buf, H, T, R)
             n_true = rng.poisson(lam)
             n_bias = np.zeros(n, dtype=np.int64)
             has_bias = people.bias_extra > 0
@@ -476,15 +502,17 @@ def generate_world(params: SimulateParams, show_progress: bool = True, oracle: s
                 rec.add("oracle", person_id=ii, day=np.full(ii.size, t_day), p_true=p_true)
 
             if j + 1 < grid.n:
-                nxt = flags_at(sched, j + 1)
-                tr = transitions(people, fl, nxt, unacc)
+                nxt_buf = flag_bufs[(j + 1) % 2]
+                nxt = flags_into(sched, j + 1, nxt_buf)
                 H, T, R = _transition(
                     j + 1,
                     grid,
                     H,
                     T,
                     R,
-                    tr,
+                    fl_buf,
+                    nxt_buf,
+                    unacc,
                     people,
                     rng,
                     rec,
@@ -715,7 +743,9 @@ def _transition(
     H: np.ndarray,
     T: np.ndarray,
     R: np.ndarray,
-    tr,
+    prev_buf: np.ndarray,
+    nxt_buf: np.ndarray,
+    unacc: np.ndarray,
     people: People,
     rng: np.random.Generator,
     rec: Records,
@@ -725,12 +755,16 @@ def _transition(
     services: np.ndarray,
     sched: Schedule,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Move the three chains into step ``j1`` and record the events the moves mean."""
+    """Move the three chains into step ``j1`` and record the events the moves mean.
+
+    ``prev_buf`` and ``nxt_buf`` are the flag buffers of steps ``j1 - 1`` and ``j1``
+    (``simulator.kernels.flags_into``); the probabilities are ``dynamics.transitions``.
+    """
     n = H.size
     everyone = np.arange(n, dtype=np.int64)
     day0, length = int(grid.start[j1]), int(grid.length[j1])
     u = rng.random((3, n))
-    h_new = np.where(H == 0, u[0] < tr.h01, u[0] >= tr.h10).astype(np.int8)
+    h_new, t_new, r_new = move_chains(people, H, T, R, u, prev_buf, nxt_buf, unacc)
     lost = everyone[(H == 0) & (h_new == 1)]
     if lost.size:
         k = lost.size
@@ -771,11 +805,6 @@ def _transition(
             event_type=np.where(rough, "rough_sleeping", "temporary_accommodation").astype(object),
         )
 
-    t_new = T.copy()
-    t_new[(T == 0) & (u[1] < tr.t_ref)] = 1
-    t_new[(T == 1) & (u[1] < tr.t_done)] = 0
-    t_new[(T == 1) & (u[1] >= tr.t_done) & (u[1] < tr.t_done + tr.t_drop)] = 2
-    t_new[(T == 2) & (u[1] < tr.t_back)] = 0
     started = everyone[(T == 0) & (t_new == 1)]
     if started.size:
         p = people.take(started)
@@ -799,12 +828,12 @@ def _transition(
         )
         open_ref_day[ended] = NONE
 
-    r_new = np.where(R == 0, u[2] < tr.r01, u[2] >= tr.r10).astype(np.int8)
     recalled = everyone[(R == 0) & (r_new == 1)]
     recall_start[recalled] = j1
     back = everyone[(R == 1) & (r_new == 0)]
     if back.size:
-        forced = tr.r10[back] >= 1.0
+        # Return probability 1 (still in custody at j1) means release by another route.
+        forced = ~nxt_buf[0][back]
         on_lic = sched.last_lic[back] > j1
         rtype = np.where(forced, "other", np.where(on_lic, "licence", "sentence_expiry"))
         rec.add(

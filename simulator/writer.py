@@ -94,24 +94,40 @@ def _quote_minimal(values: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, values)
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """A string frame as CSV bytes (header, minimal quoting, ``\\n`` after every row)."""
+def _csv_parts(df: pd.DataFrame) -> tuple[bytes, pa.Buffer | None, int, int]:
+    """Header bytes, and the Arrow buffer with its byte range holding every row."""
     header = ",".join(
         str(v) for v in _quote_minimal(pa.array(list(df.columns), pa.large_string())).to_pylist()
     )
+    head = (header + "\n").encode("utf-8")
     if len(df) == 0:
-        return (header + "\n").encode("utf-8")
+        return head, None, 0, 0
     cols = [_quote_minimal(_as_large_strings(df[c])) for c in df.columns]
     sep = pa.scalar(",", pa.large_string())
     lines = pc.binary_join_element_wise(*cols, sep) if len(cols) > 1 else cols[0]
+    del cols
     lines = pc.binary_join_element_wise(
         lines, pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string())
     )
     # The Arrow string array's data buffer IS the concatenated rows: slice it by offsets.
     arr = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    body = arr.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
-    return (header + "\n").encode("utf-8") + body
+    return head, arr.buffers()[2], int(offsets[0]), int(offsets[-1])
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A string frame as CSV bytes (header, minimal quoting, ``\\n`` after every row)."""
+    head, buf, lo, hi = _csv_parts(df)
+    return head if buf is None else head + memoryview(buf)[lo:hi].tobytes()
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """``csv_bytes(df)`` written to ``path`` without copying the rows into Python bytes."""
+    head, buf, lo, hi = _csv_parts(df)
+    with path.open("wb") as f:
+        f.write(head)
+        if buf is not None:
+            f.write(memoryview(buf)[lo:hi])
 
 
 def _arrow_type(col: Column) -> pa.DataType:
@@ -243,18 +259,21 @@ def write_extract(
     names = [t.name for t in TABLES if t.name in tables]
     dirty_truth = _empty_dirty_truth()
     strings: dict[str, pd.DataFrame] = {}
-    if dirty_rate > 0 or fmt == "csv":
-        strings = {name: format_table(tables[name], name) for name in names}
     if dirty_rate > 0:
         assert rng is not None
+        strings = {name: format_table(tables[name], name) for name in names}
         strings, dirty_truth = inject_dirty(strings, dirty_rate, extract_day, rng)
 
     row_counts: dict[str, int] = {}
     for name in names:
         path = out_dir / f"{name}.{fmt}"
         if fmt == "csv":
-            path.write_bytes(csv_bytes(strings[name]))
-            row_counts[name] = len(strings[name])
+            # A clean table is formatted only when it is written, then let go: the
+            # string form of all tables at once is the largest thing a national run holds.
+            text = strings.pop(name) if dirty_rate > 0 else format_table(tables[name], name)
+            _write_csv(text, path)
+            row_counts[name] = len(text)
+            del text
         elif dirty_rate > 0:
             _write_parquet(_string_arrow(strings[name]), path)
             row_counts[name] = len(strings[name])

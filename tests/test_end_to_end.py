@@ -108,7 +108,8 @@ def test_label_rate_matches_the_oracle_within_sampling_error(repo: Path, first_r
     index = pd.read_parquet(repo / "data" / "reid" / "person_index.parquet")
     truth = repo / "data" / "extract" / "_truth"
     ids = pd.read_parquet(truth / "identities.parquet")
-    police = index[index["source"] == "police"].merge(ids, on=["source", "source_id"])[["pseudo_id", "person_id"]]
+    police = index[index["source"] == "police"].merge(ids, on=["source", "source_id"])
+    police = police[["pseudo_id", "person_id"]]
     oracle = pd.read_parquet(truth / "oracle.parquet")
     oracle["as_of_date"] = pd.to_datetime(oracle["as_of_date"])
     feats["as_of_date"] = pd.to_datetime(feats["as_of_date"])
