@@ -15,6 +15,7 @@ from numba import njit
 
 from simulator.dynamics import (
     DROPPED_OUT_EFFECT,
+    HOUSING_EFFECT,
     P_DROPOUT_RECOVERS,
     P_RECALL_AFTER_ABSENCE,
     P_RECALL_BASE,
@@ -28,8 +29,43 @@ from simulator.dynamics import (
     Schedule,
 )
 
-_HOUSING_SETTLED = 1.0  # dynamics.HOUSING_EFFECT[0]
-_HOUSING_UNSTABLE = 1.6  # dynamics.HOUSING_EFFECT[1]
+
+@njit(cache=True)
+def flags_scalar(
+    c0s: int,
+    c0e: int,
+    c0lic: int,
+    c0sup: int,
+    c1s: int,
+    c1e: int,
+    c1lic: int,
+    c1sup: int,
+    o0s: int,
+    o0e: int,
+    o1s: int,
+    o1e: int,
+    lrel: int,
+    llic: int,
+    lsup: int,
+    j: int,
+) -> tuple[bool, bool, bool, bool, bool, bool]:
+    """``dynamics.flags_at`` for one person: (free, released, licence, supervised, recent, trigger).
+
+    The one compiled statement of the schedule rules, used by the simulation loop and
+    by the oracle's recursion.
+    """  # fmt: skip
+    free = not ((c0s <= j < c0e) or (c1s <= j < c1e))
+    released = c0e == j or c1e == j
+    licence = free and ((lrel <= j < llic) or (c0e <= j < c0lic) or (c1e <= j < c1lic))
+    on_order = (o0s <= j < o0e) or (o1s <= j < o1e)
+    post = (lrel <= j < lsup) or (c0e <= j < c0sup) or (c1e <= j < c1sup)
+    recent = free and (
+        (j - lrel) < RECENT_RELEASE_STEPS
+        or (c0e <= j and (j - c0e) < RECENT_RELEASE_STEPS)
+        or (c1e <= j and (j - c1e) < RECENT_RELEASE_STEPS)
+    )
+    trigger = released or o0s == j or o1s == j
+    return free, released, licence, free and (licence or post or on_order), recent, trigger
 
 
 @njit(cache=True)
@@ -53,22 +89,12 @@ def _flags_kernel(
     out: np.ndarray,
 ) -> None:
     for i in range(c0s.size):
-        free = not ((c0s[i] <= j < c0e[i]) or (c1s[i] <= j < c1e[i]))
-        released = c0e[i] == j or c1e[i] == j
-        licence = free and ((lrel[i] <= j < llic[i]) or (c0e[i] <= j < c0lic[i]) or (c1e[i] <= j < c1lic[i]))
-        on_order = (o0s[i] <= j < o0e[i]) or (o1s[i] <= j < o1e[i])
-        post = (lrel[i] <= j < lsup[i]) or (c0e[i] <= j < c0sup[i]) or (c1e[i] <= j < c1sup[i])
-        recent = free and (
-            (j - lrel[i]) < RECENT_RELEASE_STEPS
-            or (c0e[i] <= j and (j - c0e[i]) < RECENT_RELEASE_STEPS)
-            or (c1e[i] <= j and (j - c1e[i]) < RECENT_RELEASE_STEPS)
-        )
-        out[0, i] = free
-        out[1, i] = released
-        out[2, i] = licence
-        out[3, i] = free and (licence or post or on_order)
-        out[4, i] = recent
-        out[5, i] = released or o0s[i] == j or o1s[i] == j
+        flags = flags_scalar(
+            c0s[i], c0e[i], c0lic[i], c0sup[i], c1s[i], c1e[i], c1lic[i], c1sup[i],
+            o0s[i], o0e[i], o1s[i], o1e[i], lrel[i], llic[i], lsup[i], j,
+        )  # fmt: skip
+        for k in range(6):
+            out[k, i] = flags[k]
 
 
 def flags_into(s: Schedule, j: int, out: np.ndarray) -> Flags:
@@ -100,7 +126,7 @@ def _rate_kernel(
         x = x * (sup_eff[i] if fl[3, i] else 1.0)
         x = x * (RECENT_RELEASE_EFFECT if fl[4, i] else 1.0)
         x = x * (1.0 if fl[0, i] else 0.0)
-        housing = _HOUSING_UNSTABLE if h[i] == 1 else _HOUSING_SETTLED
+        housing = HOUSING_EFFECT[1] if h[i] == 1 else HOUSING_EFFECT[0]
         ti = t[i]
         treat = 1.0 if ti == 0 else (treated[i] if ti == 1 else DROPPED_OUT_EFFECT)
         x = x * (housing * treat)

@@ -30,7 +30,6 @@ from simulator.dynamics import (
     P_REFERRAL_AT_TRIGGER,
     P_TREATMENT_EXIT,
     RECENT_RELEASE_EFFECT,
-    RECENT_RELEASE_STEPS,
     People,
     Schedule,
     Transitions,
@@ -40,6 +39,7 @@ from simulator.dynamics import (
     state_effect,
     transitions,
 )
+from simulator.kernels import flags_scalar
 from validation.contract import LABEL_WINDOW_DAYS
 
 
@@ -120,20 +120,10 @@ _SCHEDULE_FIELDS = (
 
 @njit(cache=True)
 def _flags(sc: np.ndarray, j: int) -> tuple[bool, bool, bool, bool, bool, bool]:
-    c0s, c0e, c0lic, c0sup, c1s, c1e, c1lic, c1sup, o0s, o0e, o1s, o1e, lrel, llic, lsup = sc
-    free = not ((c0s <= j < c0e) or (c1s <= j < c1e))
-    released = c0e == j or c1e == j
-    licence = free and ((lrel <= j < llic) or (c0e <= j < c0lic) or (c1e <= j < c1lic))
-    on_order = (o0s <= j < o0e) or (o1s <= j < o1e)
-    post = (lrel <= j < lsup) or (c0e <= j < c0sup) or (c1e <= j < c1sup)
-    supervised = free and (licence or post or on_order)
-    recent = free and (
-        (j - lrel) < RECENT_RELEASE_STEPS
-        or (c0e <= j and (j - c0e) < RECENT_RELEASE_STEPS)
-        or (c1e <= j and (j - c1e) < RECENT_RELEASE_STEPS)
-    )
-    trigger = released or o0s == j or o1s == j
-    return free, released, licence, supervised, recent, trigger
+    return flags_scalar(
+        sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7], sc[8], sc[9], sc[10], sc[11], sc[12], sc[13],
+        sc[14], j,
+    )  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
