@@ -92,6 +92,13 @@ def simulate(
             "(same people, time moved on)."
         ),
     ] = None,
+    decide_on: Annotated[
+        Path | None,
+        typer.Option(
+            help="A published cohort_list.csv: write the panel's plausible decisions on it into "
+            "the new extract's panel_decisions (use with --continue-from)."
+        ),
+    ] = None,
     metrics: Annotated[Path, typer.Option(help="Summary figures JSON.")] = Path("metrics/simulation.json"),
     params: ParamsOpt = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -112,6 +119,7 @@ def simulate(
         params,
         {k: v for k, v in overrides.items() if v is not None},
         continue_from=continue_from,
+        decide_on=decide_on,
         progress=progress,
         metrics=metrics,
     )
@@ -183,6 +191,146 @@ def features(
     stage.run(linked, manifest, out, metrics, params)
     if mlflow:
         _track("features", manifest, metrics, params, ("features",))
+
+
+TruthOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--truth",
+        help="The simulator's truth sidecar (EXTRACT/_truth): adds comparisons with the truth. "
+        "Ignored when the folder does not exist (a real extract).",
+    ),
+]
+ReidOpt = Annotated[Path, typer.Option(help="Re-identification key folder written by `iom link`.")]
+
+
+def _existing(path: Path | None) -> Path | None:
+    return path if path is not None and path.exists() else None
+
+
+@app.command()
+def typology(
+    features: Annotated[Path, typer.Option(help="Output of `iom features`.")] = Path("data/features"),
+    out: Annotated[Path, typer.Option(help="Typology per person and as-of date, and the model.")] = Path(
+        "data/typology"
+    ),
+    metrics: Annotated[Path, typer.Option(help="Typology metrics JSON.")] = Path("metrics/typology.json"),
+    reports: Annotated[Path, typer.Option(help="Profile table and charts.")] = Path("reports/typology"),
+    truth: TruthOpt = None,
+    reid: ReidOpt = Path("data/reid"),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Find offender typologies (mixture model), name them by rule, assign every person-date."""
+    from pipelines import typology as stage
+
+    stage.run(features, out, metrics, reports, params, truth_dir=_existing(truth), reid=reid)
+
+
+@app.command()
+def train(
+    features: Annotated[Path, typer.Option(help="Output of `iom features`.")] = Path("data/features"),
+    persons: Annotated[Path, typer.Option(help="Linked persons table.")] = Path(
+        "data/linked/persons.parquet"
+    ),
+    out: Annotated[Path, typer.Option(help="Model, panel-date scores and test predictions.")] = Path(
+        "data/model"
+    ),
+    metrics: Annotated[Path, typer.Option(help="Model and baseline metrics JSON.")] = Path(
+        "metrics/model.json"
+    ),
+    reports: Annotated[Path, typer.Option(help="Plots, SHAP charts and the model card.")] = Path(
+        "reports/model"
+    ),
+    truth: TruthOpt = None,
+    reid: ReidOpt = Path("data/reid"),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Train the calibrated risk model on a temporal split, compare baselines, explain, register."""
+    from pipelines import train as stage
+
+    stage.run(features, persons, out, metrics, reports, params, truth_dir=_existing(truth), reid=reid)
+
+
+@app.command()
+def score(
+    extract: Annotated[Path, typer.Option(help="A partner-record extract (contract shape).")],
+    panel_date: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The panel's as-of date (default: the extract date)."),
+    ] = None,
+    model_version: Annotated[
+        str | None, typer.Option(help="Registered `iom-risk` version (default: the latest).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where scores.parquet and registration.json go.")] = Path(
+        "data/scored"
+    ),
+    typology_model: Annotated[
+        Path, typer.Option(help="Fitted typology model (model.json written by `iom typology`).")
+    ] = Path("data/typology/model.json"),
+    work: Annotated[
+        Path | None, typer.Option(help="Scratch folder for the validated/linked/features tables.")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Score a new extract with a registered model, without retraining (panels meet monthly)."""
+    from pipelines import score as stage
+
+    stage.run(
+        extract,
+        panel_date.date() if panel_date else None,
+        model_version,
+        out,
+        params,
+        typology_model=typology_model,
+        work=work,
+    )
+
+
+@app.command()
+def audit(
+    model: Annotated[Path, typer.Option(help="Output of `iom train` (or `iom score`).")] = Path("data/model"),
+    features: Annotated[Path, typer.Option(help="Output of `iom features` (age at each date).")] = Path(
+        "data/features"
+    ),
+    persons: Annotated[Path, typer.Option(help="Linked persons (sex, ethnicity: audit only).")] = Path(
+        "data/linked/persons.parquet"
+    ),
+    typology: Annotated[Path, typer.Option(help="Output of `iom typology`.")] = Path("data/typology"),
+    linked: Annotated[Path, typer.Option(help="Linked tables (panel_decisions when present).")] = Path(
+        "data/linked"
+    ),
+    out: Annotated[Path, typer.Option(help="Fairness report folder.")] = Path("reports/fairness"),
+    metrics: Annotated[Path, typer.Option(help="Fairness metrics JSON.")] = Path("metrics/fairness.json"),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Audit the model, the tiers, the typologies and the panel's decisions across groups."""
+    from pipelines import audit as stage
+
+    stage.run(model, features, persons, typology, linked, out, metrics, params)
+
+
+@app.command()
+def publish(
+    model: Annotated[Path, typer.Option(help="Output of `iom train` or `iom score`.")] = Path("data/model"),
+    typology: Annotated[Path, typer.Option(help="Output of `iom typology`.")] = Path("data/typology"),
+    linked: Annotated[Path, typer.Option(help="Linked tables (persons, panel_decisions).")] = Path(
+        "data/linked"
+    ),
+    reid: ReidOpt = Path("data/reid"),
+    fairness: Annotated[Path, typer.Option(help="The audit's metrics JSON (gate result).")] = Path(
+        "metrics/fairness.json"
+    ),
+    out: Annotated[Path, typer.Option(help="cohort_list.csv and panel_pack.html.")] = Path("data/panel"),
+    reid_out: Annotated[Path, typer.Option(help="reid_key.csv for the data controller only.")] = Path(
+        "data/reid_key"
+    ),
+    metrics: Annotated[Path, typer.Option(help="Publish metrics JSON.")] = Path("metrics/publish.json"),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Publish the scored cohort list and the panel pack for the tiering meeting."""
+    from pipelines import publish as stage
+
+    stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
 
 
 if __name__ == "__main__":  # pragma: no cover

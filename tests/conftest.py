@@ -16,3 +16,50 @@ def _isolated_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     mp.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     yield root
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small simulated area (1,500 nominals) run through simulate -> features, once a session.
+
+    Stage tests downstream of features (typology, train, audit, publish, score) start from
+    these real outputs rather than hand-built frames. Returns the paths by name: ``root``,
+    ``params``, ``extract``, ``truth``, ``validated``, ``linked``, ``reid``, ``features``.
+    Tests must not write into these folders (copy first).
+    """
+    import yaml
+
+    from pipelines import features, link, simulate, validate
+
+    root = tmp_path_factory.mktemp("small_pipeline")
+    params = yaml.safe_load((Path(__file__).resolve().parent.parent / "params.yaml").read_text())
+    params["simulate"].update({"nominals": 1500, "out": str(root / "extract")})
+    params["validate"]["extract"] = str(root / "extract")
+    params_path = root / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    paths = {
+        "root": root,
+        "params": params_path,
+        "extract": root / "extract",
+        "truth": root / "extract" / "_truth",
+        "validated": root / "validated",
+        "linked": root / "linked",
+        "reid": root / "reid",
+        "features": root / "features",
+    }
+    metrics = root / "metrics"
+    simulate.run(params_path, {}, progress=False, metrics=metrics / "simulation.json")
+    validate.run(
+        paths["extract"], paths["validated"], metrics / "validation.json", root / "docs", params_path
+    )
+    link.run(
+        paths["validated"], paths["linked"], paths["reid"], metrics / "linkage.json", root / "linkage", params_path
+    )
+    features.run(
+        paths["linked"],
+        paths["validated"] / "manifest.json",
+        paths["features"],
+        metrics / "features.json",
+        params_path,
+    )
+    return paths

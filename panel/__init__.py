@@ -1,0 +1,1 @@
+"""The panel's outputs: the scored cohort list, the panel pack, and the panel's decisions back."""
