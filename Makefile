@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: repro test setup lint bench clean-venv mlflow-ui
+.PHONY: repro test setup browser lint bench clean-venv mlflow-ui
 
 setup: $(STAMP)
 
@@ -26,8 +26,18 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
+
+# The panel-pack browser test drives Debian's Chromium (never a downloaded browser).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "Chromium is missing and cannot be installed without root: the browser test will be skipped." >&2; exit 0; fi; \
+	  echo "Installing Debian's chromium for the browser test"; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium >/dev/null \
+	    || { $$SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium >/dev/null; }; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

@@ -28,8 +28,10 @@ COPY = [
     "features",
     "models",
     "fairness",
+    "panel",
     "vendor",
 ]
+STAGES = ("simulate", "validate", "link", "features", "typology", "train", "audit", "publish")
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +60,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(src, root / name)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["simulate"]["nominals"] = 1500
+    params["train"]["n_bootstrap"] = 5
+    params["typology"]["n_bootstrap"] = 2
+    params["fairness"]["n_bootstrap"] = 50
+    params["publish"]["tiering"].update({"red": 20, "amber": 40})
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _dvc(root, "init", "--no-scm", "-q")
     return root
@@ -69,7 +75,7 @@ def first_run(repo: Path) -> str:
 
 
 def test_every_stage_runs_and_validation_reconciles(repo: Path, first_run: str) -> None:
-    for stage in ("simulate", "validate", "link", "features"):
+    for stage in STAGES:
         assert f"Running stage '{stage}'" in first_run
     metrics = json.loads((repo / "metrics" / "validation.json").read_text())
     tables = metrics["tables"]
@@ -121,3 +127,39 @@ def test_label_rate_matches_the_oracle_within_sampling_error(repo: Path, first_r
     # A person appears on many dates: inflate the binomial error by sqrt(dates).
     se = (expected * (1 - expected) / len(rows)) ** 0.5 * n_dates**0.5
     assert abs(observed - expected) < 3 * se, (observed, expected, se)
+
+
+def test_the_cohort_list_follows_the_rule_and_names_the_audited_model(repo: Path, first_run: str) -> None:
+    """What `make repro` leaves for the panel: ranks follow risk, tiers obey the rule, and the
+    model version named on the list is the registered one whose fairness report is in MLflow."""
+    from mlflow.tracking import MlflowClient
+
+    from models.tiering import TieringRule
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    rule = TieringRule(**params["publish"]["tiering"])
+    cohort = pd.read_csv(repo / "data" / "panel" / "cohort_list.csv")
+    assert len(cohort) > rule.red + rule.amber
+    ordered = cohort.sort_values("rank")
+    assert ordered["rank"].tolist() == list(range(1, len(cohort) + 1))
+    assert ordered["risk_12m"].is_monotonic_decreasing
+    counts = cohort["suggested_tier"].value_counts()
+    assert counts["red"] == rule.red and counts["amber"] == rule.amber
+    assert (ordered["suggested_tier"].iloc[: rule.red] == "red").all()
+
+    versions = cohort["model_version"].astype(str).unique()
+    assert len(versions) == 1
+    registration = json.loads((repo / "data" / "model" / "registration.json").read_text())
+    assert versions[0] == str(registration["version"])
+    client = MlflowClient()
+    mv = client.get_model_version(registration["name"], versions[0])
+    audit_run = mv.tags["fairness_run_id"]
+    names = {a.path for a in client.list_artifacts(audit_run)} | {
+        a.path
+        for d in client.list_artifacts(audit_run)
+        if d.is_dir
+        for a in client.list_artifacts(audit_run, d.path)
+    }
+    assert any(n.endswith("fairness_report.html") for n in names), names
+    fairness = json.loads((repo / "metrics" / "fairness.json").read_text())
+    assert str(fairness["model_version"]) == versions[0]
