@@ -326,11 +326,16 @@ def publish(
     ),
     metrics: Annotated[Path, typer.Option(help="Publish metrics JSON.")] = Path("metrics/publish.json"),
     params: ParamsOpt = Path("params.yaml"),
+    mlflow: TrackOpt = True,
 ) -> None:
     """Publish the scored cohort list and the panel pack for the tiering meeting."""
     from pipelines import publish as stage
 
     stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
+    # The area's name comes from the validated manifest, beside the linked tables.
+    manifest = linked.parent / "validated" / "manifest.json"
+    if mlflow and manifest.exists():
+        _track("publish", manifest, metrics, params, ("publish",))
 
 
 if __name__ == "__main__":  # pragma: no cover

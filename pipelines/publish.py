@@ -1,0 +1,228 @@
+"""Stage ``publish``: the scored cohort list and panel pack for the tiering meeting.
+
+Reads the model's scores at the panel date (``model_dir/scores.parquet`` and
+``registration.json``, from ``iom train`` or ``iom score``), the typologies, the linked
+persons, custody episodes and earlier panels' decisions, and the fairness audit's gate
+result. Writes (``shared/contract/cohort-list.md``):
+
+- ``out/cohort_list.csv`` and ``out/panel_pack.html`` (the panel's copy: pseudonymous);
+- ``reid_out/reid_key.csv``: each listed person's source identifiers, for the data
+  controller only (folder 0700, file 0600);
+- ``metrics``: aggregate figures only (tiers, typologies, movement, overrides, coverage).
+
+In fairness gate ``block`` mode with flagged measures and no sign-off naming them all,
+nothing is published and :class:`fairness.gate.GateBlocked` says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import Field
+
+from fairness.gate import enforce, uncovered_measures
+from models.tiering import TieringRule
+from panel.cohort import build_cohort_list, format_cohort_csv, summarise_cohort
+from panel.decisions import override_history, override_rates, previous_panel, read_decisions
+from panel.pack import render_pack
+from pipelines.config import DEFAULT_PARAMS, StageParams, load_params, read_params
+
+logger = logging.getLogger(__name__)
+
+# Source -> the contract's identifier column (the re-identification key's columns).
+ID_COLUMNS: dict[str, str] = {
+    "police": "pnc_id",
+    "prison": "noms_id",
+    "probation": "crn",
+    "health": "health_id",
+    "housing": "council_id",
+}
+
+
+class PublishParams(StageParams):
+    """``publish:`` in params.yaml."""
+
+    tiering: TieringRule = Field(default_factory=lambda: TieringRule.model_validate({}))
+
+
+def read_registration(model_dir: Path) -> dict[str, Any]:
+    """``registration.json`` of the model that produced the scores."""
+    path = Path(model_dir) / "registration.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: not found. The list must name the model version that scored it: "
+            "run `iom train` (or `iom score`) first."
+        )
+    reg = json.loads(path.read_text(encoding="utf-8"))
+    if not reg.get("version"):
+        raise ValueError(f"{path}: no 'version'")
+    return dict(reg)
+
+
+def read_fairness(path: Path) -> dict[str, Any]:
+    """The audit's metrics JSON; publishing without an audit is an error."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: the fairness audit's metrics are missing. A list is published only after "
+            "the audit: run `iom audit` (or `dvc repro audit`) first."
+        )
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def interval_description(model_dir: Path) -> str:
+    """How ``risk_12m_low``/``risk_12m_high`` were made, from the saved model's params."""
+    path = Path(model_dir) / "risk_model.json"
+    params: dict[str, Any] = {}
+    if path.exists():
+        params = json.loads(path.read_text(encoding="utf-8")).get("params", {})
+    level = params.get("interval")
+    refits = params.get("n_bootstrap")
+    if level is None:
+        return "an interval from person-level bootstrap refits of the model"
+    return (
+        f"a {float(level):.0%} interval from {refits} person-level bootstrap refits of the model "
+        "(how much the estimate moves when the model is refitted on resampled people)"
+    )
+
+
+def gate_view(fairness_metrics: dict[str, Any], fairness_params: dict[str, Any]) -> dict[str, Any]:
+    """The gate result as the pack shows it (aggregate; no measures' values)."""
+    gate = dict(fairness_metrics.get("gate") or {})
+    flagged = [str(m) for m in gate.get("flagged") or []]
+    sign_off = fairness_params.get("sign_off") or None
+    signed = (
+        bool(flagged) and sign_off is not None and not uncovered_measures(fairness_metrics, fairness_params)
+    )
+    return {
+        "mode": str(fairness_params.get("gate") or gate.get("mode") or "report"),
+        "status": str(gate.get("status", "pass")),
+        "flagged": flagged,
+        "summary": str(gate.get("summary") or ""),
+        "model_version": fairness_metrics.get("model_version"),
+        "signed_off_by": str(sign_off.get("by")) if signed and isinstance(sign_off, dict) else None,
+        "signed_off_on": str(sign_off.get("date")) if signed and isinstance(sign_off, dict) else None,
+    }
+
+
+def reid_key(index: pd.DataFrame, listed: pd.Series) -> pd.DataFrame:
+    """One row per listed person: ``pseudo_id`` and each source's identifiers (``;``-joined)."""
+    rows = index.loc[index["pseudo_id"].isin(listed).to_numpy(), ["pseudo_id", "source", "source_id"]]
+    rows = rows.assign(column=rows["source"].map(ID_COLUMNS)).dropna(subset=["column"])
+    wide = (
+        rows.sort_values(["pseudo_id", "column", "source_id"])
+        .drop_duplicates(["pseudo_id", "column", "source_id"])
+        .groupby(["pseudo_id", "column"])["source_id"]
+        .agg(";".join)
+        .unstack("column")
+    )
+    wide = wide.reindex(columns=list(ID_COLUMNS.values()))
+    out = pd.DataFrame({"pseudo_id": listed.to_numpy()}).join(wide, on="pseudo_id")
+    return out.fillna("")
+
+
+def write_private(text: str, path: Path) -> None:
+    """Write ``text`` to ``path`` readable by the owner alone (folder 0700, file 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def run(
+    model_dir: Path,
+    typology_dir: Path,
+    linked: Path,
+    reid: Path,
+    fairness_metrics: Path,
+    out: Path,
+    reid_out: Path,
+    metrics: Path,
+    params_path: Path = DEFAULT_PARAMS,
+) -> dict[str, Any]:
+    """Publish the cohort list, the panel pack and the re-identification key; return the metrics."""
+    params = load_params("publish", PublishParams, params_path)
+    fairness_params = dict(read_params(params_path).get("fairness") or {})
+    audit = read_fairness(fairness_metrics)
+    enforce(audit, fairness_params)
+
+    model_dir, linked = Path(model_dir), Path(linked)
+    registration = read_registration(model_dir)
+    scores = pd.read_parquet(model_dir / "scores.parquet")
+    typology_path = Path(typology_dir) / "typology.parquet"
+    typology = pd.read_parquet(typology_path) if typology_path.exists() else None
+    if typology is None:
+        logger.warning("%s not found: everyone is listed as unassigned", typology_path)
+    persons = pd.read_parquet(linked / "persons.parquet")
+    custody_path = linked / "custody.parquet"
+    custody = pd.read_parquet(custody_path) if custody_path.exists() else None
+    decisions = read_decisions(linked)
+
+    panel_date = pd.Timestamp(pd.to_datetime(scores["as_of_date"]).max()).normalize()
+    previous = previous_panel(decisions, panel_date)
+    cohort = build_cohort_list(
+        scores, typology, persons, custody, previous, params.tiering, str(registration["version"])
+    )
+    summary = summarise_cohort(cohort, persons)
+    listed_before = set(previous["pseudo_id"].astype("str"))
+    prev_date = (
+        pd.Timestamp(pd.to_datetime(previous["panel_date"]).max()).date().isoformat()
+        if len(previous)
+        else None
+    )
+    panel_block: dict[str, Any] = {
+        "previous_panel_date": prev_date,
+        "n_left_list": len(listed_before - set(cohort["pseudo_id"])),
+        "overrides": override_rates(previous) if len(previous) else None,
+        "override_history": override_history(decisions, panel_date),
+    }
+    gate = gate_view(audit, fairness_params)
+    if audit.get("model_version") not in (None, registration["version"]):
+        logger.warning(
+            "the fairness audit is of model version %s, the scores of %s",
+            audit.get("model_version"),
+            registration["version"],
+        )
+    result: dict[str, Any] = {
+        "model_version": str(registration["version"]),
+        "model_name": registration.get("name"),
+        "trained_on": registration.get("trained_on"),
+        "registered_at": registration.get("registered_at"),
+        "tiering": {**params.tiering.model_dump(), "description": params.tiering.describe()},
+        **summary,
+        **panel_block,
+        "fairness_gate": {k: gate[k] for k in ("mode", "status", "flagged", "model_version")},
+    }
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cohort_list.csv").write_text(format_cohort_csv(cohort), encoding="utf-8", newline="")
+    html = render_pack(
+        cohort,
+        result,
+        gate,
+        interval=interval_description(model_dir),
+    )
+    (out / "panel_pack.html").write_text(html, encoding="utf-8", newline="")
+
+    index = pd.read_parquet(Path(reid) / "person_index.parquet", columns=["pseudo_id", "source", "source_id"])
+    write_private(reid_key(index, cohort["pseudo_id"]).to_csv(index=False), Path(reid_out) / "reid_key.csv")
+
+    metrics = Path(metrics)
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    logger.info(
+        "Listed %d people at %s: red %d, amber %d, green %d (model %s)",
+        summary["n_listed"],
+        summary["panel_date"],
+        *(summary["tier_counts"][t] for t in ("red", "amber", "green")),  # type: ignore[index]
+        registration["version"],
+    )
+    return result

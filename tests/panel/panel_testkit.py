@@ -1,0 +1,141 @@
+"""Hand-shaped stage inputs for the publish tests: scores, registration, typologies, audit.
+
+The scores follow the documented shape of ``scores.parquet`` (docs: interfaces v2) so the
+publish stage can be tested without training a model: risk is a fixed function of a few
+features, the interval a fixed band around it, and ``contributions`` a JSON list per
+person whose points add up to ``100 * (risk - base)``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+BASE_RISK = 0.3
+
+
+def panel_features(features: Path) -> pd.DataFrame:
+    """The features stage's rows at its panel date."""
+    parts = sorted(Path(features).glob("as_of_date=*/part-0.parquet"))
+    frame = pd.read_parquet(parts[-1])
+    return frame.loc[frame["is_panel_date"].to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def contributions(points_a: np.ndarray, points_b: np.ndarray, value_a: np.ndarray) -> list[str]:
+    """Two contributions per person as the documented JSON string (tests only: a loop is fine)."""
+    out = []
+    for pa, pb, va in zip(points_a, points_b, value_a, strict=True):
+        items = [
+            {
+                "feature": "n_proven_offences_12m",
+                "label": "proven offences in last 12 months",
+                "kind": "static",
+                "value": int(va),
+                "points": round(float(pa), 3),
+            },
+            {
+                "feature": "need_accommodation",
+                "label": "accommodation need",
+                "kind": "dynamic",
+                "value": 1,
+                "points": round(float(pb), 3),
+            },
+        ]
+        out.append(json.dumps(sorted(items, key=lambda d: -abs(d["points"]))))
+    return out
+
+
+def hand_scores(features: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """A scores frame of the documented shape for the given panel-date features."""
+    rng = np.random.default_rng(seed)
+    n = len(features)
+    x = features["n_proven_offences_12m"].to_numpy(dtype="float64")
+    risk = np.clip(0.1 + 0.08 * x + rng.uniform(0, 0.2, n), 0.01, 0.99).round(4)
+    # Two tied risks, so the tie-break by pseudo_id is exercised.
+    if n > 3:
+        risk[1] = risk[2]
+    total = 100 * (risk - BASE_RISK)
+    share = rng.uniform(0.3, 0.9, n)
+    pa, pb = total * share, total * (1 - share)
+    return pd.DataFrame(
+        {
+            "pseudo_id": features["pseudo_id"].astype("str"),
+            "as_of_date": features["as_of_date"],
+            "in_custody": features["in_custody"].astype("bool"),
+            "release_due": features["release_due"],
+            "risk_12m": risk,
+            "risk_12m_low": np.clip(risk - 0.05, 0, 1),
+            "risk_12m_high": np.clip(risk + 0.05, 0, 1),
+            "rank": pd.Series(-risk).rank(method="first").astype("int64"),
+            "reasons_up": [
+                f"{int(v)} proven offences in last 12 months (+{p:.0f} pts)"
+                for v, p in zip(x, pa, strict=True)
+            ],
+            "reasons_down": "not homeless (-2 pts)",
+            "reasons_up_static": "",
+            "reasons_up_dynamic": "",
+            "contributions": contributions(pa, pb, x),
+            "base_risk": BASE_RISK,
+        }
+    )
+
+
+def write_model_dir(features: Path, out: Path, version: str = "3", seed: int = 0) -> pd.DataFrame:
+    """``scores.parquet``, ``registration.json`` and ``risk_model.json`` in ``out``; returns the scores."""
+    out.mkdir(parents=True, exist_ok=True)
+    scores = hand_scores(panel_features(features), seed)
+    scores.to_parquet(out / "scores.parquet", index=False)
+    (out / "registration.json").write_text(
+        json.dumps(
+            {
+                "name": "iom-risk",
+                "version": version,
+                "run_id": "r0",
+                "fingerprint": "0" * 64,
+                "trained_on": "2025-03-31",
+                "registered_at": "2026-11-01",
+            }
+        )
+    )
+    (out / "risk_model.json").write_text(json.dumps({"params": {"interval": 0.9, "n_bootstrap": 20}}))
+    return scores
+
+
+def write_typology(scores: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """``typology.parquet`` for the scored people, cycling through the named typologies."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = np.array(
+        ["general", "young_last_chance", "older_prison", "vulnerable", "control_only", "unassigned"]
+    )
+    frame = pd.DataFrame(
+        {
+            "pseudo_id": scores["pseudo_id"],
+            "as_of_date": scores["as_of_date"],
+            "typology": names[np.arange(len(scores)) % len(names)],
+            "membership_probability": 0.8,
+            "cluster": (np.arange(len(scores)) % len(names)).astype("int32"),
+        }
+    )
+    frame.to_parquet(out / "typology.parquet", index=False)
+    return frame
+
+
+def write_fairness(path: Path, flagged: list[str] | None = None, version: str = "3") -> dict[str, Any]:
+    """A fairness metrics JSON with the gate block."""
+    flagged = flagged or []
+    metrics = {
+        "model_version": version,
+        "gate": {
+            "mode": "report",
+            "status": "flagged" if flagged else "pass",
+            "flagged": flagged,
+            "summary": f"{len(flagged)} measure(s) outside the band." if flagged else "All measures in band.",
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics))
+    return metrics

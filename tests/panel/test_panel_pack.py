@@ -1,0 +1,140 @@
+"""The panel pack's HTML: self-contained, data embedded safely, the gate flag shown."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pandas as pd
+
+from models.tiering import TieringRule
+from panel.cohort import build_cohort_list, summarise_cohort
+from panel.decisions import previous_panel
+from panel.pack import DATA_COLUMNS, bar_chart_svg, render_pack
+
+T = pd.Timestamp("2026-10-31")
+
+
+def _pack(gate: dict[str, Any], reasons: str = "3 offences (+9 pts)") -> str:
+    scores = pd.DataFrame(
+        {
+            "pseudo_id": ["Pa", "Pb"],
+            "as_of_date": [T, T],
+            "in_custody": [False, False],
+            "risk_12m": [0.7, 0.2],
+            "risk_12m_low": [0.6, 0.1],
+            "risk_12m_high": [0.8, 0.3],
+            "reasons_up": [reasons, ""],
+            "reasons_down": ["", ""],
+            "contributions": ['[{"feature":"f","label":"x","kind":"static","value":3,"points":9.0}]', ""],
+            "base_risk": [0.3, 0.3],
+        }
+    )
+    persons = pd.DataFrame(
+        {
+            "pseudo_id": ["Pa", "Pb"],
+            "sources_linked": ["police", "police;health"],
+            **{
+                f"in_{a}": [True, a == "health"]
+                for a in ("police", "prison", "probation", "health", "housing")
+            },
+        }
+    )
+    persons["in_police"] = True
+    cohort = build_cohort_list(
+        scores,
+        None,
+        persons,
+        None,
+        previous_panel(None, T),
+        TieringRule.model_validate({"red": 1, "amber": 0}),
+        "3",
+    )
+    result = {
+        **summarise_cohort(cohort, persons),
+        "model_version": "3",
+        "model_name": "iom-risk",
+        "trained_on": "2025-03-31",
+        "registered_at": None,
+        "tiering": {"description": TieringRule.model_validate({"red": 1, "amber": 0}).describe()},
+        "overrides": None,
+        "previous_panel_date": None,
+    }
+    return render_pack(cohort, result, gate, interval="a 90% interval")
+
+
+PASS: dict[str, Any] = {
+    "mode": "report",
+    "status": "pass",
+    "flagged": [],
+    "summary": "All in band.",
+    "model_version": "3",
+}
+FLAG: dict[str, Any] = {
+    **PASS,
+    "status": "flagged",
+    "flagged": ["selection_rate_ratio:sex=F"],
+    "summary": "One flagged.",
+}
+
+
+def _blob(page: str) -> dict[str, object]:
+    m = re.search(r'<script type="application/json" id="pack-data">(.*?)</script>', page, re.S)
+    assert m is not None
+    return json.loads(m.group(1))
+
+
+def test_self_contained() -> None:
+    page = _pack(PASS)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert "<img" not in page
+    assert page.count("<script") == 2  # the data blob and the inline script, nothing fetched
+    assert "default-src 'none'" in page  # the page may not fetch anything even if asked
+    assert "@media print" in page
+
+
+def test_data_blob_round_trips_and_is_escaped() -> None:
+    page = _pack(PASS, reasons="</script><script>alert(1)</script> & more")
+    data = _blob(page)
+    assert data["columns"] == list(DATA_COLUMNS)
+    rows = {r[1]: r for r in data["rows"]}  # type: ignore[attr-defined]
+    assert rows["Pa"][DATA_COLUMNS.index("reasons_up")] == "</script><script>alert(1)</script> & more"
+    assert rows["Pa"][DATA_COLUMNS.index("suggested_tier")] == "red"
+    assert rows["Pb"][DATA_COLUMNS.index("risk_12m")] == 0.2
+    assert "alert(1)</script>" not in page
+
+
+def test_gate_flag_prominent_only_when_flagged() -> None:
+    flagged = _pack(FLAG)
+    assert 'id="gate-banner"' in flagged and "FLAGGED" in flagged
+    assert "selection_rate_ratio:sex=F" in flagged
+    ok = _pack(PASS)
+    assert 'id="gate-banner"' not in ok and "no measure flagged" in ok
+
+
+def test_bar_chart_svg() -> None:
+    svg = bar_chart_svg([("red", 10, "#f00"), ("green", 5, "#0f0")], "t")
+    assert svg.startswith("<svg") and svg.count("<rect") == 2
+    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
+    assert widths[0] == 2 * widths[1]
+
+
+def test_compact_contributions_keeps_meaning() -> None:
+    from panel.pack import compact_contributions
+
+    raw = pd.Series(
+        [
+            '[{"feature": "f1", "label": "a \\", \\" b", "kind": "static", "value": 1.5, "points": -2.0}, '
+            '{"feature": "f2", "label": "need: 2", "kind": "dynamic", "value": null, "points": 3.25}]',
+            None,
+        ]
+    )
+    got = compact_contributions(raw)
+    assert json.loads(got[0]) == [
+        {"label": 'a ", " b', "kind": "static", "value": 1.5, "points": -2.0},
+        {"label": "need: 2", "kind": "dynamic", "value": None, "points": 3.25},
+    ]
+    assert got[1] == ""
+    assert len(got[0]) < len(raw[0])

@@ -1,0 +1,199 @@
+"""Stage ``publish`` on the small simulated area, with hand-shaped scores (documented shape)."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from fairness.gate import GateBlocked
+from models.tiering import rank_by_risk
+from panel.cohort import COHORT_COLUMNS
+from pipelines import publish
+from validation.contract import TABLES
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "panel"))
+import panel_testkit as kit
+
+
+@pytest.fixture(scope="module")
+def published(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("publish")
+    scores = kit.write_model_dir(small_pipeline["features"], root / "model")
+    kit.write_typology(scores, root / "typology")
+    kit.write_fairness(root / "fairness.json")
+    paths = {
+        "root": root,
+        "model": root / "model",
+        "typology": root / "typology",
+        "fairness": root / "fairness.json",
+        "out": root / "panel",
+        "reid_out": root / "reid_key",
+        "metrics": root / "metrics" / "publish.json",
+    }
+    publish.run(
+        paths["model"],
+        paths["typology"],
+        small_pipeline["linked"],
+        small_pipeline["reid"],
+        paths["fairness"],
+        paths["out"],
+        paths["reid_out"],
+        paths["metrics"],
+        small_pipeline["params"],
+    )
+    return paths
+
+
+def _read_list(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"pseudo_id": "str", "model_version": "str"}, keep_default_na=False)
+
+
+def test_cohort_list_contract(published: dict[str, Path], small_pipeline: dict[str, Path]) -> None:
+    text = (published["out"] / "cohort_list.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == ",".join(COHORT_COLUMNS)
+    cl = _read_list(published["out"] / "cohort_list.csv")
+    scores = pd.read_parquet(published["model"] / "scores.parquet")
+    assert sorted(cl["pseudo_id"]) == sorted(scores["pseudo_id"])
+    assert (cl["panel_date"] == "2026-10-31").all()
+    assert cl["rank"].tolist() == list(range(1, len(cl) + 1))
+    # Ranks follow risk_12m as published, ties by pseudo_id.
+    assert (rank_by_risk(cl, "risk_12m", by=None) == cl["rank"]).all()
+    assert cl["risk_12m"].is_monotonic_decreasing
+    params = yaml.safe_load(small_pipeline["params"].read_text())["publish"]["tiering"]
+    counts = cl["suggested_tier"].value_counts()
+    assert counts["red"] == min(params["red"], len(cl))
+    assert counts["amber"] == min(params["amber"], len(cl) - counts["red"])
+    assert set(cl["new_to_list"]) == {True} and set(cl["tier_movement"]) == {"new"}
+    assert (cl["model_version"] == "3").all()
+    due = cl["release_due"] != ""
+    assert due.sum() == scores["release_due"].notna().sum()
+    assert cl.loc[due, "release_due"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert set(cl["typology"]) <= {
+        "general",
+        "young_last_chance",
+        "older_prison",
+        "vulnerable",
+        "control_only",
+        "other",
+        "unassigned",
+    }
+    assert cl["sources_linked"].str.startswith("police").all()
+
+
+def test_metrics(published: dict[str, Path]) -> None:
+    m = json.loads(published["metrics"].read_text())
+    cl = _read_list(published["out"] / "cohort_list.csv")
+    assert m["model_version"] == "3"
+    assert m["n_listed"] == len(cl)
+    assert m["tier_counts"] == {t: int((cl["suggested_tier"] == t).sum()) for t in ("red", "amber", "green")}
+    assert sum(m["typology_counts"].values()) == len(cl)
+    assert m["movement_counts"]["new"] == len(cl)
+    assert m["overrides"] is None and m["previous_panel_date"] is None
+    assert m["coverage_by_agency"]["police"]["share"] == 1.0
+    assert m["fairness_gate"]["status"] == "pass"
+
+
+def test_reid_key_private(published: dict[str, Path], small_pipeline: dict[str, Path]) -> None:
+    path = published["reid_out"] / "reid_key.csv"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    key = pd.read_csv(path, dtype="str", keep_default_na=False)
+    assert list(key.columns) == ["pseudo_id", "pnc_id", "noms_id", "crn", "health_id", "council_id"]
+    cl = _read_list(published["out"] / "cohort_list.csv")
+    assert key["pseudo_id"].tolist() == cl["pseudo_id"].tolist()
+    index = pd.read_parquet(small_pipeline["reid"] / "person_index.parquet")
+    police = index[index["source"] == "police"].set_index("pseudo_id")["source_id"]
+    assert (key["pnc_id"] == key["pseudo_id"].map(police)).all()
+
+
+def _identifying_values(extract: Path) -> set[str]:
+    values: set[str] = set()
+    for table in TABLES:
+        cols = [c.name for c in table.columns if c.identifying]
+        path = extract / f"{table.name}.csv"
+        if not cols or not path.exists():
+            continue
+        frame = pd.read_csv(path, usecols=cols, dtype="str", keep_default_na=False)
+        for col in cols:
+            values |= set(frame[col].str.strip())
+    values.discard("")
+    return values
+
+
+def test_privacy_no_identifying_values_published(
+    published: dict[str, Path], small_pipeline: dict[str, Path]
+) -> None:
+    secret = _identifying_values(small_pipeline["extract"])
+    assert len(secret) > 1000  # names, dates of birth, postcodes, every source id
+    files = [published["out"] / "cohort_list.csv", published["out"] / "panel_pack.html", published["metrics"]]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        tokens = set(re.findall(r"[A-Za-z0-9/'\-]+", text))
+        leaked = sorted(tokens & secret)
+        assert not leaked, f"{path.name} carries identifying values: {leaked[:10]}"
+        lowered = text.lower()
+        assert '"sex"' not in lowered and '"ethnicity"' not in lowered, path.name
+    header = (published["out"] / "cohort_list.csv").read_text().splitlines()[0].split(",")
+    assert not {"sex", "ethnicity", "date_of_birth", "birth_month", "postcode_district"} & set(header)
+    # The check can fail: the re-identification key does carry them.
+    key_tokens = set(re.findall(r"[A-Za-z0-9/'\-]+", (published["reid_out"] / "reid_key.csv").read_text()))
+    assert key_tokens & secret
+
+
+def test_gate_block_refuses_without_sign_off(
+    published: dict[str, Path], small_pipeline: dict[str, Path], tmp_path: Path
+) -> None:
+    params = yaml.safe_load(small_pipeline["params"].read_text())
+    params["fairness"]["gate"] = "block"
+    params["fairness"]["sign_off"] = None
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params))
+    kit.write_fairness(tmp_path / "fairness.json", flagged=["fpr_ratio:ethnicity=Black"])
+    args = (
+        published["model"],
+        published["typology"],
+        small_pipeline["linked"],
+        small_pipeline["reid"],
+        tmp_path / "fairness.json",
+        tmp_path / "panel",
+        tmp_path / "reid_key",
+        tmp_path / "publish.json",
+    )
+    with pytest.raises(GateBlocked, match=r"fpr_ratio:ethnicity=Black[\s\S]*sign_off"):
+        publish.run(*args, params_path)
+    assert not (tmp_path / "panel").exists() and not (tmp_path / "reid_key").exists()
+    # Signed off naming the measure: published, and the pack says who signed.
+    params["fairness"]["sign_off"] = {
+        "by": "A. Analyst, IOM lead",
+        "date": "2026-11-02",
+        "measures": ["fpr_ratio:ethnicity=Black"],
+        "reason": "reviewed at the board",
+    }
+    params_path.write_text(yaml.safe_dump(params))
+    publish.run(*args, params_path)
+    page = (tmp_path / "panel" / "panel_pack.html").read_text()
+    assert 'id="gate-banner"' in page and "Signed off by A. Analyst, IOM lead on 2026-11-02" in page
+
+
+def test_missing_fairness_metrics_is_an_error(
+    published: dict[str, Path], small_pipeline: dict[str, Path], tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError, match="fairness audit"):
+        publish.run(
+            published["model"],
+            published["typology"],
+            small_pipeline["linked"],
+            small_pipeline["reid"],
+            tmp_path / "missing.json",
+            tmp_path / "panel",
+            tmp_path / "reid_key",
+            tmp_path / "publish.json",
+            small_pipeline["params"],
+        )
