@@ -35,17 +35,25 @@ panel's judgement. Sex and ethnicity are {
 
 ## Model
 xgboost, {m["model"]["n_trees"]} trees of depth {params.max_depth} (early stopping on the
-validation dates), monotone constraints from the feature catalogue (e.g. more proven
+validation dates{
+        "; the same number of trees then regrown on the training and validation dates together"
+        if params.refit_on_valid
+        else ""
+    }), monotone constraints from the feature catalogue (e.g. more proven
 offences never lowers the risk), {m["model"]["n_features"]} features. Calibrated on held-out
 dates by **{params.calibration}** scaling of the trees' log-odds: Platt has two parameters,
 is strictly increasing (keeps the ranking and the monotone constraints) and smooth (so
 explanations map to probability points).
 
 ## Interval
-`risk_12m_low`/`risk_12m_high`: the central {params.interval:.0%} of {params.n_bootstrap}
-bootstrap refits (trees and calibrator) in which each person gets a Poisson(1) weight, so
-all of a person's as-of dates are resampled together. It reflects estimation uncertainty,
-not the person's own uncertainty (a 30% risk is already a statement of that).
+`risk_12m_low`/`risk_12m_high`: {params.n_bootstrap} bootstrap refits (trees and calibrator)
+in which each person gets a Poisson(1) weight, so all of a person's as-of dates are
+resampled together. The interval is `risk_12m` moved, in log-odds, by the central
+{params.interval:.0%} of the refits' deviations from their mean for that person (the
+refits give the spread, the fitted model the centre, so the interval always contains
+`risk_12m`). It reflects estimation uncertainty, not the person's own uncertainty (a 30%
+risk is already a statement of that). The refits are logged with the model, so a
+registered version reproduces its intervals.
 
 ## Temporal validation
 Train: {split.train[0].date()}..{split.train[-1].date()} ({len(split.train)} as-of dates);
@@ -72,7 +80,16 @@ needs (dynamic) are listed apart.
 ## Limits
 Trained on recorded, proven offending: policing patterns shape the label. Check the
 fairness audit before use. Probabilities drift as the cohort changes: recalibrate on
-recent dates.
+recent dates. Counts "ever" only reach back to the start of the agencies' records, so
+they grow with the calendar date for everyone; the model reads that growth as higher
+risk, and risks at dates after the calibration dates tend to be over-stated (compare the
+mean predicted risk with the prevalence in the table above).
+
+## Registry
+Registered in MLflow as `{params.register_name}`; the version's `fingerprint` tag is the
+sha256 of the model files (trees, calibrator, bootstrap refits), so an identical retrain
+reuses the version. `iom score --extract DIR --panel-date D --model-version V` scores a new
+extract with a registered version without retraining.
 """
 
 

@@ -9,6 +9,7 @@ the risk in each.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 MIN_POINTS = 0.5  # contributions that round to 0 pts are not reasons
 N_UP = 3
 N_DOWN = 2
+N_CONTRIB = 8  # contributions listed per person in scores.parquet
 REASON_COLUMNS = ("reasons_history_up", "reasons_history_down", "reasons_needs_up", "reasons_needs_down")
 
 
@@ -52,6 +54,40 @@ def _phrase(values: np.ndarray, labels: np.ndarray, is_bool: np.ndarray, counts:
     )
 
 
+def _reason_text(
+    P: np.ndarray,
+    V: np.ndarray,
+    cols: np.ndarray,
+    sign: float,
+    k: int,
+    labels: np.ndarray,
+    is_bool: np.ndarray,
+    counts: np.ndarray,
+) -> pd.Series:
+    """The ``k`` reasons moving the risk most in direction ``sign`` among ``cols``, ``; ``-joined."""
+    rows = np.arange(len(P))
+    text = pd.Series([""] * len(P), dtype="str")
+    if not len(cols):
+        return text
+    order = np.argsort(-sign * P[:, cols], axis=1, kind="stable")[:, :k]
+    for r in range(order.shape[1]):
+        j = cols[order[:, r]]
+        pts = P[rows, j]
+        keep = sign * pts >= MIN_POINTS
+        phrase = _phrase(V[rows, j], labels[j], is_bool[j], counts[j])
+        pts_txt = pd.Series(np.round(pts).astype(np.int64), dtype="int64").map("{:+d}".format)
+        reason = phrase + " (" + pts_txt + " pts)"
+        sep = np.where(text.str.len() > 0, "; ", "")
+        text = pd.Series(np.where(keep, text + sep + reason, text), dtype="str")
+    return text
+
+
+def _matrices(points: pd.DataFrame, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    P = points.to_numpy(dtype=np.float64)
+    V = X.loc[:, list(points.columns)].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    return P, V
+
+
 def explain_reasons(
     points: pd.DataFrame, X: pd.DataFrame, n_up: int = N_UP, n_down: int = N_DOWN
 ) -> pd.DataFrame:
@@ -73,28 +109,123 @@ def explain_reasons(
     columns = list(points.columns)
     kinds, labels, is_bool = _kinds_and_labels(columns)
     counts = np.array([c.startswith("n_") for c in columns])
-    P = points.to_numpy(dtype=np.float64)
-    V = X.loc[:, columns].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    rows = np.arange(len(P))
+    P, V = _matrices(points, X)
     out: dict[str, pd.Series] = {}
     for kind, name in (("static", "history"), ("dynamic", "needs")):
         cols = np.flatnonzero(kinds == kind)
         for sign, k, suffix in ((1.0, n_up, "up"), (-1.0, n_down, "down")):
-            text = pd.Series([""] * len(P), dtype="str")
-            if len(cols):
-                signed = sign * P[:, cols]
-                order = np.argsort(-signed, axis=1, kind="stable")[:, :k]
-                for r in range(order.shape[1]):
-                    j = cols[order[:, r]]
-                    pts = P[rows, j]
-                    keep = sign * pts >= MIN_POINTS
-                    phrase = _phrase(V[rows, j], labels[j], is_bool[j], counts[j])
-                    pts_txt = pd.Series(np.round(pts).astype(np.int64), dtype="int64").map("{:+d}".format)
-                    reason = phrase + " (" + pts_txt + " pts)"
-                    sep = np.where(text.str.len() > 0, "; ", "")
-                    text = pd.Series(np.where(keep, text + sep + reason, text), dtype="str")
-            out[f"reasons_{name}_{suffix}"] = text
+            out[f"reasons_{name}_{suffix}"] = _reason_text(P, V, cols, sign, k, labels, is_bool, counts)
     return pd.DataFrame(out).set_axis(points.index)
+
+
+def _json_number(x: np.ndarray, decimals: int) -> pd.Series:
+    """Floats as JSON number text (``null`` for missing)."""
+    s = pd.Series(np.round(x, decimals), dtype="float64")
+    return s.astype("str").where(s.notna(), "null")
+
+
+def contributions_json(points: pd.DataFrame, X: pd.DataFrame, n_top: int = N_CONTRIB) -> pd.Series:
+    """The ``n_top`` largest contributions per row as a JSON list (a string per row).
+
+    Each item is ``{"feature", "label", "kind" (static|dynamic), "value", "points"}``,
+    largest ``|points|`` first; ``points`` are probability points (0-100 scale) as in
+    :meth:`RiskModel.explain`, so all features' points sum to ``100 * (risk - base)``.
+    """
+    columns = list(points.columns)
+    kinds, labels, _ = _kinds_and_labels(columns)
+    P, V = _matrices(points, X)
+    rows = np.arange(len(P))
+    k = min(n_top, len(columns))
+    order = np.argsort(-np.abs(P), axis=1, kind="stable")[:, :k]
+    head = np.array(
+        [
+            '{"feature": ' + json.dumps(c) + ', "label": ' + json.dumps(str(lab)) + ', "kind": "' + kd + '"'
+            for c, lab, kd in zip(columns, labels, kinds, strict=True)
+        ],
+        dtype=object,
+    )
+    text = pd.Series(["["] * len(P), dtype="str")
+    for r in range(k):
+        j = order[:, r]
+        item = (
+            pd.Series(head[j], dtype="str")
+            + ', "value": '
+            + _json_number(V[rows, j], 4)
+            + ', "points": '
+            + _json_number(P[rows, j], 3)
+            + "}"
+        )
+        text = text + (", " if r else "") + item
+    return (text + "]").set_axis(points.index)
+
+
+def panel_reasons(
+    points: pd.DataFrame, X: pd.DataFrame, n_up: int = N_UP, n_down: int = N_DOWN
+) -> pd.DataFrame:
+    """The panel's reason columns (see docs/interfaces.md, ``scores.parquet``).
+
+    Returns
+    -------
+    DataFrame
+        ``reasons_up`` (top ``n_up`` raising the risk, any kind), ``reasons_down`` (top
+        ``n_down`` lowering it), ``reasons_up_static`` (history, cannot change),
+        ``reasons_up_dynamic`` (needs supervision can work on): ``; ``-joined, empty
+        when none; and ``contributions`` (:func:`contributions_json`).
+    """
+    columns = list(points.columns)
+    kinds, labels, is_bool = _kinds_and_labels(columns)
+    counts = np.array([c.startswith("n_") for c in columns])
+    P, V = _matrices(points, X)
+    every = np.arange(len(columns))
+    out = {
+        "reasons_up": _reason_text(P, V, every, 1.0, n_up, labels, is_bool, counts),
+        "reasons_down": _reason_text(P, V, every, -1.0, n_down, labels, is_bool, counts),
+        "reasons_up_static": _reason_text(
+            P, V, np.flatnonzero(kinds == "static"), 1.0, n_up, labels, is_bool, counts
+        ),
+        "reasons_up_dynamic": _reason_text(
+            P, V, np.flatnonzero(kinds == "dynamic"), 1.0, n_up, labels, is_bool, counts
+        ),
+    }
+    frame = pd.DataFrame(out).set_axis(points.index)
+    frame["contributions"] = contributions_json(points, X)
+    return frame
+
+
+def _beeswarm(
+    sv: np.ndarray,
+    values: pd.DataFrame,
+    names: list[str],
+    path: Path,
+    rng: np.random.Generator,
+    top: int = 20,
+) -> Path:
+    """SHAP beeswarm of the ``top`` features, drawn here so that the jitter is seeded.
+
+    (shap's own beeswarm shuffles with numpy's global generator: not reproducible.)
+    """
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(-np.abs(sv).mean(axis=0), kind="stable")[:top]
+    fig, ax = plt.subplots(figsize=(10, 8))
+    for pos, j in enumerate(order[::-1]):
+        v = values.iloc[:, j].to_numpy(dtype=np.float64)
+        # Colour is the value's rank within the feature (low blue, high red; grey unknown).
+        rank = pd.Series(v).rank(pct=True).to_numpy()
+        jitter = rng.uniform(-0.3, 0.3, size=len(v))
+        known = ~np.isnan(v)
+        ax.scatter(sv[~known, j], pos + jitter[~known], s=3, color="#bbbbbb", alpha=0.5)
+        ax.scatter(
+            sv[known, j], pos + jitter[known], s=3, c=rank[known], cmap="coolwarm", vmin=0, vmax=1, alpha=0.6
+        )
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels([names[j] for j in order[::-1]], fontsize=8)
+    ax.set_xlabel("SHAP value (log-odds); colour: feature value, low (blue) to high (red)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def plot_global(
@@ -107,6 +238,8 @@ def plot_global(
 ) -> list[Path]:
     """Mean |SHAP| bar, beeswarm and dependence plots for the top features, as PNGs.
 
+    Drawn with matplotlib directly (shap's plots use numpy's global random state).
+
     Plots use the trees' log-odds SHAP values on a random sample of ``n_sample`` rows;
     labels are the catalogue's plain-English labels.
     """
@@ -114,7 +247,6 @@ def plot_global(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import shap
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,15 +256,19 @@ def plot_global(
     _, labels, _ = _kinds_and_labels(list(X.columns))
     names = [str(x) for x in labels]
     written = []
-    for kind, path in (("bar", folder / "shap_bar.png"), ("dot", folder / "shap_beeswarm.png")):
-        shap.summary_plot(
-            sv, values.to_numpy(), feature_names=names, plot_type=kind, max_display=20, show=False
-        )
-        plt.gcf().set_size_inches(10, 8)
-        plt.tight_layout()
-        plt.savefig(path, dpi=90)
-        plt.close("all")
-        written.append(path)
+    path = folder / "shap_bar.png"
+    mean_abs = np.abs(sv).mean(axis=0)
+    order = np.argsort(-mean_abs, kind="stable")[:20][::-1]
+    fig, ax = plt.subplots(figsize=(10, 8))
+    ax.barh(range(len(order)), mean_abs[order], color="#1f77b4")
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels([names[j] for j in order], fontsize=8)
+    ax.set_xlabel("mean |SHAP value| (log-odds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    written.append(path)
+    written.append(_beeswarm(sv, values, names, folder / "shap_beeswarm.png", rng))
     top = np.argsort(-np.abs(sv).mean(axis=0))[:n_dependence]
     for j in top:
         fig, ax = plt.subplots(figsize=(6, 4))

@@ -16,12 +16,14 @@ Isotonic is available (``calibration="isotonic"``) for large calibration sets.
 
 The interval per person comes from a Poisson bootstrap: ``n_bootstrap`` refits of the
 trees (same number of trees) and of the calibrator, each with every *person* given a
-Poisson(1) weight (all of one person's as-of dates share it); the interval is the
-central ``interval`` quantile range of the refits' predictions.
+Poisson(1) weight (all of one person's as-of dates share it). The interval is the
+model's own estimate plus the central ``interval`` quantile range of the refits'
+deviations from their mean, in log-odds (so it always contains the estimate).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -137,6 +139,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     n_jobs
         xgboost threads. 1 by default: OpenMP threads spin-wait and are far slower than
         one thread on a shared, loaded machine; results do not depend on it.
+    refit_on_valid
+        After early stopping has chosen the number of trees, grow that many again on the
+        training and validation dates together (more, and more recent, data), before
+        calibrating on the calibration dates.
     """
 
     def __init__(
@@ -155,6 +161,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         interval: float = 0.9,
         random_state: int = 0,
         n_jobs: int = 1,
+        refit_on_valid: bool = False,
     ) -> None:
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -170,6 +177,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.interval = interval
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.refit_on_valid = refit_on_valid
 
     # ------------------------------------------------------------------ fitting
     def _constraints(self, columns: Sequence[str]) -> dict[str, int]:
@@ -207,6 +215,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calib_set: tuple[pd.DataFrame, pd.Series | np.ndarray] | None = None,
         groups: pd.Series | np.ndarray | None = None,
         calib_groups: pd.Series | np.ndarray | None = None,
+        eval_groups: pd.Series | np.ndarray | None = None,
     ) -> RiskModel:
         """Grow the trees on ``X``, stop early on ``eval_set``, calibrate on ``calib_set``.
 
@@ -220,9 +229,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calib_set
             Held-out calibration rows and labels (later still); without it the trees'
             own probability is used uncalibrated.
-        groups, calib_groups
-            Person ids of the training / calibration rows, so the bootstrap resamples
-            people rather than rows.
+        groups, calib_groups, eval_groups
+            Person ids of the training / calibration / validation rows, so the bootstrap
+            resamples people rather than rows.
         """
         if not isinstance(X, pd.DataFrame):
             raise TypeError("X must be a DataFrame with feature names")
@@ -257,6 +266,21 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         )
         self.n_trees_ = int(self.booster_.best_iteration) + 1 if eval_set is not None else self.n_estimators
         self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
+        if self.refit_on_valid and eval_set is not None:
+            X = pd.concat([X, eval_set[0].loc[:, list(X.columns)]], axis=0, ignore_index=True)
+            y_arr = np.concatenate([y_arr, np.asarray(eval_set[1], dtype=np.float64)])
+            if groups is not None:
+                groups = (
+                    np.concatenate([np.asarray(groups), np.asarray(eval_groups)])
+                    if eval_groups is not None
+                    else None
+                )
+            dtrain = xgb.DMatrix(
+                to_matrix(X, X.columns), label=y_arr, feature_names=list(X.columns), nthread=self.n_jobs
+            )
+            self.booster_ = xgb.train(
+                self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_
+            )
         if calib_set is not None:
             margin = self._margin(self.booster_, calib_set[0])
             self.calibrator_ = _Calibrator.fit(self.calibration, margin, np.asarray(calib_set[1]))
@@ -338,8 +362,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 for bst, cal in zip(self.bootstrap_boosters_, self.bootstrap_calibrators_, strict=True)
             ]
         )
+        # The refits give the spread; the centre stays the fitted model's own estimate
+        # (averaged refits are shrunk towards the mean, so their percentiles can miss it).
+        z = _logit(draws)
+        dev = z - z.mean(axis=1, keepdims=True)
         tail = (1.0 - self.interval) / 2.0
-        lo, hi = np.quantile(draws, [tail, 1.0 - tail], axis=1)
+        q_lo, q_hi = np.quantile(dev, [tail, 1.0 - tail], axis=1)
+        centre = _logit(self.predict_proba(X)[:, 1])
+        lo, hi = _expit(centre + q_lo), _expit(centre + q_hi)
         return pd.DataFrame({"risk_12m_low": lo, "risk_12m_high": hi}, index=X.index)
 
     # --------------------------------------------------------------- explaining
@@ -393,6 +423,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = [folder / MODEL_FILE, folder / META_FILE]
+        for stale in folder.glob("bootstrap_*.ubj"):
+            stale.unlink()
         self.booster_.save_model(str(folder / MODEL_FILE))
         for i, bst in enumerate(self.bootstrap_boosters_):
             path = folder / f"bootstrap_{i:03d}.ubj"
@@ -430,6 +462,38 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         ]
         model.eval_history_ = {}
         return model
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+    return np.asarray(np.log(q) - np.log1p(-q))
+
+
+def _expit(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def model_files(folder: Path) -> list[Path]:
+    """The files of a saved model: trees, calibrator/metadata JSON and bootstrap refits."""
+    folder = Path(folder)
+    files = [folder / MODEL_FILE, folder / META_FILE, *sorted(folder.glob("bootstrap_*.ubj"))]
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"not a saved risk model, missing: {missing}")
+    return files
+
+
+def model_fingerprint(folder: Path) -> str:
+    """sha256 over the saved model's file names and bytes: equal models, equal fingerprints.
+
+    The registry uses it to recognise a retrain that reproduced an already registered
+    model, so that it is reused rather than registered again.
+    """
+    h = hashlib.sha256()
+    for f in model_files(folder):
+        h.update(f.name.encode("utf-8") + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def _group_codes(groups: pd.Series | np.ndarray | None, n: int) -> np.ndarray:

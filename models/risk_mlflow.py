@@ -1,56 +1,191 @@
-"""Log and register the risk model in MLflow as a pyfunc (trees + calibrator + feature list)."""
+"""The risk model in the MLflow registry: log, register (content-addressed) and fetch.
+
+A model version is identified by the sha256 of its saved files (trees, calibrator JSON and
+bootstrap refits: :func:`models.risk.model_fingerprint`), kept as the version's
+``fingerprint`` tag. Registering a model whose fingerprint a version already carries
+reuses that version, so a retrain that reproduces the model (same data, params and seed)
+leaves the registry and the stage outputs unchanged.
+
+Only model files and aggregate reports go to MLflow, never scores or predictions (row
+level).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from models.risk import META_FILE, MODEL_FILE, RiskModel
+from models.risk import RiskModel, model_files
 
-if TYPE_CHECKING:
-    from models.risk_train import TrainResult
+logger = logging.getLogger(__name__)
 
 # Inference needs only these: pinning them avoids MLflow inferring the whole environment.
 PIP_REQUIREMENTS = ["xgboost-cpu==3.2.*", "pandas>=3", "numpy>=2", "scikit-learn==1.9.*"]
+FINGERPRINT_TAG = "fingerprint"
+MODEL_ARTIFACTS = "artifacts"  # folder of the logged pyfunc model holding the saved files
+
+
+def _quiet_env() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _python_model() -> Any:
     import mlflow.pyfunc
 
     class RiskPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
-        """``predict`` returns risk_12m (and the interval when bootstrap refits were saved)."""
+        """``predict`` returns risk_12m and its bootstrap interval."""
 
         def load_context(self, context: Any) -> None:
-            self.model = RiskModel.load(Path(context.artifacts["model_json"]).parent)
+            self.model = RiskModel.load(Path(context.artifacts["risk_model.json"]).parent)
 
-        def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
+        def predict(
+            self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+        ) -> pd.DataFrame:
             X = model_input.loc[:, list(self.model.feature_names_in_)]
             out = pd.DataFrame({"risk_12m": self.model.predict_proba(X)[:, 1]}, index=X.index)
-            return out
+            return pd.concat([out, self.model.predict_interval(X)], axis=1)
 
     return RiskPyfunc()
 
 
-def log_risk_model(out: Path, result: TrainResult, register_name: str, reports: Path) -> None:
-    """Log the model files (never scores or predictions: those are row-level) and register it."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+def registration_record(
+    name: str,
+    version: str,
+    run_id: str | None,
+    fingerprint: str,
+    trained_on: str,
+    registered_at: str | None,
+) -> dict[str, Any]:
+    """The ``registration.json`` content (docs/interfaces.md)."""
+    return {
+        "name": name,
+        "version": version,
+        "run_id": run_id,
+        "fingerprint": fingerprint,
+        "trained_on": trained_on,
+        "registered_at": registered_at,
+    }
+
+
+def find_version(name: str, fingerprint: str) -> Any | None:
+    """The lowest version of ``name`` tagged with ``fingerprint``, or None."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    try:
+        found = client.search_model_versions(f"name='{name}' and tag.{FINGERPRINT_TAG}='{fingerprint}'")
+    except MlflowException:
+        return None
+    return min(found, key=lambda v: int(v.version)) if found else None
+
+
+def _version_record(mv: Any, fingerprint: str, trained_on: str) -> dict[str, Any]:
+    created = dt.datetime.fromtimestamp(int(mv.creation_timestamp) / 1000, tz=dt.UTC).date()
+    return registration_record(
+        mv.name, str(mv.version), mv.run_id, fingerprint, trained_on, created.isoformat()
+    )
+
+
+def register_model(
+    out: Path,
+    model: RiskModel,
+    fingerprint: str,
+    trained_on: str,
+    register_name: str,
+    extra_artifacts: list[Path],
+    log_run: Any,
+) -> dict[str, Any]:
+    """Register the model saved in ``out`` unless a version already has its fingerprint.
+
+    Parameters
+    ----------
+    out
+        Folder the model was saved to (:meth:`RiskModel.save`).
+    fingerprint
+        :func:`models.risk.model_fingerprint` of ``out``.
+    trained_on
+        Last as-of date of the training block (ISO).
+    extra_artifacts
+        Files logged inside the model (the model card), aggregates only.
+    log_run
+        Called with no argument inside the new MLflow run to log params/metrics/plots.
+
+    Returns
+    -------
+    dict
+        :func:`registration_record` of the new or reused version.
+    """
+    _quiet_env()
     import mlflow
+    from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
-    model = result.model
-    example = pd.DataFrame({c: pd.Series([0.0], dtype="float64") for c in model.feature_names_in_})
-    signature = infer_signature(example, pd.DataFrame({"risk_12m": [0.5]}))
-    mlflow.pyfunc.log_model(
-        name="model",
-        python_model=_python_model(),
-        artifacts={"model_json": str(Path(out) / META_FILE), "model_ubj": str(Path(out) / MODEL_FILE)},
-        pip_requirements=PIP_REQUIREMENTS,
-        signature=signature,
-        registered_model_name=register_name,
+    existing = find_version(register_name, fingerprint)
+    if existing is not None:
+        logger.info(
+            "model unchanged (fingerprint %s): reusing %s v%s",
+            fingerprint[:12],
+            register_name,
+            existing.version,
+        )
+        return _version_record(existing, fingerprint, trained_on)
+
+    features = [str(c) for c in model.feature_names_in_]
+    example = pd.DataFrame({c: np.zeros(1, dtype=np.float64) for c in features})
+    signature = infer_signature(
+        example, pd.DataFrame({"risk_12m": [0.5], "risk_12m_low": [0.4], "risk_12m_high": [0.6]})
     )
-    for card in ("model_card.md", "model_card.html"):
-        if (Path(reports) / card).exists():
-            mlflow.log_artifact(str(Path(reports) / card), artifact_path="model")
+    artifacts = {f.name: str(f) for f in [*model_files(out), *extra_artifacts]}
+    with mlflow.start_run(run_name="train", tags={"stage": "train", FINGERPRINT_TAG: fingerprint}) as run:
+        log_run()
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=_python_model(),
+            artifacts=artifacts,
+            pip_requirements=PIP_REQUIREMENTS,
+            signature=signature,
+            input_example=example,
+            registered_model_name=register_name,
+        )
+        run_id = str(run.info.run_id)
+    version = str(info.registered_model_version)
+    client = MlflowClient()
+    client.set_model_version_tag(register_name, version, FINGERPRINT_TAG, fingerprint)
+    client.set_model_version_tag(register_name, version, "trained_on", trained_on)
+    logger.info("registered %s v%s (run %s)", register_name, version, run_id)
+    return _version_record(client.get_model_version(register_name, version), fingerprint, trained_on)
+
+
+def fetch_model(name: str, version: str | None, dst: Path | None = None) -> tuple[RiskModel, dict[str, Any]]:
+    """Download a registered version (default: the latest) and load it, with its record.
+
+    The bootstrap refits are part of the logged files, so intervals reproduce exactly.
+    """
+    _quiet_env()
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    if version is None:
+        versions = client.search_model_versions(f"name='{name}'")
+        if not versions:
+            raise LookupError(f"no registered versions of {name!r} at {mlflow.get_tracking_uri()}")
+        version = str(max(int(v.version) for v in versions))
+    mv = client.get_model_version(name, version)
+    folder = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="iom-risk-"))
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(folder))
+    )
+    model = RiskModel.load(local / MODEL_ARTIFACTS)
+    fingerprint = mv.tags.get(FINGERPRINT_TAG, "")
+    record = _version_record(mv, fingerprint, mv.tags.get("trained_on", ""))
+    return model, record

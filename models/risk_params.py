@@ -41,6 +41,8 @@ class TrainParams(StageParams):
         Seeds every random draw (xgboost row/column sampling, bootstrap).
     n_jobs
         xgboost threads (1: fastest on a shared machine; results do not depend on it).
+    refit_on_valid
+        Regrow the early-stopped number of trees on training + validation dates.
     register_name
         MLflow registered model name; ``log_mlflow`` turns MLflow logging off.
     """
@@ -66,6 +68,7 @@ class TrainParams(StageParams):
     capacity: int = Field(100, ge=1)
     seed: int = 20261031
     n_jobs: int = Field(1, ge=1)
+    refit_on_valid: bool = True
     register_name: str = "iom-risk"
     log_mlflow: bool = True
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from models.baselines import OGRSBaseline, RFGBaseline
-from models.explain import explain_reasons
+from models.explain import panel_reasons
 from models.metrics import score_predictions
 from models.risk import RiskModel, feature_columns, protected_dummies
 from models.risk_params import TrainParams
@@ -64,6 +64,7 @@ def build_model(params: TrainParams) -> RiskModel:
         interval=params.interval,
         random_state=params.seed,
         n_jobs=params.n_jobs,
+        refit_on_valid=params.refit_on_valid,
     )
 
 
@@ -108,6 +109,7 @@ def train_and_evaluate(
         calib_set=(X.loc[masks["calib"]], y.loc[masks["calib"]]),
         groups=lab.loc[masks["train"], "pseudo_id"],
         calib_groups=lab.loc[masks["calib"], "pseudo_id"],
+        eval_groups=lab.loc[masks["valid"], "pseudo_id"],
     )
     # Baselines are fitted on the training and validation dates together: they have no
     # settings to tune and no calibrator, so those dates are their training window.
@@ -175,11 +177,35 @@ def evaluate(preds: pd.DataFrame, capacity: int) -> dict[str, Any]:
     return out
 
 
+SCORE_COLUMNS = (
+    "pseudo_id",
+    "as_of_date",
+    "in_custody",
+    "release_due",
+    "risk_12m",
+    "risk_12m_low",
+    "risk_12m_high",
+    "rank",
+    "reasons_up",
+    "reasons_down",
+    "reasons_up_static",
+    "reasons_up_dynamic",
+    "contributions",
+    "base_risk",
+)
+
+
 def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame:
-    """Risk, interval, rank and reasons for every person on the panel date."""
+    """Risk, interval, rank and reasons for every person on the panel date.
+
+    Columns are :data:`SCORE_COLUMNS`, rows in rank order (1 = highest risk; ties by
+    ``pseudo_id``, so the order is reproducible).
+    """
     scores = panel.loc[:, [*ID_COLUMNS, "in_custody", "release_due"]].copy()
     scores["risk_12m"] = model.predict_proba(X)[:, 1]
     scores = pd.concat([scores, model.predict_interval(X)], axis=1)
-    scores["rank"] = scores["risk_12m"].rank(method="first", ascending=False).astype("int64")
-    scores = pd.concat([scores, explain_reasons(model.explain(X), X)], axis=1)
-    return scores.sort_values("rank").reset_index(drop=True)
+    scores = pd.concat([scores, panel_reasons(model.explain(X), X)], axis=1)
+    scores["base_risk"] = model.base_risk_
+    scores = scores.sort_values(["risk_12m", "pseudo_id"], ascending=[False, True], kind="stable")
+    scores["rank"] = np.arange(1, len(scores) + 1, dtype=np.int64)
+    return scores.loc[:, list(SCORE_COLUMNS)].reset_index(drop=True)

@@ -29,12 +29,16 @@ from models.baselines import oracle_risk
 from models.card import write_model_card
 from models.explain import plot_global
 from models.metrics import calibration_table, precision_at_k, roc_points
+from models.risk import model_fingerprint
+from models.risk_mlflow import registration_record
 from models.risk_params import TrainParams
 from models.risk_train import MODEL_NAMES, TrainResult, model_matrix, train_and_evaluate
 from models.splits import plot_split
 from pipelines.config import DEFAULT_PARAMS, load_params, read_params
 
 logger = logging.getLogger(__name__)
+
+AREA = "risk-model"  # MLflow experiment iom/risk-model
 
 
 def read_features(features: Path) -> pd.DataFrame:
@@ -59,47 +63,100 @@ def read_truth(features: pd.DataFrame, truth_dir: Path, reid: Path) -> pd.Series
     )
 
 
+PLOTS_DIR = "plots"  # reports/model/plots/: the files dvc.yaml's top-level plots read
+FPR_GRID = np.linspace(0.0, 1.0, 101)
+
+
 def write_plot_data(preds: pd.DataFrame, reports: Path, capacity: int) -> list[Path]:
-    """ROC, calibration and precision-at-k points of the test block, one CSV per plot."""
+    """ROC, calibration and precision-at-k points of the test block.
+
+    Writes one long CSV per plot (``roc.csv``, ``calibration.csv``, ``precision_at_k.csv``:
+    a ``model`` column) and, for ``dvc plots``, ``plots/roc.csv`` (true positive rate of
+    each model on a common false positive rate grid), ``plots/precision_at_k.csv`` (a
+    column per model) and ``plots/calibration_<model>.csv``.
+    """
     reports.mkdir(parents=True, exist_ok=True)
+    (reports / PLOTS_DIR).mkdir(exist_ok=True)
     test = preds.loc[preds["block"].eq("test").fillna(False).to_numpy(dtype=bool)]
     roc, cal, pak = [], [], []
     ks = np.unique(np.linspace(10, max(capacity * 5, 50), 50).round().astype(np.int64))
+    roc_wide = pd.DataFrame({"fpr": FPR_GRID})
+    pak_wide = pd.DataFrame({"k": ks})
+    paths = []
     for name in MODEL_NAMES:
         rows = test.loc[test[name].notna()]
         if rows.empty:
             continue
         y, p, d = rows["label"].to_numpy(), rows[name].to_numpy(), rows["as_of_date"].to_numpy()
+        points = roc_points(y, p, max_points=len(rows) + 1)
         roc.append(roc_points(y, p).assign(model=name))
-        cal.append(calibration_table(y, p).assign(model=name))
-        pak.append(precision_at_k(y, p, d, ks).assign(model=name))
-    paths = []
+        # The ROC's upper envelope at each grid rate (ties in fpr: the highest tpr).
+        env = points.groupby("fpr", sort=True)["tpr"].max()
+        roc_wide[name] = np.interp(FPR_GRID, env.index.to_numpy(), env.to_numpy())
+        table = calibration_table(y, p)
+        cal.append(table.assign(model=name))
+        path = reports / PLOTS_DIR / f"calibration_{name}.csv"
+        table.loc[:, ["mean_predicted", "observed"]].round(5).to_csv(path, index=False)
+        paths.append(path)
+        at_k = precision_at_k(y, p, d, ks)
+        pak.append(at_k.assign(model=name))
+        pak_wide[name] = at_k.set_index("k")["precision"].reindex(ks).to_numpy()
     for frame, stem in ((roc, "roc"), (cal, "calibration"), (pak, "precision_at_k")):
         path = reports / f"{stem}.csv"
         pd.concat(frame, ignore_index=True).round(5).to_csv(path, index=False)
         paths.append(path)
+    for wide, stem in ((roc_wide, "roc"), (pak_wide, "precision_at_k")):
+        path = reports / PLOTS_DIR / f"{stem}.csv"
+        wide.round(5).to_csv(path, index=False)
+        paths.append(path)
     return paths
 
 
-def log_to_mlflow(result: TrainResult, params: TrainParams, out: Path, metrics: Path, reports: Path) -> str:
-    """Log params, metrics, plots and the model (pyfunc) and register it; return the run id."""
-    from models.risk_mlflow import log_risk_model
-    from pipelines.tracking import configure_mlflow, flatten_numbers
-
-    configure_mlflow("risk-model")
+def _log_run(result: TrainResult, params: TrainParams, metrics: Path, reports: Path) -> None:
+    """Params, aggregate metrics and report files of the training run (nothing row-level)."""
     import mlflow
 
-    with mlflow.start_run(run_name="train", tags={"stage": "train"}) as run:
-        mlflow.log_params({k: str(v)[:500] for k, v in params.model_dump().items()})
-        numbers = flatten_numbers(
-            {k: result.metrics[k] for k in ("test", "calib", "model") if k in result.metrics}
-        )
-        mlflow.log_metrics({k.replace("@", "_"): v for k, v in numbers.items()})
-        mlflow.log_artifact(str(metrics), artifact_path="metrics")
-        for png in sorted(reports.glob("*.png")) + sorted(reports.glob("*.csv")):
-            mlflow.log_artifact(str(png), artifact_path="reports")
-        log_risk_model(out, result, params.register_name, reports)
-        return str(run.info.run_id)
+    from pipelines.tracking import flatten_numbers
+
+    mlflow.log_params({k: str(v)[:500] for k, v in params.model_dump().items()})
+    numbers = flatten_numbers(
+        {k: result.metrics[k] for k in ("test", "calib", "model") if k in result.metrics}
+    )
+    mlflow.log_metrics({k.replace("@", "_"): v for k, v in numbers.items()})
+    mlflow.log_artifact(str(metrics), artifact_path="metrics")
+    for path in sorted(reports.glob("*.png")) + sorted(reports.glob("*.csv")):  # aggregates only
+        mlflow.log_artifact(str(path), artifact_path="reports")
+
+
+def register(
+    result: TrainResult, params: TrainParams, out: Path, metrics: Path, reports: Path
+) -> dict[str, Any]:
+    """Register the saved model (or reuse the version with its fingerprint); the record."""
+    fingerprint = model_fingerprint(out)
+    # The last as-of date whose rows grew the trees (the validation dates too when refitted).
+    seen = result.split.valid if params.refit_on_valid and result.split.valid else result.split.train
+    trained_on = seen[-1].date().isoformat()
+    if not params.log_mlflow:
+        return registration_record(params.register_name, "unregistered", None, fingerprint, trained_on, None)
+    from models.risk_mlflow import register_model
+    from pipelines.tracking import configure_mlflow
+
+    configure_mlflow(AREA)
+    cards = [reports / c for c in ("model_card.md", "model_card.html") if (reports / c).exists()]
+    return register_model(
+        out,
+        result.model,
+        fingerprint,
+        trained_on,
+        params.register_name,
+        cards,
+        lambda: _log_run(result, params, metrics, reports),
+    )
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Parquet written the same way every time (fixed engine, compression, no index)."""
+    frame.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
 
 
 def run(
@@ -112,7 +169,11 @@ def run(
     truth_dir: Path | None = None,
     reid: Path = Path("data/reid"),
 ) -> dict[str, Any]:
-    """Train, evaluate and explain the risk model; write its outputs; return the metrics."""
+    """Train, evaluate and explain the risk model; write its outputs; return the metrics.
+
+    Identical inputs and params give byte-identical outputs (and reuse the registered
+    version: :mod:`models.risk_mlflow`).
+    """
     params = load_params("train", TrainParams, params_path)
     frame = read_features(Path(features))
     people = pd.read_parquet(persons, columns=["pseudo_id", "sex", "ethnicity"])
@@ -121,10 +182,10 @@ def run(
 
     out, reports, metrics = Path(out), Path(reports), Path(metrics)
     result.model.save(out)
-    result.scores.to_parquet(out / "scores.parquet", index=False)
-    result.predictions.to_parquet(out / "predictions.parquet", index=False)
+    write_parquet(result.scores, out / "scores.parquet")
+    write_parquet(result.predictions, out / "predictions.parquet")
     metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(json.dumps(result.metrics, indent=2, default=str), encoding="utf-8")
+    metrics.write_text(json.dumps(result.metrics, indent=2, default=str) + "\n", encoding="utf-8")
 
     rows = frame.groupby("as_of_date").size()
     plot_split(result.split, reports / "splits.png", rows)
@@ -134,7 +195,9 @@ def run(
     phi, _ = result.model.shap_values(X_test)
     plot_global(phi, X_test, reports, np.random.default_rng(params.seed))
     write_model_card(result, params, reports, all_params=read_params(params_path).get("train", {}))
-    if params.log_mlflow:
-        run_id = log_to_mlflow(result, params, out, metrics, reports)
-        logger.info("MLflow run %s", run_id)
+    record = register(result, params, out, metrics, reports)
+    (out / "registration.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    logger.info(
+        "model %s v%s (fingerprint %s)", record["name"], record["version"], record["fingerprint"][:12]
+    )
     return result.metrics

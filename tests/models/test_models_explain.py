@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
-from models.explain import explain_reasons
+from models.explain import contributions_json, explain_reasons, panel_reasons
 
 
-def test_reasons_known_answer() -> None:
+def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     X = pd.DataFrame(
         {
             "n_proven_offences_12m": [4],
@@ -28,6 +30,11 @@ def test_reasons_known_answer() -> None:
             "share_contacts_attended_3m": [-1.0],
         }
     )
+    return X, points
+
+
+def test_reasons_known_answer() -> None:
+    X, points = _frames()
     r = explain_reasons(points, X).iloc[0]
     assert r["reasons_history_up"] == "4 proven offences in the last 12 months (+9 pts)"
     assert r["reasons_history_down"] == "age in years: 45 (-3 pts)"
@@ -39,3 +46,42 @@ def test_reasons_known_answer() -> None:
         r["reasons_needs_down"]
         == "share of probation appointments attended in the last 3 months: 0.5 (-1 pts)"
     )
+
+
+def test_panel_reason_columns_known_answer() -> None:
+    X, points = _frames()
+    r = panel_reasons(points, X).iloc[0]
+    assert r["reasons_up"] == (
+        "4 proven offences in the last 12 months (+9 pts); "
+        "total need score at latest assessment: 7 (+4 pts); "
+        "latest housing event is not settled accommodation (+3 pts)"
+    )
+    assert r["reasons_down"] == (
+        "age in years: 45 (-3 pts); "
+        "share of probation appointments attended in the last 3 months: 0.5 (-1 pts)"
+    )
+    assert r["reasons_up_static"] == "4 proven offences in the last 12 months (+9 pts)"
+    assert r["reasons_up_dynamic"].startswith("total need score at latest assessment: 7 (+4 pts); ")
+
+
+def test_contributions_are_json_largest_first() -> None:
+    X, points = _frames()
+    X = X.assign(age=pd.array([pd.NA], dtype="Int32"))
+    items = json.loads(contributions_json(points, X, n_top=3).iloc[0])
+    assert items == [
+        {
+            "feature": "n_proven_offences_12m",
+            "label": "proven offences in the last 12 months",
+            "kind": "static",
+            "value": 4.0,
+            "points": 9.2,
+        },
+        {
+            "feature": "need_total",
+            "label": "total need score at latest assessment",
+            "kind": "dynamic",
+            "value": 7.0,
+            "points": 4.0,
+        },
+        {"feature": "age", "label": "age in years", "kind": "static", "value": None, "points": -3.4},
+    ]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from models.metrics import calibration_slope_intercept, expected_calibration_error
-from models.risk import RiskModel
+from models.risk import RiskModel, model_fingerprint
 
 FAST = {"n_estimators": 60, "early_stopping_rounds": 10, "learning_rate": 0.2, "max_depth": 3}
 
@@ -109,6 +109,9 @@ def test_interval_brackets_the_estimate(fitted: tuple[RiskModel, pd.DataFrame, n
     iv = model.predict_interval(X)
     assert (iv["risk_12m_low"] <= iv["risk_12m_high"]).all()
     assert (iv["risk_12m_high"] - iv["risk_12m_low"]).mean() > 0
+    # The refits give the spread around the model's own estimate, which stays inside.
+    risk = model.predict_proba(X)[:, 1]
+    assert (iv["risk_12m_low"].to_numpy() <= risk).all() and (risk <= iv["risk_12m_high"].to_numpy()).all()
 
 
 def test_same_seed_same_model_and_save_load_round_trip(tmp_path: Path) -> None:
@@ -121,6 +124,10 @@ def test_same_seed_same_model_and_save_load_round_trip(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(a.predict_interval(X), b.predict_interval(X))
     assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
     a.save(tmp_path)
+    b.save(tmp_path / "b")
+    c.save(tmp_path / "c")
+    assert model_fingerprint(tmp_path) == model_fingerprint(tmp_path / "b")
+    assert model_fingerprint(tmp_path) != model_fingerprint(tmp_path / "c")
     loaded = RiskModel.load(tmp_path)
     np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
     pd.testing.assert_frame_equal(loaded.predict_interval(X), a.predict_interval(X))
@@ -132,3 +139,24 @@ def test_monotone_override_and_unknown_override() -> None:
     assert m.monotone_constraints_["in_custody"] == -1
     with pytest.raises(ValueError, match="not in X"):
         RiskModel(**FAST, monotone_overrides={"nope": 1}).fit(X, y)
+
+
+def test_refit_on_valid_keeps_the_early_stopped_trees_and_uses_the_validation_rows() -> None:
+    X, y = _people(4000, 8)
+    kw = {
+        "eval_set": (X.iloc[2000:3000], y[2000:3000]),
+        "calib_set": (X.iloc[3000:], y[3000:]),
+        "groups": np.arange(2000),
+        "eval_groups": np.arange(2000, 3000),
+    }
+    plain = RiskModel(**FAST, n_bootstrap=1, random_state=3).fit(X.iloc[:2000], y[:2000], **kw)
+    refit = RiskModel(**FAST, n_bootstrap=1, random_state=3, refit_on_valid=True).fit(
+        X.iloc[:2000], y[:2000], **kw
+    )
+    assert refit.n_trees_ == plain.n_trees_
+    assert refit.booster_.num_boosted_rounds() == plain.n_trees_
+    assert not np.array_equal(refit.predict_proba(X), plain.predict_proba(X))
+    again = RiskModel(**FAST, n_bootstrap=1, random_state=3, refit_on_valid=True).fit(
+        X.iloc[:2000], y[:2000], **kw
+    )
+    np.testing.assert_array_equal(again.predict_proba(X), refit.predict_proba(X))

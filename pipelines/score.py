@@ -1,0 +1,159 @@
+"""Stage ``score``: a new extract -> panel-date risk scores from a *registered* model.
+
+Panels meet monthly and the model is retrained rarely, so scoring does not retrain: it
+validates and links the new extract with the same stage code as the pipeline
+(:mod:`pipelines.validate`, :mod:`pipelines.link`), builds the features of the panel date
+only, fetches a registered ``iom-risk`` version from MLflow (its trees, calibrator and
+bootstrap refits) and writes, in ``out``:
+
+- ``scores.parquet``: as ``iom train`` writes it (risk, interval, rank, reasons);
+- ``registration.json``: the version used (same shape as ``iom train``'s);
+- ``typology.parquet``: the panel date's typologies from the saved typology model
+  (skipped, with a warning, when that model is not there).
+
+The validated/linked/features tables go to ``work`` (a temporary folder when not given).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features import FeatureParams
+from features.build import build_features_at
+from models.risk import RiskModel, feature_columns, protected_dummies
+from models.risk_params import TrainParams
+from models.risk_train import score_panel
+from pipelines import link, validate
+from pipelines.config import DEFAULT_PARAMS, load_params
+from pipelines.features import partition_path, read_extract_date, read_linked
+from pipelines.train import AREA, write_parquet
+
+logger = logging.getLogger(__name__)
+
+TYPOLOGY_COLUMNS = ("pseudo_id", "as_of_date", "typology", "membership_probability", "cluster")
+
+
+def model_inputs(model: RiskModel, features: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    """The registered model's input columns, in its order, from a features frame.
+
+    Protected one-hots (``sex_*``, ``ethnicity_*``) are rebuilt from ``persons`` when the
+    model was trained with them.
+    """
+    names = [str(c) for c in model.feature_names_in_]
+    present = feature_columns(list(features.columns))
+    protected = sorted(
+        {c.split("_", 1)[0] for c in names if c not in present and c.startswith(("sex_", "ethnicity_"))}
+    )
+    X = features.loc[:, [c for c in names if c in present]]
+    if protected:
+        X = pd.concat([X, protected_dummies(persons, features["pseudo_id"], protected)], axis=1)
+    missing = [c for c in names if c not in X.columns]
+    if missing:
+        raise ValueError(f"the features lack the model's inputs {missing[:10]}: rebuild with matching params")
+    return X.loc[:, names]
+
+
+def panel_features(
+    linked: Path, manifest: Path, panel_date: dt.date | None, params_path: Path
+) -> pd.DataFrame:
+    """The cohort's features at the panel date only (default: ``features.panel_date`` or the extract date)."""
+    params = load_params("features", FeatureParams, params_path)
+    if panel_date is not None:
+        params = params.model_copy(update={"panel_date": panel_date.isoformat()})
+    extract_date = read_extract_date(manifest)
+    panel = pd.Timestamp(params.panel_date) if params.panel_date else extract_date
+    frame = build_features_at(read_linked(linked), panel, params, extract_date)
+    logger.info("score: %d people at the panel date %s", len(frame), panel.date())
+    return frame
+
+
+def assign_typologies(frame: pd.DataFrame, typology_model: Path) -> pd.DataFrame | None:
+    """Typology per person from the saved typology model, or None when it is missing."""
+    if not Path(typology_model).exists():
+        logger.warning("no typology model at %s: typology.parquet not written", typology_model)
+        return None
+    from models.typology import assign_frame, load_model
+
+    assigned = assign_frame(load_model(typology_model), frame)
+    assigned.insert(0, "as_of_date", frame["as_of_date"].to_numpy())
+    assigned.insert(0, "pseudo_id", frame["pseudo_id"].to_numpy())
+    out = assigned.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
+    return out.loc[:, list(TYPOLOGY_COLUMNS)]
+
+
+def run(
+    extract: Path,
+    panel_date: dt.date | None,
+    model_version: str | None,
+    out: Path,
+    params_path: Path = DEFAULT_PARAMS,
+    typology_model: Path = Path("data/typology/model.json"),
+    work: Path | None = None,
+) -> dict[str, Any]:
+    """Score ``extract`` at ``panel_date`` with a registered model version; return its record.
+
+    Parameters
+    ----------
+    extract
+        A partner-record extract folder (contract shape).
+    panel_date
+        The panel's as-of date; None: ``features.panel_date`` or the extract date.
+    model_version
+        Version of ``train.register_name`` in the MLflow registry; None: the latest.
+    out
+        Folder for ``scores.parquet``, ``registration.json`` and ``typology.parquet``.
+    params_path
+        The params file (``validate``, ``link``, ``features`` and ``train`` sections).
+    typology_model
+        ``model.json`` written by ``iom typology``.
+    work
+        Folder for the intermediate tables; a temporary folder (removed) when None.
+    """
+    if work is None:
+        with tempfile.TemporaryDirectory(prefix="iom-score-") as tmp:
+            return run(extract, panel_date, model_version, out, params_path, typology_model, Path(tmp))
+    from models.risk_mlflow import fetch_model
+    from pipelines.tracking import configure_mlflow
+
+    work = Path(work)
+    train_params = load_params("train", TrainParams, params_path)
+    validate.run(
+        Path(extract), work / "validated", work / "metrics" / "validation.json", work / "docs", params_path
+    )
+    link.run(
+        work / "validated",
+        work / "linked",
+        work / "reid",
+        work / "metrics" / "linkage.json",
+        work / "linkage",
+        params_path,
+    )
+    frame = panel_features(work / "linked", work / "validated" / "manifest.json", panel_date, params_path)
+    part = partition_path(
+        work / "features", pd.Timestamp(frame["as_of_date"].iloc[0]) if len(frame) else pd.Timestamp(0)
+    )
+    part.parent.mkdir(parents=True, exist_ok=True)
+    write_parquet(frame, part)
+
+    configure_mlflow(AREA)
+    model, record = fetch_model(train_params.register_name, model_version, work / "model")
+    persons = pd.read_parquet(work / "linked" / "persons.parquet", columns=["pseudo_id", "sex", "ethnicity"])
+    X = model_inputs(model, frame, persons)
+    scores = score_panel(model, X, frame)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(scores, out / "scores.parquet")
+    (out / "registration.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    typologies = assign_typologies(frame, Path(typology_model))
+    if typologies is not None:
+        write_parquet(typologies, out / "typology.parquet")
+    logger.info("scored %d people with %s v%s", len(scores), record["name"], record["version"])
+    return record
