@@ -1,1 +1,16 @@
-"""fairness package."""
+"""Fairness audit of the risk model and the panel's decisions, and the publish gate."""
+
+from fairness.audit import FairnessAudit, audit_fairness, measure_name, metric_token
+from fairness.gate import GateBlocked, enforce
+from fairness.params import FairnessParams, SignOff
+
+__all__ = [
+    "FairnessAudit",
+    "FairnessParams",
+    "GateBlocked",
+    "SignOff",
+    "audit_fairness",
+    "enforce",
+    "measure_name",
+    "metric_token",
+]

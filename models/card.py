@@ -13,6 +13,73 @@ if TYPE_CHECKING:
 METRIC_KEYS = ("auc", "brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
 
 
+# Fields of the UK Algorithmic Transparency Recording Standard that do not depend on the run.
+ATRS_FIXED: tuple[tuple[str, str], ...] = (
+    ("Phase", "set by the IOM unit (pilot / production)"),
+    (
+        "Process integration",
+        "Suggests a tier (red / amber / green) on the panel's cohort list; the panel decides "
+        "and its decisions are read back and audited",
+    ),
+    (
+        "Human decisions and review",
+        "Every tier is decided by the multi-agency panel; overrides are recorded in `panel_decisions`",
+    ),
+    ("Frequency and scale of usage", "Each panel (typically monthly), every person in the cohort"),
+    (
+        "System architecture",
+        "DVC pipeline: validate (Great Expectations), link (Splink), features, typology, "
+        "xgboost with Platt calibration, fairness audit (fairlearn), publish; MLflow registry",
+    ),
+    (
+        "Source data name",
+        "Police, prison, probation, health and housing partner records (contract `partner-records/1`)",
+    ),
+    ("Data modality", "Tabular, event histories"),
+    (
+        "Data access and storage",
+        "Stays within the agency; only pseudonymised, linked tables leave the link stage; "
+        "the re-identification key is for the data controller alone",
+    ),
+    (
+        "Risks and mitigations",
+        "Recording bias in police data (audited by group); drift (recalibrate, see Limits); "
+        "automation bias (the panel decides, reasons shown)",
+    ),
+    ("Owner, SRO, contact, impact assessment, appeals", "to be completed by the IOM unit"),
+)
+
+
+def atrs_table(result: TrainResult, params: TrainParams) -> str:
+    """The ATRS fields the pipeline can fill, as a Markdown table."""
+    m = result.metrics
+    test = m["test"].get("risk_model", {})
+    protected = (
+        " (and model features: " + ", ".join(params.protected_features) + ")"
+        if params.protected_features
+        else ""
+    )
+    rows = [
+        ("Name", f"IOM 12-month reoffending risk (`{params.register_name}`)"),
+        (
+            "Description",
+            "Ranks the IOM cohort by the estimated probability of proven reoffending within "
+            "12 months, with reasons, for a human tiering panel",
+        ),
+        *ATRS_FIXED[:5],
+        (
+            "Model performance",
+            f"Out-of-time test: AUC {test.get('auc', 'n/a')}, Brier {test.get('brier', 'n/a')}, "
+            f"ECE {test.get('ece', 'n/a')} (baselines above)",
+        ),
+        *ATRS_FIXED[5:7],
+        ("Data quantities", f"{sum(m['split'].get('rows', {}).values()):,} person-dates"),
+        ("Sensitive attributes", f"Sex and ethnicity: audit only{protected}; age is a model feature"),
+        *ATRS_FIXED[7:],
+    ]
+    return "| ATRS field | entry |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
 def model_card_markdown(result: TrainResult, params: TrainParams) -> str:
     """The model card as Markdown."""
     m, split = result.metrics, result.split
@@ -32,6 +99,32 @@ panel's judgement. Sex and ethnicity are {
         if params.protected_features
         else "not used as features"
     }; they are used in the fairness audit.
+
+## Intended use, and misuse
+- **Use**: ordering the IOM cohort for a multi-agency tiering panel, which reads each
+  score with its reasons, decides the tier, and records its decision (overrides are
+  audited). Suggested tiers follow the unit's capacity or cut-points in params.
+- **Not for**: decisions about an individual without the panel (charging, bail,
+  sentencing, licence recall, disclosure, eligibility for services); people outside the
+  cohort definition (under 18, no proven offence in the look-back window); other areas or
+  periods without re-validation; inferring anything about a person's ethnicity or sex.
+  A high score is not evidence of an offence.
+
+## Data
+Partner-record extract in the contract shape (`partner-records/1`): police nominals and
+offences, custody episodes, probation orders, contacts and assessments, health and
+housing events, linked across agencies without a shared key and pseudonymised. One row
+per person per quarter-end as-of date in the cohort (aged 18+, a proven offence in the
+preceding 24 months, not in custody, or due out within 56 days). Rows used: {
+        ", ".join(f"{b} {n:,}" for b, n in m["split"].get("rows", {}).items())
+    }.
+
+## Outcome
+**Proven reoffending within 12 months** (after the Ministry of Justice definition): a
+proven offence dated after the as-of date and within 365 days of it, proven within 183
+days of the offence. Only as-of dates at least 548 days before the extract date have a
+label; nothing dated after the as-of date enters its features. The outcome is recorded,
+proven offending: what the police detect and the courts prove, not all offending.
 
 ## Model
 xgboost, {m["model"]["n_trees"]} trees of depth {params.max_depth} (early stopping on the
@@ -69,8 +162,24 @@ out-of-time test: {split.test[0].date()}..{split.test[-1].date()} ({len(split.te
 Capacity: {cap} people per as-of date. Oracle: the simulator's true probability (simulated
 extracts only).
 
+## Calibration
+On the out-of-time test the model's expected calibration error (10 bins) is {
+        m["test"].get("risk_model", {}).get("ece", "n/a")
+    }, slope {m["test"].get("risk_model", {}).get("calibration_slope", "n/a")} and intercept {
+        m["test"].get("risk_model", {}).get("calibration_intercept", "n/a")
+    } (a perfectly calibrated model has 0, 1 and 0). The calibration plot is
+`reports/model/plots/calibration_*.csv` (`dvc plots show`).
+
 ## Goals
 {goals}
+
+## Fairness
+The audit stage (`iom audit`) runs after training on the same out-of-time test dates and
+at the panel's decisions (red; red or amber), across ethnicity, sex, age band and
+ethnicity x sex, with bootstrap intervals and small groups suppressed. Its result is
+attached to this registered version as the tags `fairness_gate` and `fairness_run_id`
+(the run holds the report `fairness_report.html`); the panel pack shows it on its first
+page.
 
 ## Explanations
 Reasons are exact TreeSHAP contributions (log-odds) shared out of the calibrated
@@ -84,6 +193,9 @@ recent dates. Counts "ever" only reach back to the start of the agencies' record
 they grow with the calendar date for everyone; the model reads that growth as higher
 risk, and risks at dates after the calibration dates tend to be over-stated (compare the
 mean predicted risk with the prevalence in the table above).
+
+## Algorithmic Transparency Recording Standard (fields the pipeline can fill)
+{atrs_table(result, params)}
 
 ## Registry
 Registered in MLflow as `{params.register_name}`; the version's `fingerprint` tag is the

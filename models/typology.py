@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.typology_naming import (
+    ACQUISITIVE_GROUPS,
     DEFAULT_RULES,
     TYPOLOGY_LABELS,
     UNASSIGNED,
@@ -57,6 +58,10 @@ TYPOLOGY_INPUTS: dict[str, str] = {
     "need_attitudes": "pro-criminal attitudes need (0-2; 0 if not assessed)",
     "known_to_health": "known to health services",
     "violence_share": "share of proven offences that are violence, robbery or weapons",
+    "acquisitive_share": "share of proven offences that are theft, burglary or vehicle crime",
+    "log_offences_all": "log(1 + recorded offences ever)",
+    "need_thinking_behaviour": "thinking-and-behaviour need (0-2; 0 if not assessed)",
+    "housing_unstable": "latest housing event is not settled accommodation",
 }
 
 
@@ -69,15 +74,16 @@ class TypologyParams(StageParams):
     k_min: int = Field(default=4, ge=1)
     k_max: int = Field(default=8, ge=1)
     covariance_type: CovarianceType = "diag"
-    n_init: int = Field(default=2, ge=1)
+    n_init: int = Field(default=3, ge=1)
     max_iter: int = Field(default=300, ge=10)
-    reg_covar: float = Field(default=0.5, gt=0)
+    reg_covar: float = Field(default=1.0, gt=0)
     n_bootstrap: int = Field(default=5, ge=0)
-    min_stability: float = Field(default=0.7, ge=0, le=1)
+    min_stability: float = Field(default=0.85, ge=0, le=1)
     unassigned_below: float = Field(default=0.5, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
     rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     seed: int = 42
+    log_mlflow: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> TypologyParams:
@@ -115,7 +121,8 @@ def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
     """The mixture's inputs (``TYPOLOGY_INPUTS``) from a features frame, as floats.
 
     Domain rules: a need not assessed counts as 0 (no need recorded); no proven offence
-    means a violence share of 0; unknown age at first proven offence takes the age.
+    means offence-mix shares of 0; unknown age at first proven offence takes the age;
+    no housing record means not unstable.
     """
     f = features
     cols = f.columns
@@ -124,7 +131,11 @@ def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
         return f[c].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
 
     proven = num("n_proven_offences_all")
-    violent = sum(num(f"n_proven_{g}_all") for g in VIOLENT_GROUPS)
+
+    def share(groups: tuple[str, ...]) -> np.ndarray:
+        n = sum(num(f"n_proven_{g}_all") for g in groups)
+        return np.divide(n, proven, out=np.zeros_like(proven), where=proven > 0)
+
     age = num("age")
     first = num("age_first_proven")
     out = pd.DataFrame(
@@ -139,7 +150,11 @@ def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
             "need_drugs": np.nan_to_num(num("need_drugs")),
             "need_attitudes": np.nan_to_num(num("need_attitudes")),
             "known_to_health": f["known_to_health"].astype("boolean").fillna(False).to_numpy(dtype=float),
-            "violence_share": np.divide(violent, proven, out=np.zeros_like(proven), where=proven > 0),
+            "violence_share": share(VIOLENT_GROUPS),
+            "acquisitive_share": share(ACQUISITIVE_GROUPS),
+            "log_offences_all": np.log1p(num("n_recorded_offences_all")),
+            "need_thinking_behaviour": np.nan_to_num(num("need_thinking_behaviour")),
+            "housing_unstable": f["housing_unstable"].astype("boolean").fillna(False).to_numpy(dtype=float),
         },
         index=features.index,
     )
@@ -177,7 +192,8 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         zeros) do not collapse a component.
     n_bootstrap
         Refits on bootstrap resamples per candidate ``k`` for the stability score (0
-        skips it: every ``k`` counts as stable).
+        skips it: every ``k`` counts as stable). Each refit is the same procedure as
+        the full fit (``n_init`` starts), so stability measures the method, not luck.
     min_stability
         A ``k`` is eligible when its mean adjusted Rand index between the full fit and
         the bootstrap refits (all predicting the full data) reaches this; the eligible
@@ -188,7 +204,9 @@ class TypologyModel(ClusterMixin, BaseEstimator):
     general_max_offending_ratio, rules
         Naming rules (see :mod:`models.typology_naming`).
     random_state
-        Seed for every fit and resample.
+        Seed for every fit and resample (``None`` means 0: fits are always
+        reproducible). Each ``k`` draws from its own stream seeded by
+        ``(random_state, k)``, so its fit does not depend on the bounds searched.
 
     Attributes
     ----------
@@ -210,11 +228,11 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         k_min: int = 4,
         k_max: int = 8,
         covariance_type: CovarianceType = "diag",
-        n_init: int = 2,
+        n_init: int = 3,
         max_iter: int = 300,
-        reg_covar: float = 0.5,
+        reg_covar: float = 1.0,
         n_bootstrap: int = 5,
-        min_stability: float = 0.7,
+        min_stability: float = 0.85,
         unassigned_below: float = 0.5,
         general_max_offending_ratio: float = 1.0,
         rules: Rules | None = None,
@@ -233,11 +251,11 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         self.rules = rules
         self.random_state = random_state
 
-    def _mixture(self, k: int, seed: int, n_init: int) -> GaussianMixture:
+    def _mixture(self, k: int, seed: int) -> GaussianMixture:
         return GaussianMixture(
             n_components=k,
             covariance_type=self.covariance_type,
-            n_init=n_init,
+            n_init=self.n_init,
             max_iter=self.max_iter,
             reg_covar=self.reg_covar,
             random_state=seed,
@@ -260,18 +278,19 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         n = len(X)
         if n < 2 * self.k_max:
             raise ValueError(f"{n} rows is too few to fit up to {self.k_max} clusters")
-        rng = np.random.default_rng(self.random_state)
         self.preprocessor_ = make_preprocessor().fit(X)
         Z = self.preprocessor_.transform(X).to_numpy(dtype=np.float64)
         fits: dict[int, GaussianMixture] = {}
         criterion: dict[int, dict[str, float]] = {}
         for k in range(self.k_min, self.k_max + 1):
-            gm = self._mixture(k, int(rng.integers(2**31 - 1)), self.n_init).fit(Z)
+            # Seeds per k, so a k's fit and stability do not depend on the bounds searched.
+            rng = np.random.default_rng([0 if self.random_state is None else self.random_state, k])
+            gm = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z)
             ref = gm.predict(Z)
             scores = []
             for _ in range(self.n_bootstrap):
                 idx = rng.integers(0, n, n)
-                boot = self._mixture(k, int(rng.integers(2**31 - 1)), 1).fit(Z[idx])
+                boot = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z[idx])
                 scores.append(adjusted_rand_score(ref, boot.predict(Z)))
             stability = float(np.mean(scores)) if scores else 1.0
             fits[k] = gm
@@ -356,26 +375,48 @@ def select_training_rows(features: pd.DataFrame, train_end: pd.Timestamp | None 
     return order.drop_duplicates("pseudo_id", keep="last").reset_index(drop=True)
 
 
-def assign_typology(features: pd.DataFrame, params: TypologyParams) -> tuple[TypologyModel, pd.DataFrame]:
-    """Fit on the training window and assign every person-date.
+def assign_typology(model: TypologyModel, features: pd.DataFrame) -> pd.DataFrame:
+    """Typology of every person-date row of ``features`` under a fitted (or loaded) model.
+
+    This is the call for scoring new extracts: ``assign_typology(load_model(path), rows)``.
+    Each row is assigned from its own as-of-date features only, so records dated after
+    a row's as-of date cannot change its typology.
+
+    Parameters
+    ----------
+    model
+        A fitted :class:`TypologyModel`, e.g. from :func:`load_model`.
+    features
+        Feature rows from the features stage (any as-of dates; at least ``pseudo_id``,
+        ``as_of_date`` and the columns :func:`typology_inputs` reads).
+
+    Returns
+    -------
+    pandas.DataFrame
+        pseudo_id, as_of_date, typology, membership_probability, cluster for every row,
+        sorted by as_of_date then pseudo_id, with a fresh index.
+    """
+    out = assign_frame(model, features)
+    out.insert(0, "as_of_date", features["as_of_date"].to_numpy())
+    out.insert(0, "pseudo_id", features["pseudo_id"].to_numpy())
+    return out.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
+
+
+def fit_typology(features: pd.DataFrame, params: TypologyParams) -> tuple[TypologyModel, pd.DataFrame]:
+    """Fit on the training window (one row per person) and assign every person-date.
 
     Returns
     -------
     model
         The fitted :class:`TypologyModel`.
     assignments
-        pseudo_id, as_of_date, typology, membership_probability, cluster for every row of
-        ``features`` (sorted by as_of_date, pseudo_id).
+        :func:`assign_typology` of every row of ``features``.
     """
     train_end = pd.Timestamp(params.train_end) if params.train_end else None
     train = select_training_rows(features, train_end)
     logger.info("typology: fitting on %d people", len(train))
     model = params.estimator().fit(train)
-    out = assign_frame(model, features)
-    out.insert(0, "as_of_date", features["as_of_date"].to_numpy())
-    out.insert(0, "pseudo_id", features["pseudo_id"].to_numpy())
-    out = out.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
-    return model, out
+    return model, assign_typology(model, features)
 
 
 # --- A stable, non-pickle format: the fitted numbers as JSON ---------------------------

@@ -42,8 +42,10 @@ VIOLENT_GROUPS: tuple[str, ...] = (
     "robbery",
     "possession_of_weapons",
 )
-if not set(VIOLENT_GROUPS) <= set(OFFENCE_GROUPS):  # pragma: no cover - contract drift guard
-    raise ImportError("VIOLENT_GROUPS names an offence group the contract does not have")
+# Acquisitive offending (the "last chance" careers are theft, burglary and vehicle crime).
+ACQUISITIVE_GROUPS: tuple[str, ...] = ("theft", "burglary", "vehicle_crime")
+if not set(VIOLENT_GROUPS) | set(ACQUISITIVE_GROUPS) <= set(OFFENCE_GROUPS):  # pragma: no cover
+    raise ImportError("an offence-group list names a group the contract does not have")
 
 # Profile measures: name -> plain-English meaning (per cluster, averaged over its members
 # weighted by membership probability). The naming rules may bound any of these.

@@ -21,7 +21,7 @@ from sklearn.metrics import adjusted_rand_score
 from models.typology import (
     TypologyModel,
     TypologyParams,
-    assign_typology,
+    fit_typology,
     profile_typologies,
     save_model,
     select_training_rows,
@@ -32,6 +32,7 @@ from pipelines.config import DEFAULT_PARAMS, load_params
 logger = logging.getLogger(__name__)
 
 OUTPUT_COLUMNS = ("pseudo_id", "as_of_date", "typology", "membership_probability", "cluster")
+REPORT_FILES = ("profiles.csv", "profile_heatmap.png", "typology_mix.png")
 GOALS = {"ari": 0.75, "stability": 0.85, "precision": 0.8}
 
 
@@ -105,11 +106,17 @@ def _plot_heatmap(profiles: pd.DataFrame, path: Path) -> None:
     for i in range(shown.shape[0]):
         for j in range(shown.shape[1]):
             v = shown.iat[i, j]
-            ax.text(j, i, "" if pd.isna(v) else f"{v:.2g}", ha="center", va="center", fontsize=7)
+            ax.text(j, i, _fmt(v), ha="center", va="center", fontsize=7)
     ax.set_title("Typology profiles (colour: high/low relative to other typologies)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _fmt(v: float) -> str:
+    if pd.isna(v):
+        return ""
+    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
 
 
 def _plot_mix(assignments: pd.DataFrame, path: Path) -> None:
@@ -177,7 +184,7 @@ def run(
     params_path: Path = DEFAULT_PARAMS,
     truth_dir: Path | None = None,
     reid: Path | None = None,
-    area: str | None = None,
+    experiment: str = "typology",
 ) -> dict[str, Any]:
     """Fit, assign and report the typologies; return the metrics written.
 
@@ -197,13 +204,14 @@ def run(
         The simulator's ``_truth`` folder and the re-identification folder (for the
         pseudo_id -> person map); both needed for the truth metrics, which are skipped
         when either is missing.
-    area
-        The extract's area: the MLflow experiment. ``None`` skips MLflow.
+    experiment
+        MLflow experiment suffix (``iom/<experiment>``); the run is skipped when
+        ``typology.log_mlflow`` is false.
     """
     params = load_params("typology", TypologyParams, params_path)
     frame = read_features(features)
     logger.info("typology: %d person-dates over %d as-of dates", len(frame), frame["as_of_date"].nunique())
-    model, assigned = assign_typology(frame, params)
+    model, assigned = fit_typology(frame, params)
     # Align the features with the (sorted) assignments for profiles and metrics.
     frame = frame.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
     train_end = pd.Timestamp(params.train_end) if params.train_end else None
@@ -232,8 +240,8 @@ def run(
         json.dumps(result, indent=2, sort_keys=True, default=_jsonable) + "\n", encoding="utf-8"
     )
 
-    if area is not None:
-        _log_mlflow(area, params, result, metrics, out / "model.json", reports)
+    if params.log_mlflow:
+        _log_mlflow(experiment, params, result, metrics, out / "model.json", reports)
     return result
 
 
@@ -244,21 +252,30 @@ def _jsonable(v: Any) -> Any:
 
 
 def _log_mlflow(
-    area: str, params: TypologyParams, result: dict[str, Any], metrics: Path, model_json: Path, reports: Path
-) -> None:
-    """Aggregates only: params, numbers, the metrics JSON, the model JSON and the reports."""
+    experiment: str,
+    params: TypologyParams,
+    result: dict[str, Any],
+    metrics: Path,
+    model_json: Path,
+    reports: Path,
+) -> str:
+    """Log aggregates only (params, numbers, metrics JSON, model JSON, reports); return the run id."""
     import mlflow
 
     from pipelines.tracking import configure_mlflow, flatten_numbers
 
-    configure_mlflow(area)
-    with mlflow.start_run(run_name="typology", tags={"stage": "typology", "area": area}):
-        flat = params.model_dump(mode="json")
-        flat["rules"] = json.dumps(flat["rules"])
+    configure_mlflow(experiment)
+    with mlflow.start_run(run_name="typology", tags={"stage": "typology"}) as run:
+        flat = params.model_dump(mode="json", exclude={"rules"})
+        for typology, bounds in params.rules.items():
+            for measure, bound in bounds.items():
+                for side, value in bound.model_dump(exclude_none=True).items():
+                    flat[f"rules.{typology}.{measure}.{side}"] = value
         mlflow.log_params({k: str(v)[:500] for k, v in flat.items()})
         numbers = {k: v for k, v in flatten_numbers(result).items() if "/confusion/" not in k}
         mlflow.log_metrics(numbers)
         mlflow.log_artifact(str(metrics), artifact_path="metrics")
         mlflow.log_artifact(str(model_json), artifact_path="model")
-        for name in ("profiles.csv", "profile_heatmap.png", "typology_mix.png"):
+        for name in REPORT_FILES:
             mlflow.log_artifact(str(reports / name), artifact_path="reports")
+        return str(run.info.run_id)

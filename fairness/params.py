@@ -1,0 +1,47 @@
+"""``fairness:`` in params.yaml: the audit's groups, band, suppression, bootstrap and gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipelines.config import StageParams
+
+Grouping = Literal["ethnicity", "sex", "age_band", "ethnicity_x_sex"]
+GROUPINGS: tuple[Grouping, ...] = ("ethnicity", "sex", "age_band", "ethnicity_x_sex")
+
+
+class SignOff(BaseModel):
+    """A written sign-off of flagged measures (block mode): who, when, which, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by: str = Field(min_length=1)
+    date: dt.date
+    measures: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
+class FairnessParams(StageParams):
+    """The ``fairness:`` section."""
+
+    gate: Literal["report", "block"] = "report"
+    sign_off: SignOff | None = None
+    groups: list[Grouping] = Field(default_factory=lambda: list(GROUPINGS), min_length=1)
+    reference_groups: dict[str, str] = Field(default_factory=dict)
+    band: tuple[float, float] = (0.8, 1.25)
+    min_group_size: int = Field(50, ge=1)
+    n_bootstrap: int = Field(200, ge=0)
+    seed: int = 7
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FairnessParams:
+        lo, hi = self.band
+        if not 0 < lo < 1 < hi:
+            raise ValueError(f"band must satisfy 0 < low < 1 < high, got {self.band}")
+        unknown = set(self.reference_groups) - set(self.groups)
+        if unknown:
+            raise ValueError(f"reference_groups names groupings not in groups: {sorted(unknown)}")
+        return self

@@ -1,0 +1,169 @@
+"""Stage ``typology`` on the small simulated area: outputs, reruns, privacy, leakage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from features import FeatureParams, build_features_at
+from models.typology import assign_typology, load_model
+from models.typology_naming import TYPOLOGY_LABELS
+from pipelines import typology as stage
+from pipelines.config import load_params
+from pipelines.features import read_extract_date, read_linked
+
+OUTPUTS = (
+    "data/typology.parquet",
+    "data/model.json",
+    "metrics/typology.json",
+    "reports/profiles.csv",
+    "reports/profile_heatmap.png",
+    "reports/typology_mix.png",
+)
+
+
+def _params(small_pipeline: dict[str, Path], dest: Path) -> Path:
+    raw = yaml.safe_load(small_pipeline["params"].read_text(encoding="utf-8"))
+    raw["typology"] = {**raw.get("typology", {}), "n_bootstrap": 2, "k_min": 3, "k_max": 6}
+    path = dest / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _run(small_pipeline: dict[str, Path], dest: Path, params: Path) -> dict[str, Any]:
+    return stage.run(
+        small_pipeline["features"],
+        dest / "data",
+        dest / "metrics" / "typology.json",
+        dest / "reports",
+        params,
+        truth_dir=small_pipeline["truth"],
+        reid=small_pipeline["reid"],
+    )
+
+
+@pytest.fixture(scope="module")
+def staged(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The stage run twice into two folders (same params and inputs)."""
+    first = tmp_path_factory.mktemp("typology_a")
+    second = tmp_path_factory.mktemp("typology_b")
+    params = _params(small_pipeline, first)
+    result = _run(small_pipeline, first, params)
+    _run(small_pipeline, second, params)
+    return {"first": first, "second": second, "params": params, "result": result}
+
+
+def test_stage_writes_every_output_with_the_interface_columns(
+    staged: dict[str, Any], small_pipeline: dict[str, Path]
+) -> None:
+    root: Path = staged["first"]
+    for rel in OUTPUTS:
+        assert (root / rel).stat().st_size > 0, rel
+    out = pd.read_parquet(root / "data" / "typology.parquet")
+    assert list(out.columns) == list(stage.OUTPUT_COLUMNS)
+    feats = stage.read_features(small_pipeline["features"])
+    # Every person-date, panel date included, gets exactly one typology.
+    assert len(out) == len(feats)
+    assert not out.duplicated(["pseudo_id", "as_of_date"]).any()
+    assert set(out["as_of_date"]) == set(feats["as_of_date"])
+    assert set(out["typology"]) <= set(TYPOLOGY_LABELS)
+    assert out["membership_probability"].between(0, 1).all()
+
+
+def test_metrics_report_k_curve_stability_sizes_and_truth(staged: dict[str, Any]) -> None:
+    m = json.loads((staged["first"] / "metrics" / "typology.json").read_text(encoding="utf-8"))
+    assert 3 <= m["n_clusters"] <= 6
+    assert sorted(m["criterion"], key=int) == ["3", "4", "5", "6"]
+    assert all({"bic", "stability"} <= set(v) for v in m["criterion"].values())
+    assert 0 <= m["stability"] <= 1
+    assert sum(m["size_fit"].values()) == m["n_fit_people"]
+    truth = m["truth"]["fit_rows"]
+    assert -1 <= truth["ari_typology"] <= 1
+    assert sum(sum(r.values()) for r in truth["confusion"].values()) == truth["n_people"]
+    assert set(truth["seed_typologies"]) == {
+        "young_last_chance",
+        "older_prison",
+        "vulnerable",
+        "control_only",
+    }
+
+
+def test_rerun_is_byte_identical(staged: dict[str, Any]) -> None:
+    def digest(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+    for rel in OUTPUTS:
+        assert digest(staged["first"] / rel) == digest(staged["second"] / rel), rel
+
+
+def test_loaded_model_reassigns_the_stage_output(
+    staged: dict[str, Any], small_pipeline: dict[str, Path]
+) -> None:
+    """The score stage's call: ``assign_typology(load_model(path), features)``."""
+    model = load_model(staged["first"] / "data" / "model.json")
+    feats = stage.read_features(small_pipeline["features"])
+    again = assign_typology(model, feats)
+    written = pd.read_parquet(staged["first"] / "data" / "typology.parquet")
+    pd.testing.assert_frame_equal(again[list(stage.OUTPUT_COLUMNS)], written, check_dtype=False)
+    proba = model.predict_proba(feats)
+    assert proba.shape == (len(feats), len(model.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_mlflow_run_holds_aggregates_only(staged: dict[str, Any], small_pipeline: dict[str, Path]) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+    exp = mlflow.get_experiment_by_name("iom/typology")
+    assert exp is not None
+    runs = mlflow.search_runs([exp.experiment_id], "params.k_max = '6'", output_format="list")
+    assert len(runs) >= 2
+    run = runs[0]
+    assert "stability" in run.data.metrics
+    assert run.data.params["rules.older_prison.age_mean.min"] == "35.0"
+    root = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id))
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"typology.json", "model.json", "profiles.csv", "profile_heatmap.png"}
+    ids = set(stage.read_features(small_pipeline["features"])["pseudo_id"].astype(str))
+    probe = sorted(ids)[:: max(len(ids) // 200, 1)]
+    for p in files:
+        text = p.read_bytes().decode("utf-8", errors="ignore")
+        assert "pseudo_id" not in text, p.name
+        assert not [i for i in probe if i in text], p.name
+
+
+def test_typology_unchanged_by_records_dated_after_as_of(
+    staged: dict[str, Any], small_pipeline: dict[str, Path]
+) -> None:
+    """Append a later-dated copy of every linked record and rebuild one as-of date."""
+    model = load_model(staged["first"] / "data" / "model.json")
+    tables = read_linked(small_pipeline["linked"])
+    extract = read_extract_date(small_pipeline["validated"] / "manifest.json")
+    fparams = load_params("features", FeatureParams, small_pipeline["params"])
+    as_of = pd.Timestamp("2022-06-30")
+    later = dict(tables)
+    for name, table in tables.items():
+        dates = [c for c in table.columns if c.endswith("_date")]
+        if name == "persons" or not dates:
+            continue
+        first = table[dates].min().min()
+        shift = as_of - first + pd.Timedelta(days=1)
+        copy = table.assign(**{c: table[c] + shift for c in dates})
+        copy = copy[(copy[dates].min(axis=1) > as_of) & (copy[dates].max(axis=1) <= extract)]
+        later[name] = pd.concat([table, copy], ignore_index=True)
+    added = sum(len(later[n]) - len(tables[n]) for n in tables)
+    assert added > 1000
+    before = build_features_at(tables, as_of, fparams, extract)
+    after = build_features_at(later, as_of, fparams, extract)
+    assert not before["label"].equals(after["label"])  # the later records are really there
+    a = assign_typology(model, before.drop(columns=["label", "label_complete"]))
+    b = assign_typology(model, after.drop(columns=["label", "label_complete"]))
+    pd.testing.assert_frame_equal(a, b)
