@@ -53,7 +53,12 @@ def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         paths["extract"], paths["validated"], metrics / "validation.json", root / "docs", params_path
     )
     link.run(
-        paths["validated"], paths["linked"], paths["reid"], metrics / "linkage.json", root / "linkage", params_path
+        paths["validated"],
+        paths["linked"],
+        paths["reid"],
+        metrics / "linkage.json",
+        root / "linkage",
+        params_path,
     )
     features.run(
         paths["linked"],
