@@ -79,13 +79,9 @@ def assign_typologies(frame: pd.DataFrame, typology_model: Path) -> pd.DataFrame
     if not Path(typology_model).exists():
         logger.warning("no typology model at %s: typology.parquet not written", typology_model)
         return None
-    from models.typology import assign_frame, load_model
+    from models.typology import assign_typology, load_model
 
-    assigned = assign_frame(load_model(typology_model), frame)
-    assigned.insert(0, "as_of_date", frame["as_of_date"].to_numpy())
-    assigned.insert(0, "pseudo_id", frame["pseudo_id"].to_numpy())
-    out = assigned.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
-    return out.loc[:, list(TYPOLOGY_COLUMNS)]
+    return assign_typology(load_model(typology_model), frame).loc[:, list(TYPOLOGY_COLUMNS)]
 
 
 def run(
@@ -151,6 +147,9 @@ def run(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(scores, out / "scores.parquet")
+    # The model files beside the scores (as in the train stage's folder): the panel pack
+    # reads how the interval was made from risk_model.json.
+    model.save(out)
     (out / "registration.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     typologies = assign_typologies(frame, Path(typology_model))
     if typologies is not None:
