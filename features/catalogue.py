@@ -2,7 +2,7 @@
 
 A feature is declared here as a *template*; windowed templates expand to one column per
 window (``n_proven_offences_3m``, ``..._12m``, ``..._all``). ``_all`` is the whole history
-window (``history_months``, default five years), never "ever": an extract holds a limited
+window (``history_months``, default ten years), never "ever": an extract holds a limited
 number of years, so "ever" would mean "since the extract's records start" and grow with
 the calendar date. Labels marked ``{h}`` name that window. The risk model reads its
 monotone constraints and the panel reads its explanation labels from this module, so a
@@ -33,7 +33,7 @@ GROUP_WINDOW_MONTHS = 12
 TREATMENT_SERVICES: tuple[str, ...] = tuple(s for s in HEALTH_SERVICES if s != "liaison_diversion")
 DEFAULT_WINDOWS: tuple[int, ...] = (3, 12, 36)
 # The longest look-back of any feature (features.params.FeatureParams.history_months).
-DEFAULT_HISTORY_MONTHS = 60
+DEFAULT_HISTORY_MONTHS = 120
 
 
 @dataclass(frozen=True)

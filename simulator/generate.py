@@ -258,7 +258,7 @@ def world_months(params: SimulateParams) -> tuple[pd.Timestamp, pd.Timestamp]:
 
     By default the world starts the month after ``extract_date - history_years`` (so with
     ten years the extract holds 2016-11 to 2026-10 for a 2026-10-31 extract; params.yaml
-    uses 13, so that the first training date has the features' five-year history window
+    uses 18, so that the first training date has the features' ten-year history window
     of records before it) and runs ``future_years`` past the extract date.
     """
     extract = pd.Timestamp(params.extract_date)

@@ -16,6 +16,7 @@ from features.asof import (
     records_start,
     window_start,
 )
+from features.catalogue import DEFAULT_HISTORY_MONTHS
 from pipelines.config import ParamsError, parse_params
 
 
@@ -95,7 +96,7 @@ def test_params_reject_bad_values():
         parse_params({"windows": [3, 12, 36], "history_months": 24}, FeatureParams)
     p = parse_params({"panel_date": None, "windows": [3, 12]}, FeatureParams)
     assert p.windows == (3, 12) and p.min_age == 18 and p.release_window_days == 56
-    assert p.history_months == 60
+    assert p.history_months == DEFAULT_HISTORY_MONTHS
 
 
 def test_dates_without_a_full_history_window_are_refused_by_name():
@@ -110,7 +111,7 @@ def test_dates_without_a_full_history_window_are_refused_by_name():
 
 
 def test_as_of_dates_checks_history_when_records_start_is_known():
-    p = FeatureParams(train_start=dt.date(2019, 3, 31))
+    p = FeatureParams(train_start=dt.date(2019, 3, 31), history_months=60)
     extract = pd.Timestamp("2026-10-31")
     train, _ = as_of_dates(p, extract, pd.Timestamp("2014-03-31"))
     assert train[0] == pd.Timestamp("2019-03-31")

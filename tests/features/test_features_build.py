@@ -54,7 +54,7 @@ def offending() -> dict:
 def offending_5y() -> dict:
     """The same history under the default 5-year window (after 2019-03-31): 2010 is out."""
     tables = linked(persons=[{"pseudo_id": "a", "birth_month": "1990-06-01"}], offences=OFFENCES)
-    return row(build(tables), "a")
+    return row(build(tables, history_months=60), "a")
 
 
 def test_offence_counts_by_window(offending):
@@ -130,7 +130,7 @@ def test_history_window_boundary_is_exclusive():
             {"pseudo_id": "a", "order_type": "licence", "start_date": "2019-03-31", "end_date": "2019-04-11"},
         ],
     )
-    a = row(build(tables), "a")
+    a = row(build(tables, history_months=60), "a")
     assert a["n_recorded_offences_all"] == 2 and a["n_proven_offences_all"] == 2
     # Received before the window: not an episode in it, but its 10 days inside it count.
     assert a["n_custody_episodes_all"] == 0 and a["days_in_custody_all"] == 10
@@ -145,7 +145,7 @@ def test_same_history_gives_same_features_whatever_the_records_start():
     # years, or a later as-of date in the same extract) must not change the features.
     recent = [qualifying("a"), _off("2021-05-01", outcome_date="2021-06-01")]
     old = [_off(f"{y}-05-01", outcome_date=f"{y}-06-01") for y in range(2005, 2019)]
-    short, long = (build(linked(offences=o)) for o in (recent, recent + old))
+    short, long = (build(linked(offences=o), history_months=60) for o in (recent, recent + old))
     assert short["n_recorded_offences_all"].iloc[0] == 2
     pd.testing.assert_frame_equal(short, long)
 
@@ -236,7 +236,7 @@ def test_supervision_orders_and_breaches():
             {"pseudo_id": "b", "order_type": "licence", "start_date": "2024-03-31", "end_date": "2024-09-30"},
         ],
     )
-    f = build(tables)
+    f = build(tables, history_months=60)
     a, b = row(f, "a"), row(f, "b")
     assert a["on_community_order"] and not a["on_licence"]
     assert a["n_orders_all"] == 2  # the 2019-01-01 order started before the 5-year window

@@ -39,7 +39,7 @@ def test_windows_expand_from_params():
 
 def test_specs_for_columns_recovers_windows_and_skips_non_features():
     cols = ["pseudo_id", "as_of_date", *feature_names((6, 24)), "label"]
-    specs = specs_for_columns(cols)
+    specs = specs_for_columns(cols, history_months=60)
     assert set(specs) == set(feature_names((6, 24)))
     assert specs["n_proven_offences_6m"].label == "proven offences in the last 6 months"
     assert specs["n_proven_offences_all"].label == "proven offences in the last 5 years"

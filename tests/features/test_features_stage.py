@@ -21,6 +21,7 @@ features:
   proven_window_months: 24
   release_window_days: 56
   windows: [3, 12, 36]
+  history_months: 60
 """
 
 
@@ -108,7 +109,7 @@ def test_stage_output_is_byte_identical_across_runs(workspace):
 
 def test_stage_refuses_dates_without_a_full_history_window(workspace):
     # Without the manifest's statement the records start at the earliest offence
-    # (2024-01-10): no training date has five years of records before it.
+    # (2024-01-10): no training date has 60 months of records before it.
     unstated = {"contract": "partner-records/1", "extract_date": "2026-10-31"}
     workspace["manifest"].write_text(json.dumps(unstated))
     with pytest.raises(ValueError, match=r"2024-03-31, 2024-06-30.*records start on 2024-01-10") as err:
