@@ -7,13 +7,16 @@ Every date rule the features stage applies lives here, so that "what could be kn
   label window is complete (contract: ``t + 365 + 183 days <= extract_date``);
 * the panel date (default: the extract date) is scored but has no label;
 * a look-back window of ``k`` months at ``t`` is the half-open interval
-  ``(t - k months, t]``.
+  ``(t - k months, t]``;
+* no feature looks back further than ``history_months`` (the history window), and
+  every training as-of date must have that much record history before it: the
+  records start (``records_start``) is on or before ``t - history_months``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -76,15 +79,78 @@ def quarter_ends(start: pd.Timestamp, end: pd.Timestamp) -> list[pd.Timestamp]:
     return list(pd.date_range(_ts(start), _ts(end), freq="QE", unit="ms"))
 
 
-def as_of_dates(params: FeatureParams, extract_date: pd.Timestamp) -> tuple[list[pd.Timestamp], pd.Timestamp]:
+def records_start(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """When the extract's record history starts: the earliest police offence date.
+
+    The police system holds the nominal index and the offending history that the
+    career features count, and the offences table is the one every extract has; other
+    agencies' tables are optional and may be sparse, and a prison table may hold people
+    received before the police records start. A manifest ``records_start`` (when the
+    agencies state it) is better than this inference. None when no offence is dated.
+    """
+    offences = tables.get("offences")
+    if offences is None or "offence_date" not in offences or not offences["offence_date"].notna().any():
+        return None
+    return _ts(offences["offence_date"].min())
+
+
+def history_start(as_of: pd.Timestamp, history_months: int) -> pd.Timestamp:
+    """Exclusive lower bound of the history window at ``as_of`` (as ``window_start``)."""
+    return window_start(as_of, history_months)
+
+
+def check_history(
+    dates: Sequence[pd.Timestamp],
+    history_months: int,
+    start: pd.Timestamp,
+    source: str = "the earliest offence in the extract",
+) -> None:
+    """Raise when an as-of date has less than ``history_months`` of records before it.
+
+    A date ``t`` needs ``start <= t - history_months``: otherwise its career features
+    see a shorter span than later dates' and the model reads the difference as a change
+    in risk. Worked example: records from 2016-11-15 and 60 months -> the earliest
+    allowed as-of date is 2021-11-15, so the first allowed quarter end is 2021-12-31.
+
+    Raises
+    ------
+    TemporalWindowError
+        Naming the dates concerned and the earliest allowed quarter end.
+    """
+    start = _ts(start)
+    short = [d for d in dates if history_start(d, history_months) < start]
+    if not short:
+        return
+    earliest = (start + pd.DateOffset(months=history_months)).normalize()
+    first_ok = quarter_ends(earliest, earliest + pd.DateOffset(months=3))[0]
+    names = ", ".join(str(_ts(d).date()) for d in short[:6]) + (" ..." if len(short) > 6 else "")
+    raise TemporalWindowError(
+        f"{len(short)} as-of date(s) ({names}) have less than history_months={history_months} months "
+        f"of records before them: records start on {start.date()} ({source}), so the earliest "
+        f"as-of date with a full history window is {earliest.date()}. Set features.train_start to "
+        f"{first_ok.date()} or later, lower features.history_months, or use an extract holding more years"
+    )
+
+
+def as_of_dates(
+    params: FeatureParams,
+    extract_date: pd.Timestamp,
+    records_from: pd.Timestamp | None = None,
+    source: str = "the earliest offence in the extract",
+) -> tuple[list[pd.Timestamp], pd.Timestamp]:
     """Training as-of dates (labels complete) and the panel date (no label).
 
     Parameters
     ----------
     params
-        ``train_start`` and ``panel_date`` are read.
+        ``train_start``, ``panel_date`` and ``history_months`` are read.
     extract_date
         The day the extract was pulled.
+    records_from
+        When the extract's records start (``records_start``); given, every as-of date
+        must have ``history_months`` of records before it.
+    source
+        What ``records_from`` is, for the error message.
 
     Returns
     -------
@@ -96,7 +162,8 @@ def as_of_dates(params: FeatureParams, extract_date: pd.Timestamp) -> tuple[list
     ------
     TemporalWindowError
         When no quarter end has a complete label (``train_start`` too late or the
-        extract covers too little time), or the panel date is after the extract date.
+        extract covers too little time), the panel date is after the extract date, or
+        an as-of date lacks ``history_months`` of records before it.
 
     Examples
     --------
@@ -121,6 +188,8 @@ def as_of_dates(params: FeatureParams, extract_date: pd.Timestamp) -> tuple[list
             f"panel_date {panel.date()} is after the extract date {extract.date()}: a panel cannot be "
             "scored on data that has not been pulled yet"
         )
+    if records_from is not None:
+        check_history([*train, panel], params.history_months, records_from, source)
     logger.debug(
         "as-of dates: %d training quarters %s..%s, panel %s",
         len(train),

@@ -9,6 +9,14 @@ open" at ``t``. So an offence is proven at ``t`` only if it was convicted or
 cautioned with ``outcome_date <= t``, and a breach counts only once its order has
 ended (the extract's ``breached`` flag says nothing about when the breach happened).
 
+History rule: nothing looks back further than ``params.history_months`` (the history
+window ``(t - history_months, t]``). The ``_all`` counts, first/last-record features
+(age at first proven offence, career length, Copas rate, days since release, latest
+assessment, latest housing event) and the agencies known see only records dated in it,
+so every as-of date sees the same span however many years the extract holds. States at
+``t`` (in custody, on an order, in treatment, offences awaiting an outcome, the cohort
+and the label) are not capped: they describe the present.
+
 Each as-of date is built independently from arrays encoded once
 (``features.encode``); nothing loops over people.
 """
@@ -55,18 +63,23 @@ Columns = dict[str, np.ndarray | pd.api.extensions.ExtensionArray]
 
 
 class _Dates:
-    """Day numbers of ``t`` and of the window starts used at ``t``."""
+    """Day numbers of ``t``, of the window starts used at ``t`` and of the history start."""
 
-    def __init__(self, as_of: pd.Timestamp, months: Sequence[int]) -> None:
+    def __init__(self, as_of: pd.Timestamp, months: Sequence[int], history_months: int) -> None:
         self.t = day_number(as_of)
         self.start = {m: day_number(window_start(as_of, m)) for m in months}
+        self.h = day_number(window_start(as_of, history_months))
 
     def windows(self, months: Sequence[int], all_time: bool) -> list[tuple[str, int]]:
-        """(suffix, exclusive start day) per window; all time starts before any record."""
+        """(suffix, exclusive start day) per window; ``all`` is the history window."""
         out = [(window_suffix(m), self.start[m]) for m in months]
         if all_time:
-            out.append((window_suffix(None), -int(FUTURE)))
+            out.append((window_suffix(None), self.h))
         return out
+
+    def seen(self, day: np.ndarray) -> np.ndarray:
+        """Records dated in the history window ``(t - history_months, t]``."""
+        return (day <= self.t) & (day > self.h)
 
 
 def _days_since(n: int, code: np.ndarray, day: np.ndarray, t: int) -> pd.arrays.IntegerArray:
@@ -78,7 +91,7 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     n, t = enc.n_persons, d.t
     o = enc.tables["offences"]
     code, day = o["code"], o["day"]
-    known = day <= t
+    known = d.seen(day)
     # Proven at t: convicted or cautioned, and the outcome already decided by t.
     proven = known & o["proven"] & (o["outcome_day"] <= t)
     cols: Columns = {}
@@ -112,7 +125,7 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     gmax12 = ((rec12 > 0) * levels).max(axis=1)
     cols[f"gravity_max_recorded_{sfx12}"] = g.nullable_int(gmax12, gmax12 == 0)
     # Outstanding at t: recorded, but no outcome decided by t (pending, or decided later).
-    cols["n_outstanding_offences"] = g.count(code, known & (o["outcome_day"] > t), n)
+    cols["n_outstanding_offences"] = g.count(code, (day <= t) & (o["outcome_day"] > t), n)
 
     last = g.last_rows(code, known)
     cols["days_since_last_offence"] = _days_since(n, code[last], day[last], t)
@@ -131,7 +144,8 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     # sanction is an occasion of conviction or caution (Howard et al. 2009, OGRS 3;
     # there the current sanction is counted and years run to it; here they run to t).
     # Worked example: sanctioned on 4 occasions, the first 6 years before t ->
-    # ln(4 / 16) = -1.386; a first sanction last month -> ln(1 / 10.08) = -2.31.
+    # ln(4 / 16) = -1.386; a first sanction last month -> ln(1 / 10.08) = -2.31. Only
+    # sanctions for offences in the history window count, so the career is capped there.
     occasions = g.count(code, o["occasion"] & proven, n)
     first_sanction = g.group_min(code, proven, o["outcome_day"], n, int(FUTURE))
     years = (t - first_sanction) / DAYS_PER_YEAR
@@ -149,6 +163,8 @@ def _custody(enc: Encoded, d: _Dates, windows: Sequence[int], status: CustodySta
     code, rec, rel = c["code"], c["day"], c["release_day"]
     known = rec <= t
     cols: Columns = {"in_custody": status.in_custody}
+    # Stays overlapping the history window count from its start (days) or when received
+    # in it (episodes), so a stay begun long ago adds only its days inside the window.
     # Days inside per window: the stay covers days [reception, release), cut at t
     # (day t counts when still inside). Worked example: received 2024-03-01, released
     # 2024-03-11 -> 10 days; at t = 2024-03-05 it counts 5 (1st..5th March).
@@ -159,7 +175,7 @@ def _custody(enc: Encoded, d: _Dates, windows: Sequence[int], status: CustodySta
         cols[f"days_in_custody_{sfx}"] = np.rint(g.total(code, known, days.astype(np.float64), n)).astype(
             np.int64
         )
-    released = known & (rel <= t)
+    released = known & (rel <= t) & (rel > d.h)
     last_release = g.group_max(code, released, rel, n, -int(FUTURE))
     has = last_release > -int(FUTURE)
     cols["days_since_release"] = g.nullable_int(np.where(has, t - last_release, 0), ~has)
@@ -179,7 +195,7 @@ def _supervision(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     cols: Columns = {
         "on_community_order": g.any_(code, active & community, n),
         "on_licence": g.any_(code, active & licence, n),
-        "n_orders_all": g.count(code, known, n),
+        "n_orders_all": g.count(code, d.seen(start_day), n),
     }
     # A breach is dated by the order's end: only orders ended by t have a known flag.
     breached = known & (end_day <= t) & o["breached"]
@@ -206,7 +222,7 @@ def _needs(enc: Encoded, d: _Dates) -> Columns:
     n, t = enc.n_persons, d.t
     a = enc.tables["assessments"]
     code, day, scores = a["code"], a["day"], a["needs"]
-    last = g.last_rows(code, day <= t)
+    last = g.last_rows(code, d.seen(day))
     # The previous assessment is the row before the latest in the same person's run
     # (rows are sorted by person then date, so it is also on or before t).
     prev = last - 1
@@ -241,7 +257,7 @@ def _health(enc: Encoded, d: _Dates) -> Columns:
     cols: Columns = {}
     for s in TREATMENT_SERVICES:
         cols[f"in_{s}"] = g.any_(code, open_ & (h["service"] == HEALTH_SERVICES.index(s)), n)
-    discharged = (ref <= t) & (dis <= t)
+    discharged = (ref <= t) & (dis <= t) & (dis > d.h)
     dropped = discharged & (h["reason"] == DISCHARGE_REASONS.index("dropped_out"))
     start12 = d.start[GROUP_WINDOW_MONTHS]
     cols[f"n_treatment_dropouts_{GROUP_WINDOW_MONTHS}m"] = g.count(code, dropped & (dis > start12), n)
@@ -252,10 +268,10 @@ def _health(enc: Encoded, d: _Dates) -> Columns:
 
 
 def _housing(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
-    n, t = enc.n_persons, d.t
+    n = enc.n_persons
     h = enc.tables["housing"]
     code, day, kind = h["code"], h["day"], h["type"]
-    known = day <= t
+    known = d.seen(day)
     homeless = np.isin(kind, [HOUSING_EVENTS.index(x) for x in HOUSING_EVENTS if x in HOMELESSNESS])
     cols: Columns = {}
     for sfx, start in d.windows(windows, all_time=False):
@@ -273,11 +289,20 @@ def _housing(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
 
 
 def _agencies(enc: Encoded, d: _Dates) -> Columns:
-    n, t = enc.n_persons, d.t
+    n = enc.n_persons
     tb = enc.tables
 
+    # Known in the history window: a record dated in it, or a stay, order or treatment
+    # episode that began earlier and was still running in it (its end, when after t, is
+    # not yet known at t, so it is running at t).
+    ends = {"custody": "release_day", "orders": "end_day", "health": "discharge_day"}
+
     def known(name: str) -> np.ndarray:
-        return g.any_(tb[name]["code"], tb[name]["day"] <= t, n)
+        day = tb[name]["day"]
+        in_window = d.seen(day)
+        if name in ends:
+            in_window = in_window | ((day <= d.t) & (tb[name][ends[name]] > d.h))
+        return g.any_(tb[name]["code"], in_window, n)
 
     police = known("offences")
     cols: Columns = {
@@ -299,7 +324,7 @@ def _frame(
     as_of: pd.Timestamp,
     params: FeatureParams,
 ) -> pd.DataFrame:
-    specs = feature_specs(params.windows)
+    specs = feature_specs(params.windows, params.history_months)
     missing = [s.name for s in specs if s.name not in cols]
     extra = sorted(set(cols) - {s.name for s in specs})
     if missing or extra:  # a catalogue/builder mismatch is a programming error
@@ -326,7 +351,7 @@ def features_from_encoded(
     as_of = pd.Timestamp(as_of).normalize()
     check_as_of(as_of, extract_date)
     months = sorted({*params.windows, GROUP_WINDOW_MONTHS, params.proven_window_months})
-    d = _Dates(as_of, months)
+    d = _Dates(as_of, months, params.history_months)
     status = custody_status(enc, d.t, params.release_window_days)
     in_cohort = cohort_mask(enc, d.t, d.start[params.proven_window_months], params.min_age, status)
     rows = np.flatnonzero(in_cohort)  # persons are in pseudo_id order, so rows are too
@@ -421,7 +446,16 @@ def build_features_at(
     return build_features(tables, [as_of], params, extract_date)
 
 
-def default_as_of_dates(params: FeatureParams, extract_date: pd.Timestamp) -> list[pd.Timestamp]:
-    """Training quarter ends plus the panel date, as the stage builds them."""
-    train, panel = asof.as_of_dates(params, extract_date)
+def default_as_of_dates(
+    params: FeatureParams,
+    extract_date: pd.Timestamp,
+    records_from: pd.Timestamp | None = None,
+    source: str = "the earliest offence in the extract",
+) -> list[pd.Timestamp]:
+    """Training quarter ends plus the panel date, as the stage builds them.
+
+    Given ``records_from`` (when the extract's records start), refuses dates with less
+    than ``params.history_months`` of records before them (``asof.check_history``).
+    """
+    train, panel = asof.as_of_dates(params, extract_date, records_from, source)
     return asof.all_as_of_dates(train, panel)

@@ -1,7 +1,10 @@
 """The feature catalogue: every feature declared once, with its panel label and model hints.
 
 A feature is declared here as a *template*; windowed templates expand to one column per
-window (``n_proven_offences_3m``, ``..._12m``, ``..._all``). The risk model reads its
+window (``n_proven_offences_3m``, ``..._12m``, ``..._all``). ``_all`` is the whole history
+window (``history_months``, default ten years), never "ever": an extract holds a limited
+number of years, so "ever" would mean "since the extract's records start" and grow with
+the calendar date. Labels marked ``{h}`` name that window. The risk model reads its
 monotone constraints and the panel reads its explanation labels from this module, so a
 column that the features stage writes and that is not described here is a bug.
 
@@ -29,6 +32,8 @@ GROUP_WINDOW_MONTHS = 12
 # Health services that are treatment (liaison and diversion is a referral at arrest).
 TREATMENT_SERVICES: tuple[str, ...] = tuple(s for s in HEALTH_SERVICES if s != "liaison_diversion")
 DEFAULT_WINDOWS: tuple[int, ...] = (3, 12, 36)
+# The longest look-back of any feature (features.params.FeatureParams.history_months).
+DEFAULT_HISTORY_MONTHS = 120
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ class FeatureSpec:
 
 @dataclass(frozen=True)
 class _Template:
-    """A feature declaration; ``{w}`` in name/label marks a windowed feature.
+    """A feature declaration; ``{w}`` in name/label marks a windowed feature, ``{h}`` in a
+    label the history window ("in the last 5 years").
 
     ``windows``: ``none`` (one column), ``params`` (one per params window),
     ``params+all`` (those plus all time), ``group`` (12 months and all time).
@@ -108,9 +114,9 @@ def _templates() -> tuple[_Template, ...]:
             for g in OFFENCE_GROUPS
         ),
         T("n_domestic_abuse_recorded_{w}", "domestic abuse offences recorded {w}", 1, "int32", "params+all"),
-        T("n_domestic_abuse_proven_all", "proven domestic abuse offences ever", 1, "int32"),
-        T("gravity_max_proven_all", "most serious proven offence (gravity 1-6)", 1, "Int32"),
-        T("gravity_mean_proven_all", "average gravity of proven offences", 0, "float64"),
+        T("n_domestic_abuse_proven_all", "proven domestic abuse offences {h}", 1, "int32"),
+        T("gravity_max_proven_all", "most serious proven offence {h} (gravity 1-6)", 1, "Int32"),
+        T("gravity_mean_proven_all", "average gravity of proven offences {h}", 0, "float64"),
         T(
             f"gravity_max_recorded_{_M}m",
             f"most serious offence recorded {_LAST_M} (gravity 1-6)",
@@ -121,10 +127,10 @@ def _templates() -> tuple[_Template, ...]:
         T("days_since_last_offence", "days since the last recorded offence", -1, "Int32"),
         T("days_since_last_proven_offence", "days since the last proven offence", -1, "Int32"),
         T("age", "age in years", -1, "Int32"),
-        T("age_first_proven", "age at first proven offence", -1, "Int32"),
-        T("career_years", "years since first recorded offence", 0, "float64"),
-        T("n_sanction_occasions", "occasions convicted or cautioned", 1, "int32"),
-        T("copas_rate", "rate of sanctions over the criminal career (OGRS3 Copas rate)", 1, "float64"),
+        T("age_first_proven", "age at first proven offence {h}", -1, "Int32"),
+        T("career_years", "years since first recorded offence {h} (at most the window)", 0, "float64"),
+        T("n_sanction_occasions", "occasions convicted or cautioned {h}", 1, "int32"),
+        T("copas_rate", "rate of sanctions {h} (OGRS3 Copas rate, career capped)", 1, "float64"),
     )
     custody = [
         *_section("custody", "dynamic", T("in_custody", "in prison now", 0, "bool")),
@@ -135,7 +141,9 @@ def _templates() -> tuple[_Template, ...]:
             T("days_in_custody_{w}", "days in prison {w}", 0, "int32", "params+all"),
         ),
         *_section(
-            "custody", "dynamic", T("days_since_release", "days since last release from prison", -1, "Int32")
+            "custody",
+            "dynamic",
+            T("days_since_release", "days since last release from prison {h}", -1, "Int32"),
         ),
     ]
     supervision = [
@@ -148,7 +156,7 @@ def _templates() -> tuple[_Template, ...]:
         *_section(
             "supervision",
             "static",
-            T("n_orders_all", "probation orders and licences ever", 1, "int32"),
+            T("n_orders_all", "probation orders and licences started {h}", 1, "int32"),
             T("n_breached_orders_{w}", "orders or licences breached (ended) {w}", 1, "int32", "params+all"),
         ),
         *_section(
@@ -187,8 +195,8 @@ def _templates() -> tuple[_Template, ...]:
         "dynamic",
         *(T(f"in_{s}", f"in {_treatment(s)} now", 0, "bool") for s in TREATMENT_SERVICES),
         T(f"n_treatment_dropouts_{_M}m", f"dropped out of treatment {_LAST_M}", 1, "int32"),
-        T("n_treatment_dropouts_all", "times dropped out of treatment", 1, "int32"),
-        T("n_treatment_completed_all", "treatment episodes completed", 0, "int32"),
+        T("n_treatment_dropouts_all", "times dropped out of treatment {h}", 1, "int32"),
+        T("n_treatment_completed_all", "treatment episodes completed {h}", 0, "int32"),
     )
     housing = _section(
         "housing",
@@ -201,10 +209,10 @@ def _templates() -> tuple[_Template, ...]:
         "agencies",
         "static",
         *(
-            T(f"known_to_{a}", f"known to {a} services", 0, "bool")
+            T(f"known_to_{a}", f"known to {a} services {{h}}", 0, "bool")
             for a in ("prison", "probation", "health", "housing")
         ),
-        T("n_agencies_known", "number of agencies (of 5) holding records", 0, "int32"),
+        T("n_agencies_known", "number of agencies (of 5) holding records {h}", 0, "int32"),
     )
     return (*offending, *custody, *supervision, *needs, *health, *housing, *agencies)
 
@@ -221,11 +229,17 @@ def window_suffix(months: int | None) -> str:
     return ALL_TIME if months is None else f"{months}m"
 
 
-def _window_phrase(months: int | None) -> str:
-    return "ever" if months is None else f"in the last {months} months"
+def history_phrase(months: int) -> str:
+    """Plain-English history window: ``in the last 5 years`` (60), ``in the last 30 months``."""
+    return f"in the last {months // 12} years" if months % 12 == 0 else f"in the last {months} months"
 
 
-def _expand(tpl: _Template, windows: Sequence[int]) -> list[FeatureSpec]:
+def _window_phrase(months: int | None, history_months: int) -> str:
+    return history_phrase(history_months) if months is None else f"in the last {months} months"
+
+
+def _expand(tpl: _Template, windows: Sequence[int], history_months: int) -> list[FeatureSpec]:
+    h = history_phrase(history_months)
     if tpl.windows == "none":
         ws: list[int | None] = [None]
         fixed = True
@@ -238,11 +252,12 @@ def _expand(tpl: _Template, windows: Sequence[int]) -> list[FeatureSpec]:
         else:
             ws = [*windows, None]
     if fixed:
-        return [FeatureSpec(tpl.name, tpl.label, tpl.kind, tpl.direction, tpl.dtype, tpl.family)]
+        label = tpl.label.format(h=h)
+        return [FeatureSpec(tpl.name, label, tpl.kind, tpl.direction, tpl.dtype, tpl.family)]
     return [
         FeatureSpec(
             tpl.name.format(w=window_suffix(w)),
-            tpl.label.format(w=_window_phrase(w)),
+            tpl.label.format(w=_window_phrase(w, history_months), h=h),
             tpl.kind,
             tpl.direction,
             tpl.dtype,
@@ -252,8 +267,10 @@ def _expand(tpl: _Template, windows: Sequence[int]) -> list[FeatureSpec]:
     ]
 
 
-def feature_specs(windows: Sequence[int] = DEFAULT_WINDOWS) -> tuple[FeatureSpec, ...]:
-    """All feature columns, in output order, for the given windows (months).
+def feature_specs(
+    windows: Sequence[int] = DEFAULT_WINDOWS, history_months: int = DEFAULT_HISTORY_MONTHS
+) -> tuple[FeatureSpec, ...]:
+    """All feature columns, in output order, for the given windows and history window (months).
 
     Examples
     --------
@@ -262,7 +279,7 @@ def feature_specs(windows: Sequence[int] = DEFAULT_WINDOWS) -> tuple[FeatureSpec
     """
     out: list[FeatureSpec] = []
     for tpl in TEMPLATES:
-        out.extend(_expand(tpl, windows))
+        out.extend(_expand(tpl, windows, history_months))
     return tuple(out)
 
 
@@ -274,15 +291,18 @@ def feature_names(windows: Sequence[int] = DEFAULT_WINDOWS) -> tuple[str, ...]:
 _WINDOW_RE = re.compile(r"_(\d+)m$")
 
 
-def specs_for_columns(columns: Iterable[str]) -> dict[str, FeatureSpec]:
+def specs_for_columns(
+    columns: Iterable[str], history_months: int = DEFAULT_HISTORY_MONTHS
+) -> dict[str, FeatureSpec]:
     """Catalogue entries for the feature columns among ``columns``, whatever the windows.
 
     Columns that are not features (``pseudo_id``, ``label`` ...) are skipped, so a
-    model can pass a features frame's columns straight in.
+    model can pass a features frame's columns straight in. The history window cannot be
+    read from column names: pass the features stage's ``history_months`` for true labels.
     """
     columns = list(columns)
     windows = sorted({int(m.group(1)) for c in columns if (m := _WINDOW_RE.search(c))})
-    specs = {s.name: s for s in feature_specs(windows)}
+    specs = {s.name: s for s in feature_specs(windows, history_months)}
     return {c: specs[c] for c in columns if c in specs}
 
 

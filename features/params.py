@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from features.catalogue import DEFAULT_WINDOWS
+from features.catalogue import DEFAULT_HISTORY_MONTHS, DEFAULT_WINDOWS
 from pipelines.config import StageParams
 
 
@@ -29,8 +29,16 @@ class FeatureParams(StageParams):
         People in custody whose planned release falls within this many days after the
         as-of date are listed, flagged ``release_due``.
     windows
-        Look-back windows in months for windowed features (all-time is added where it
-        makes sense).
+        Look-back windows in months for windowed features (the whole history window is
+        added where it makes sense, as the ``_all`` columns).
+    history_months
+        The longest look-back of any feature: "career" features (``..._all``, first
+        offence, Copas rate, days since release, agencies known ...) see only records
+        dated in the ``history_months`` up to the as-of date. Extracts hold a limited
+        number of years (local systems are truncated), so an uncapped "ever" would grow
+        with the calendar date for everyone and read as rising risk; a fixed span makes
+        every as-of date comparable. Every training as-of date needs this much record
+        history before it (the stage refuses otherwise).
     """
 
     train_start: dt.date = dt.date(2019, 3, 31)
@@ -39,6 +47,7 @@ class FeatureParams(StageParams):
     proven_window_months: int = Field(default=24, ge=1, le=240)
     release_window_days: int = Field(default=56, ge=0, le=3650)
     windows: tuple[int, ...] = DEFAULT_WINDOWS
+    history_months: int = Field(default=DEFAULT_HISTORY_MONTHS, ge=12, le=600)
 
     @field_validator("train_start")
     @classmethod
@@ -57,3 +66,13 @@ class FeatureParams(StageParams):
         if list(v) != sorted(set(v)):
             raise ValueError("windows must be strictly increasing, e.g. [3, 12, 36]")
         return v
+
+    @model_validator(mode="after")
+    def _within_history(self) -> FeatureParams:
+        longest = max(*self.windows, self.proven_window_months)
+        if longest > self.history_months:
+            raise ValueError(
+                f"history_months ({self.history_months}) must be at least every look-back window "
+                f"(windows {list(self.windows)}, proven_window_months {self.proven_window_months})"
+            )
+        return self

@@ -18,6 +18,7 @@ import pandas as pd
 from rich.progress import track
 
 from features import FeatureParams, default_as_of_dates, feature_names, iter_features
+from features.asof import records_start
 from features.encode import LINKED_COLUMNS, REQUIRED_TABLES
 from pipelines.config import DEFAULT_PARAMS, load_params
 
@@ -49,6 +50,12 @@ def read_extract_date(manifest: Path) -> pd.Timestamp:
     except KeyError:
         raise ValueError(f"{manifest}: no extract_date") from None
     return pd.Timestamp(value).normalize()
+
+
+def read_records_start(manifest: Path) -> pd.Timestamp | None:
+    """The manifest's ``records_start`` (when the agencies' records begin), if it has one."""
+    value = json.loads(Path(manifest).read_text(encoding="utf-8")).get("records_start")
+    return None if value is None else pd.Timestamp(value).normalize()
 
 
 def partition_path(out: Path, as_of: pd.Timestamp) -> Path:
@@ -93,9 +100,17 @@ def run(
     """
     params = load_params("features", FeatureParams, params_path)
     extract_date = read_extract_date(manifest)
-    dates = default_as_of_dates(params, extract_date)
-    panel = pd.Timestamp(params.panel_date or extract_date)
     tables = read_linked(linked)
+    # Records start: the manifest's own statement if it makes one, else the earliest police
+    # offence. Dates without history_months of records before it are refused, not dropped:
+    # the train stage's split dates are fixed, a silently shorter training span would hide
+    # the problem, and moving train_start (visible in params.yaml) is the analyst's call.
+    start = read_records_start(manifest)
+    source = "the manifest's records_start"
+    if start is None:
+        start, source = records_start(tables), "the earliest offence in the extract"
+    dates = default_as_of_dates(params, extract_date, start, source)
+    panel = pd.Timestamp(params.panel_date or extract_date)
     logger.info(
         "features: %d as-of dates %s..%s, extract %s",
         len(dates),
@@ -119,6 +134,8 @@ def run(
 
     result: dict[str, Any] = {
         "extract_date": extract_date.date().isoformat(),
+        "records_start": None if start is None else start.date().isoformat(),
+        "history_months": params.history_months,
         "panel_date": panel.date().isoformat(),
         "n_as_of_dates": len(dates),
         "n_features": len(feature_names(params.windows)),

@@ -256,9 +256,10 @@ class _Slots:
 def world_months(params: SimulateParams) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last month of the simulated world.
 
-    By default the world starts the month after ``extract_date - history_years`` (so the
-    extract holds ten years of history: 2016-11 to 2026-10 for a 2026-10-31 extract) and
-    runs ``future_years`` past the extract date.
+    By default the world starts the month after ``extract_date - history_years`` (so with
+    ten years the extract holds 2016-11 to 2026-10 for a 2026-10-31 extract; params.yaml
+    uses 18, so that the first training date has the features' ten-year history window
+    of records before it) and runs ``future_years`` past the extract date.
     """
     extract = pd.Timestamp(params.extract_date)
     first = (

@@ -8,7 +8,15 @@ import pandas as pd
 import pytest
 
 from features import FeatureParams, TemporalWindowError, as_of_dates, is_label_complete
-from features.asof import all_as_of_dates, check_as_of, last_complete_date, window_start
+from features.asof import (
+    all_as_of_dates,
+    check_as_of,
+    check_history,
+    last_complete_date,
+    records_start,
+    window_start,
+)
+from features.catalogue import DEFAULT_HISTORY_MONTHS
 from pipelines.config import ParamsError, parse_params
 
 
@@ -84,5 +92,38 @@ def test_params_reject_bad_values():
         parse_params({"windows": [12, 3]}, FeatureParams)
     with pytest.raises(ParamsError, match=r"unknown_key|Extra inputs"):
         parse_params({"unknown_key": 1}, FeatureParams)
+    with pytest.raises(ParamsError, match="history_months"):
+        parse_params({"windows": [3, 12, 36], "history_months": 24}, FeatureParams)
     p = parse_params({"panel_date": None, "windows": [3, 12]}, FeatureParams)
     assert p.windows == (3, 12) and p.min_age == 18 and p.release_window_days == 56
+    assert p.history_months == DEFAULT_HISTORY_MONTHS
+
+
+def test_dates_without_a_full_history_window_are_refused_by_name():
+    # Records from 2014-05-01, 60 months: the earliest as-of date with a full window is
+    # 2019-05-01, so 2018-12-31 and 2019-03-31 are refused and 2019-06-30 is allowed.
+    start = pd.Timestamp("2014-05-01")
+    with pytest.raises(TemporalWindowError, match=r"2 as-of date\(s\) \(2018-12-31, 2019-03-31\)") as err:
+        check_history([pd.Timestamp(d) for d in ("2018-12-31", "2019-03-31", "2019-06-30")], 60, start)
+    assert "2019-05-01" in str(err.value) and "train_start to 2019-06-30" in str(err.value)
+    check_history([pd.Timestamp("2019-06-30")], 60, start)
+    check_history([pd.Timestamp("2019-05-01")], 60, start)  # exactly 60 months of records
+
+
+def test_as_of_dates_checks_history_when_records_start_is_known():
+    p = FeatureParams(train_start=dt.date(2019, 3, 31), history_months=60)
+    extract = pd.Timestamp("2026-10-31")
+    train, _ = as_of_dates(p, extract, pd.Timestamp("2014-03-31"))
+    assert train[0] == pd.Timestamp("2019-03-31")
+    with pytest.raises(TemporalWindowError, match="2019-03-31, 2019-06-30"):
+        as_of_dates(p, extract, pd.Timestamp("2016-11-01"))
+    with pytest.raises(TemporalWindowError, match="history_months=60"):
+        as_of_dates(p, extract, pd.Timestamp("2016-11-01"), "the manifest's records_start")
+
+
+def test_records_start_is_the_earliest_offence():
+    offences = pd.DataFrame({"offence_date": pd.to_datetime(["2017-01-05", None, "2016-11-01"])})
+    custody = pd.DataFrame({"reception_date": pd.to_datetime(["2015-01-01"])})  # already inside
+    assert records_start({"offences": offences, "custody": custody}) == pd.Timestamp("2016-11-01")
+    assert records_start({"offences": offences.iloc[1:2]}) is None
+    assert records_start({}) is None

@@ -45,8 +45,16 @@ OFFENCES = [
 
 @pytest.fixture(scope="module")
 def offending() -> dict:
+    """Offending features with a 20-year history window, so the 2010 offence counts."""
     tables = linked(persons=[{"pseudo_id": "a", "birth_month": "1990-06-01"}], offences=OFFENCES)
-    return row(build(tables), "a")
+    return row(build(tables, history_months=240), "a")
+
+
+@pytest.fixture(scope="module")
+def offending_5y() -> dict:
+    """The same history under the default 5-year window (after 2019-03-31): 2010 is out."""
+    tables = linked(persons=[{"pseudo_id": "a", "birth_month": "1990-06-01"}], offences=OFFENCES)
+    return row(build(tables, history_months=60), "a")
 
 
 def test_offence_counts_by_window(offending):
@@ -89,6 +97,57 @@ def test_copas_rate_counts_sanction_occasions(offending):
     years = days("2010-07-01") / 365.25
     assert offending["n_sanction_occasions"] == 3
     assert offending["copas_rate"] == pytest.approx(math.log(3 / (10 + years)))
+
+
+def test_history_window_caps_every_career_feature(offending_5y):
+    f = offending_5y
+    assert [f[f"n_recorded_offences_{w}"] for w in ("3m", "12m", "36m", "all")] == [3, 4, 5, 5]
+    assert f["n_proven_offences_all"] == 2 and f["n_proven_theft_all"] == 0
+    assert f["gravity_max_proven_all"] == 5 and f["gravity_mean_proven_all"] == pytest.approx(4.5)
+    assert f["age_first_proven"] == 31  # the June 2022 caution (born June 1990), not May 2010
+    assert f["career_years"] == pytest.approx(days("2022-06-10") / 365.25)
+    assert f["n_sanction_occasions"] == 2
+    assert f["copas_rate"] == pytest.approx(math.log(2 / (10 + days("2022-06-10") / 365.25)))
+
+
+def test_history_window_boundary_is_exclusive():
+    # 60 months before 2024-03-31 is 2019-03-31: out; the next day is in.
+    tables = linked(
+        offences=[
+            qualifying("a"),
+            _off("2019-03-31", outcome="caution", outcome_date="2019-03-31"),
+            _off("2019-04-01", outcome="caution", outcome_date="2019-04-01"),
+        ],
+        custody=[
+            {
+                "pseudo_id": "a",
+                "reception_date": "2019-03-01",
+                "release_date": "2019-04-11",
+                "release_type": "sentence_expiry",
+            }
+        ],
+        orders=[
+            {"pseudo_id": "a", "order_type": "licence", "start_date": "2019-03-31", "end_date": "2019-04-11"},
+        ],
+    )
+    a = row(build(tables, history_months=60), "a")
+    assert a["n_recorded_offences_all"] == 2 and a["n_proven_offences_all"] == 2
+    # Received before the window: not an episode in it, but its 10 days inside it count.
+    assert a["n_custody_episodes_all"] == 0 and a["days_in_custody_all"] == 10
+    assert a["days_since_release"] == days("2019-04-11")
+    # The licence started on the boundary (out) but ran into the window: known, not counted.
+    assert a["n_orders_all"] == 0 and a["known_to_prison"] and a["known_to_probation"]
+    assert a["n_agencies_known"] == 3
+
+
+def test_same_history_gives_same_features_whatever_the_records_start():
+    # The drift this window prevents: extra years of old records (an extract holding more
+    # years, or a later as-of date in the same extract) must not change the features.
+    recent = [qualifying("a"), _off("2021-05-01", outcome_date="2021-06-01")]
+    old = [_off(f"{y}-05-01", outcome_date=f"{y}-06-01") for y in range(2005, 2019)]
+    short, long = (build(linked(offences=o), history_months=60) for o in (recent, recent + old))
+    assert short["n_recorded_offences_all"].iloc[0] == 2
+    pd.testing.assert_frame_equal(short, long)
 
 
 def test_offences_dealt_with_together_are_one_sanction():
@@ -177,10 +236,10 @@ def test_supervision_orders_and_breaches():
             {"pseudo_id": "b", "order_type": "licence", "start_date": "2024-03-31", "end_date": "2024-09-30"},
         ],
     )
-    f = build(tables)
+    f = build(tables, history_months=60)
     a, b = row(f, "a"), row(f, "b")
     assert a["on_community_order"] and not a["on_licence"]
-    assert a["n_orders_all"] == 3
+    assert a["n_orders_all"] == 2  # the 2019-01-01 order started before the 5-year window
     assert [a[f"n_breached_orders_{w}"] for w in ("3m", "12m", "36m", "all")] == [0, 0, 1, 1]
     assert b["on_licence"] and not b["on_community_order"] and b["n_orders_all"] == 2
 

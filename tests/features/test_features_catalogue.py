@@ -39,10 +39,18 @@ def test_windows_expand_from_params():
 
 def test_specs_for_columns_recovers_windows_and_skips_non_features():
     cols = ["pseudo_id", "as_of_date", *feature_names((6, 24)), "label"]
-    specs = specs_for_columns(cols)
+    specs = specs_for_columns(cols, history_months=60)
     assert set(specs) == set(feature_names((6, 24)))
     assert specs["n_proven_offences_6m"].label == "proven offences in the last 6 months"
-    assert specs["n_proven_offences_all"].label == "proven offences ever"
+    assert specs["n_proven_offences_all"].label == "proven offences in the last 5 years"
+    assert specs_for_columns(cols, history_months=30)["career_years"].label.startswith(
+        "years since first recorded offence in the last 30 months"
+    )
+
+
+def test_no_label_says_ever():
+    # "Ever" would be false: an extract holds a limited number of years.
+    assert not [s.name for s in feature_specs() if " ever" in s.label or "{" in s.label]
 
 
 def test_monotone_constraints_follow_declared_directions():

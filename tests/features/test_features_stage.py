@@ -21,6 +21,7 @@ features:
   proven_window_months: 24
   release_window_days: 56
   windows: [3, 12, 36]
+  history_months: 60
 """
 
 
@@ -45,7 +46,9 @@ def workspace(tmp_path: Path) -> dict[str, Path]:
     for name, df in tables.items():
         df.to_parquet(folder / f"{name}.parquet", index=False)
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"contract": "partner-records/1", "extract_date": "2026-10-31"}))
+    # The agencies state how far back their records go (the offences alone start in 2024).
+    stated = {"contract": "partner-records/1", "extract_date": "2026-10-31", "records_start": "2019-01-01"}
+    manifest.write_text(json.dumps(stated))
     params = tmp_path / "params.yaml"
     params.write_text(PARAMS)
     return {"linked": folder, "manifest": manifest, "params": params, "root": tmp_path}
@@ -78,6 +81,7 @@ def test_stage_writes_partitions_and_metrics(workspace):
     on_disk = json.loads((workspace["root"] / "features.json").read_text())
     assert on_disk == json.loads(json.dumps(m))
     assert m["n_as_of_dates"] == 6 and m["panel_date"] == "2026-10-31"
+    assert m["records_start"] == "2019-01-01" and m["history_months"] == 60
     assert m["dates"]["2024-06-30"] == {
         "rows": 2,
         "cohort_size": 2,
@@ -101,3 +105,14 @@ def test_stage_output_is_byte_identical_across_runs(workspace):
     for a, b in zip(one, two, strict=True):
         assert a.read_bytes() == b.read_bytes()
     assert (workspace["root"] / "one.json").read_bytes() == (workspace["root"] / "two.json").read_bytes()
+
+
+def test_stage_refuses_dates_without_a_full_history_window(workspace):
+    # Without the manifest's statement the records start at the earliest offence
+    # (2024-01-10): no training date has 60 months of records before it.
+    unstated = {"contract": "partner-records/1", "extract_date": "2026-10-31"}
+    workspace["manifest"].write_text(json.dumps(unstated))
+    with pytest.raises(ValueError, match=r"2024-03-31, 2024-06-30.*records start on 2024-01-10") as err:
+        _run(workspace, "features")
+    assert "the earliest offence in the extract" in str(err.value)
+    assert not (workspace["root"] / "features").exists()
