@@ -189,10 +189,11 @@ needs (dynamic) are listed apart.
 ## Limits
 Trained on recorded, proven offending: policing patterns shape the label. Check the
 fairness audit before use. Probabilities drift as the cohort changes: recalibrate on
-recent dates. Counts "ever" only reach back to the start of the agencies' records, so
-they grow with the calendar date for everyone; the model reads that growth as higher
-risk, and risks at dates after the calibration dates tend to be over-stated (compare the
-mean predicted risk with the prevalence in the table above).
+recent dates. Career and history features look back a fixed window
+(`features.history_months`), never to the start of the agencies' records: counts "ever"
+would grow with the calendar date for everyone (records start somewhere) and the model
+would read that growth as risk. The window must fit inside the records before the first
+training date (the features stage refuses otherwise).
 
 ## Algorithmic Transparency Recording Standard (fields the pipeline can fill)
 {atrs_table(result, params)}
