@@ -5,6 +5,11 @@ offence. :class:`TypologyModel` finds latent groups in the cohort with a Gaussia
 mixture on transformed features (counts log1p'd, then standardised), chooses the number
 of groups by BIC among those that are stable under bootstrap refits, and names the
 groups by the documented profile rules of :mod:`models.typology_naming`.
+
+There may be more clusters than typologies: the general majority and the seed types
+are not single Gaussian blobs, so several clusters can earn the same name, and a
+person's membership of a typology is the sum over its clusters. Stability is therefore
+measured on the names a refit gives people, not on cluster numbers.
 """
 
 from __future__ import annotations
