@@ -5,6 +5,11 @@ offence. :class:`TypologyModel` finds latent groups in the cohort with a Gaussia
 mixture on transformed features (counts log1p'd, then standardised), chooses the number
 of groups by BIC among those that are stable under bootstrap refits, and names the
 groups by the documented profile rules of :mod:`models.typology_naming`.
+
+There may be more clusters than typologies: the general majority and the seed types
+are not single Gaussian blobs, so several clusters can earn the same name, and a
+person's membership of a typology is the sum over its clusters. Stability is therefore
+measured on the names a refit gives people, not on cluster numbers.
 """
 
 from __future__ import annotations
@@ -62,6 +67,12 @@ TYPOLOGY_INPUTS: dict[str, str] = {
     "log_offences_all": "log(1 + recorded offences ever)",
     "need_thinking_behaviour": "thinking-and-behaviour need (0-2; 0 if not assessed)",
     "housing_unstable": "latest housing event is not settled accommodation",
+    # Career and needs detail that tells the four types apart (issue 4, second pass):
+    "log_custody_episodes": "log(1 + custody receptions ever): a long prison record is many terms",
+    "log_treatment": "log(1 + treatment episodes completed or dropped out of, ever): engagement",
+    "log_rough_sleeping": "log(1 + rough-sleeping events in 12 months): the most vulnerable",
+    "log_vehicle_burglary": "log(1 + proven vehicle crime and burglary ever): young acquisitive careers",
+    "log_weapons_robbery": "log(1 + proven weapons possession and robbery ever): violent, controlling",
 }
 
 
@@ -155,6 +166,15 @@ def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
             "log_offences_all": np.log1p(num("n_recorded_offences_all")),
             "need_thinking_behaviour": np.nan_to_num(num("need_thinking_behaviour")),
             "housing_unstable": f["housing_unstable"].astype("boolean").fillna(False).to_numpy(dtype=float),
+            "log_custody_episodes": np.log1p(num("n_custody_episodes_all")),
+            "log_treatment": np.log1p(num("n_treatment_completed_all") + num("n_treatment_dropouts_all")),
+            "log_rough_sleeping": np.log1p(num(_longest(cols, "n_rough_sleeping_"))),
+            "log_vehicle_burglary": np.log1p(
+                num("n_proven_vehicle_crime_all") + num("n_proven_burglary_all")
+            ),
+            "log_weapons_robbery": np.log1p(
+                num("n_proven_possession_of_weapons_all") + num("n_proven_robbery_all")
+            ),
         },
         index=features.index,
     )
@@ -195,9 +215,12 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         skips it: every ``k`` counts as stable). Each refit is the same procedure as
         the full fit (``n_init`` starts), so stability measures the method, not luck.
     min_stability
-        A ``k`` is eligible when its mean adjusted Rand index between the full fit and
-        the bootstrap refits (all predicting the full data) reaches this; the eligible
-        ``k`` with the lowest BIC is chosen (if none is eligible, the most stable).
+        A ``k`` is eligible when its mean adjusted Rand index between the named
+        typologies of the full fit and of the bootstrap refits (each named by the same
+        rules, all predicting the full data) reaches this; the eligible ``k`` with the
+        lowest BIC is chosen (if none is eligible, the most stable). Several clusters
+        may share a name, so stability is judged on the names, not the cluster numbers
+        (``criterion_[k]["stability_clusters"]`` keeps the cluster-level figure).
     unassigned_below
         A person whose most probable typology has a membership probability below this
         is ``unassigned``.
@@ -213,7 +236,7 @@ class TypologyModel(ClusterMixin, BaseEstimator):
     preprocessor_ : Pipeline
     mixture_ : GaussianMixture
     n_clusters_ : int
-    criterion_ : dict mapping k to {"bic", "stability"}
+    criterion_ : dict mapping k to {"bic", "stability", "stability_clusters"}
     stability_ : float
         Stability of the chosen ``k``.
     profiles_ : DataFrame
@@ -287,15 +310,31 @@ class TypologyModel(ClusterMixin, BaseEstimator):
             rng = np.random.default_rng([0 if self.random_state is None else self.random_state, k])
             gm = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z)
             ref = gm.predict(Z)
-            scores = []
+            ref_named = self._named(X, gm.predict_proba(Z), rules)
+            scores, cluster_scores = [], []
             for _ in range(self.n_bootstrap):
                 idx = rng.integers(0, n, n)
                 boot = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z[idx])
-                scores.append(adjusted_rand_score(ref, boot.predict(Z)))
+                resp = boot.predict_proba(Z)
+                # Stability of what the panel sees: the named typology, each refit named
+                # by the same rules. Clusters that share a name may swap members between
+                # refits without changing anyone's typology.
+                scores.append(adjusted_rand_score(ref_named, self._named(X, resp, rules)))
+                cluster_scores.append(adjusted_rand_score(ref, resp.argmax(axis=1)))
             stability = float(np.mean(scores)) if scores else 1.0
             fits[k] = gm
-            criterion[k] = {"bic": float(gm.bic(Z)), "stability": stability}
-            logger.info("typology k=%d: BIC %.1f, stability %.3f", k, criterion[k]["bic"], stability)
+            criterion[k] = {
+                "bic": float(gm.bic(Z)),
+                "stability": stability,
+                "stability_clusters": float(np.mean(cluster_scores)) if cluster_scores else 1.0,
+            }
+            logger.info(
+                "typology k=%d: BIC %.1f, stability %.3f (clusters %.3f)",
+                k,
+                criterion[k]["bic"],
+                stability,
+                criterion[k]["stability_clusters"],
+            )
         eligible = [k for k, c in criterion.items() if c["stability"] >= self.min_stability]
         if eligible:
             k_best = min(eligible, key=lambda k: criterion[k]["bic"])
@@ -315,6 +354,13 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         self.classes_ = np.array([t for t in TYPOLOGY_LABELS if t in self.cluster_names_], dtype=object)
         logger.info("typology: k=%d clusters named %s", k_best, self.cluster_names_)
         return self
+
+    def _named(self, X: pd.DataFrame, resp: np.ndarray, rules: Rules) -> np.ndarray:
+        """Most probable typology per row, clusters named by ``rules`` from their profiles on ``X``."""
+        names = np.asarray(name_clusters(profile_clusters(X, resp), rules, self.general_max_offending_ratio))
+        labels = np.unique(names)
+        proba = resp @ (names[:, None] == labels[None, :]).astype(np.float64)
+        return np.asarray(labels[proba.argmax(axis=1)])
 
     def cluster_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership probability of each row in each cluster, shape (n_rows, n_clusters)."""

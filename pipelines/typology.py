@@ -151,7 +151,11 @@ def build_metrics(
     result: dict[str, Any] = {
         "n_clusters": int(model.n_clusters_),
         "criterion": {
-            str(k): {"bic": round(v["bic"], 2), "stability": round(v["stability"], 4)}
+            str(k): {
+                "bic": round(v["bic"], 2),
+                "stability": round(v["stability"], 4),
+                "stability_clusters": round(v.get("stability_clusters", v["stability"]), 4),
+            }
             for k, v in model.criterion_.items()
         },
         "stability": round(float(model.stability_), 4),

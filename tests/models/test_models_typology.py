@@ -282,3 +282,21 @@ def test_typology_stable_under_records_after_as_of(obvious: pd.DataFrame, fitted
     a = assign_frame(fitted, before[cols])
     b = assign_frame(fitted, after[cols])
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_stability_is_judged_on_names_when_clusters_share_one(obvious: pd.DataFrame) -> None:
+    # Seven clusters for four groups: several clusters share a name, and refits may move
+    # people between same-named clusters without changing anyone's typology.
+    model = _model(k_min=7, k_max=7).fit(obvious)
+    c = model.criterion_[7]
+    assert set(c) == {"bic", "stability", "stability_clusters"}
+    assert len(set(model.cluster_names_)) < model.n_clusters_
+    assert c["stability"] > 0.95
+    assert c["stability"] >= c["stability_clusters"]
+    # Membership in a typology is the sum over the clusters carrying its name.
+    resp = model.cluster_proba(obvious)
+    names = np.asarray(model.cluster_names_)
+    general = list(model.classes_).index("general")
+    np.testing.assert_allclose(
+        model.predict_proba(obvious)[:, general], resp[:, names == "general"].sum(axis=1)
+    )
