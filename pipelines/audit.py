@@ -96,6 +96,17 @@ def _with_age(rows: pd.DataFrame, ages: pd.DataFrame) -> pd.DataFrame:
 # The four audits
 
 
+def audit_settings(params: FairnessParams) -> dict[str, Any]:
+    """The audit settings every audit in this stage shares (reference, band, size, bootstrap)."""
+    return {
+        "reference_groups": params.reference_groups,
+        "band": params.band,
+        "min_group_size": params.min_group_size,
+        "n_bootstrap": params.n_bootstrap,
+        "seed": params.seed,
+    }
+
+
 def audit_test_block(
     predictions: pd.DataFrame,
     ages: pd.DataFrame,
@@ -115,11 +126,7 @@ def audit_test_block(
         test["risk_model"].to_numpy(dtype=np.float64),
         sensitive_features=groups,
         selected=decisions_of(test, rule, "risk_model"),
-        reference_groups=params.reference_groups,
-        band=params.band,
-        min_group_size=params.min_group_size,
-        n_bootstrap=params.n_bootstrap,
-        seed=params.seed,
+        **audit_settings(params),
         cluster=test["pseudo_id"].to_numpy(),
     )
     dates = sorted(pd.to_datetime(test["as_of_date"]).dt.strftime("%Y-%m-%d").unique().tolist())
@@ -139,11 +146,7 @@ def audit_panel_list(
         frame["risk_12m"].to_numpy(dtype=np.float64),
         sensitive_features=groups,
         selected=decisions_of(frame, rule, "risk_12m"),
-        reference_groups=params.reference_groups,
-        band=params.band,
-        min_group_size=params.min_group_size,
-        n_bootstrap=params.n_bootstrap,
-        seed=params.seed,
+        **audit_settings(params),
         cluster=frame["pseudo_id"].to_numpy(),
         name_prefix="panel.",
     )
@@ -171,11 +174,7 @@ def audit_typology(
         None,
         sensitive_features=groups,
         selected=selected,
-        reference_groups=params.reference_groups,
-        band=params.band,
-        min_group_size=params.min_group_size,
-        n_bootstrap=params.n_bootstrap,
-        seed=params.seed,
+        **audit_settings(params),
         cluster=at["pseudo_id"].to_numpy(),
         gated=(),
         name_prefix="typology.",
@@ -204,11 +203,7 @@ def audit_overrides(
         None,
         sensitive_features=build_groups(rows, persons, params.groups),
         selected=selected,
-        reference_groups=params.reference_groups,
-        band=params.band,
-        min_group_size=params.min_group_size,
-        n_bootstrap=params.n_bootstrap,
-        seed=params.seed,
+        **audit_settings(params),
         cluster=d["pseudo_id"].to_numpy(),
         gated=(),
         name_prefix="overrides.",
