@@ -288,7 +288,12 @@ def fit_link_model(
         )
         return LinkModel(empty, pd.DataFrame(), 0.0, 0, 0, {})
 
-    db_api = DuckDBAPI()
+    import duckdb
+
+    # One DuckDB thread: parallel aggregation sums floats in a varying order, so the EM
+    # estimates (and every match probability) would differ in the last bits between
+    # identical runs. Same extract + params + seed must give byte-identical outputs.
+    db_api = DuckDBAPI(connection=duckdb.connect(":memory:", config={"threads": 1}))
     # Arrow tables keep the column types exactly (dates stay dates, nulls stay nulls).
     sdf_left = db_api.register(pa.Table.from_pandas(left, preserve_index=False), dataset_display_name=LEFT)
     sdf_right = db_api.register(pa.Table.from_pandas(right, preserve_index=False), dataset_display_name=RIGHT)
