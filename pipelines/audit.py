@@ -40,6 +40,7 @@ from fairness.params import FairnessParams
 from fairness.report import RenderedReport, ReportSection, gate_summary, render_report
 from models.tiering import TieringRule, assign_tiers
 from pipelines.config import DEFAULT_PARAMS, ParamsError, load_params, read_params
+from pipelines.features import read_features
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +54,7 @@ TIER_ORDER = {"red": 0, "amber": 1, "green": 2, "not_adopted": 3}
 
 def read_ages(features: Path, dates: list[pd.Timestamp] | None = None) -> pd.DataFrame:
     """pseudo_id, as_of_date, age from the features partitions (only the dates asked for)."""
-    parts = sorted(Path(features).glob("as_of_date=*/part-0.parquet"))
-    if not parts:
-        raise FileNotFoundError(f"{features}: no as_of_date=*/part-0.parquet; run the features stage")
-    wanted = {pd.Timestamp(d).strftime("%Y-%m-%d") for d in dates} if dates is not None else None
-    frames = []
-    for part in parts:
-        day = part.parent.name.removeprefix("as_of_date=")
-        if wanted is not None and day not in wanted:
-            continue
-        frames.append(pd.read_parquet(part, columns=["pseudo_id", "as_of_date", "age"]))
-    if not frames:
-        return pd.DataFrame({"pseudo_id": pd.Series(dtype=str), "as_of_date": [], "age": []})
-    out = pd.concat(frames, ignore_index=True)
+    out = read_features(features, columns=["pseudo_id", "as_of_date", "age"], dates=dates)
     out["as_of_date"] = pd.to_datetime(out["as_of_date"]).astype("datetime64[ms]")
     return out
 

@@ -63,6 +63,28 @@ def partition_path(out: Path, as_of: pd.Timestamp) -> Path:
     return Path(out) / f"{PARTITION_PREFIX}{as_of.date().isoformat()}" / "part-0.parquet"
 
 
+def read_features(
+    features: Path, columns: list[str] | None = None, dates: list[pd.Timestamp] | None = None
+) -> pd.DataFrame:
+    """The features stage's partitions, in date order: all dates, or only ``dates``.
+
+    Downstream stages (typology, train, audit) read the features through this one
+    function, so the partition layout is known here only.
+    """
+    every = sorted(Path(features).glob(f"{PARTITION_PREFIX}*/part-0.parquet"))
+    if not every:
+        raise FileNotFoundError(
+            f"{features}: no {PARTITION_PREFIX}*/part-0.parquet; run the features stage first"
+        )
+    parts = every
+    if dates is not None:
+        wanted = {partition_path(Path(features), pd.Timestamp(d)) for d in dates}
+        parts = [p for p in every if p in wanted]
+    if not parts:  # none of the dates asked for: an empty frame with the partitions' columns
+        return pd.read_parquet(every[0], columns=columns).iloc[:0]
+    return pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
+
+
 def _date_metrics(frame: pd.DataFrame) -> dict[str, Any]:
     n_due = int(frame["release_due"].notna().sum())
     complete = bool(frame["label_complete"].all()) if len(frame) else None

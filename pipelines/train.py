@@ -35,18 +35,11 @@ from models.risk_params import TrainParams
 from models.risk_train import MODEL_NAMES, TrainResult, model_matrix, train_and_evaluate
 from models.splits import plot_split
 from pipelines.config import DEFAULT_PARAMS, load_params, read_params
+from pipelines.features import read_features
 
 logger = logging.getLogger(__name__)
 
 AREA = "risk-model"  # MLflow experiment iom/risk-model
-
-
-def read_features(features: Path) -> pd.DataFrame:
-    """All as-of date partitions of the features stage, in date order."""
-    parts = sorted(Path(features).glob("as_of_date=*/part-0.parquet"))
-    if not parts:
-        raise FileNotFoundError(f"{features}: no as_of_date=*/part-0.parquet; run the features stage")
-    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
 def read_truth(features: pd.DataFrame, truth_dir: Path, reid: Path) -> pd.Series | None:

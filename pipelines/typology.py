@@ -28,20 +28,13 @@ from models.typology import (
 )
 from models.typology_naming import PANEL_LABELS, SEED_TYPOLOGIES, TYPOLOGY_LABELS
 from pipelines.config import DEFAULT_PARAMS, load_params
+from pipelines.features import read_features
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_COLUMNS = ("pseudo_id", "as_of_date", "typology", "membership_probability", "cluster")
 REPORT_FILES = ("profiles.csv", "profile_heatmap.png", "typology_mix.png")
 GOALS = {"ari": 0.75, "stability": 0.85, "precision": 0.8}
-
-
-def read_features(features: Path) -> pd.DataFrame:
-    """All ``as_of_date=*/part-0.parquet`` partitions of the features stage, in date order."""
-    parts = sorted(Path(features).glob("as_of_date=*/part-0.parquet"))
-    if not parts:
-        raise FileNotFoundError(f"{features}: no as_of_date=*/part-0.parquet; run the features stage first")
-    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
 def truth_by_pseudo_id(truth_dir: Path, reid: Path) -> pd.DataFrame:
