@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_simulate.py", "bench_validate.py", "bench_linkage.py", "bench_features.py"]
+BENCHES = [
+    "bench_simulate.py",
+    "bench_validate.py",
+    "bench_linkage.py",
+    "bench_features.py",
+    "bench_typology.py",
+]
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""Models learned from the features: offender typologies (and, later, the risk model)."""
+"""Models learned from the features: offender typologies and the risk model."""
 
+from models.latent_class import MixedMixture
 from models.typology import (
     TypologyModel,
     TypologyParams,
@@ -14,6 +15,7 @@ from models.typology_naming import PROFILE_MEASURES, TYPOLOGY_LABELS, name_clust
 __all__ = [
     "PROFILE_MEASURES",
     "TYPOLOGY_LABELS",
+    "MixedMixture",
     "TypologyModel",
     "TypologyParams",
     "assign_typology",

@@ -1,15 +1,26 @@
-"""Offender typologies: a Gaussian mixture over interpretable person-level features.
+"""Offender typologies: a latent class model over interpretable person-level traits.
 
 The North Staffordshire IOM evaluation looked at types of offender rather than types of
-offence. :class:`TypologyModel` finds latent groups in the cohort with a Gaussian
-mixture on transformed features (counts log1p'd, then standardised), chooses the number
-of groups by BIC among those that are stable under bootstrap refits, and names the
-groups by the documented profile rules of :mod:`models.typology_naming`.
+offence. :class:`TypologyModel` finds latent groups in the cohort with a latent class
+model for mixed data (:class:`models.latent_class.MixedMixture`), chooses the number of
+groups by BIC among those that are stable under bootstrap refits, and names the groups
+by the documented profile rules of :mod:`models.typology_naming`.
+
+The inputs describe *what kind of offender* a person is, not only *how much* they
+offend. Volumes (offences, custody receptions, breaches) rise and fall together with a
+person's overall rate of offending, so a mixture over volumes mostly sorts people by
+that rate. The inputs therefore express careers as rates and shares where they can
+(custody receptions per proven offence, breaches per order, share of contacts attended,
+share of offences that are domestic abuse), keep the offence mix as counts by group
+(a multinomial: the more offences, the clearer the mix), treat need scores as
+categories, and leave what was never recorded (no assessment, no orders) missing rather
+than zero. Two volumes stay in (recorded offences in 12 months and in the history
+window), because being prolific is itself part of three of the four typologies.
 
 There may be more clusters than typologies: the general majority and the seed types
-are not single Gaussian blobs, so several clusters can earn the same name, and a
-person's membership of a typology is the sum over its clusters. Stability is therefore
-measured on the names a refit gives people, not on cluster numbers.
+are not single blobs, so several clusters can earn the same name, and a person's
+membership of a typology is the sum over its clusters. Stability is therefore measured
+on the names a refit gives people, not on cluster numbers.
 """
 
 from __future__ import annotations
@@ -18,23 +29,19 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.metrics import adjusted_rand_score
-from sklearn.mixture import GaussianMixture
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from models.latent_class import MixedMixture
 from models.typology_naming import (
-    ACQUISITIVE_GROUPS,
     DEFAULT_RULES,
     TYPOLOGY_LABELS,
     UNASSIGNED,
-    VIOLENT_GROUPS,
     Bound,
     Rules,
     _longest,
@@ -43,36 +50,50 @@ from models.typology_naming import (
     profile_clusters,
 )
 from pipelines.config import StageParams
+from validation.contract import NEEDS, OFFENCE_GROUPS
 
 logger = logging.getLogger(__name__)
 
-MODEL_FORMAT = "iom-typology/1"
-CovarianceType = Literal["full", "diag", "tied", "spherical"]
+MODEL_FORMAT = "iom-typology/2"
 
-# Inputs of the mixture: name -> plain-English meaning. Counts are log1p'd (they are
-# heavily right-skewed: a few people have dozens of offences); needs are the 0-2 scores.
-TYPOLOGY_INPUTS: dict[str, str] = {
+# Continuous inputs (a normal per class; NaN = not recorded): name -> meaning.
+GAUSSIAN_INPUTS: dict[str, str] = {
     "age": "age in years",
-    "age_first_proven": "age at first proven offence",
-    "log_custody_days": "log(1 + days ever in prison)",
-    "log_offences_recent": "log(1 + recorded offences in the recent window)",
-    "log_homelessness": "log(1 + homelessness events in the recent window)",
-    "log_absences": "log(1 + unacceptable absences from probation in the recent window)",
-    "need_emotional_wellbeing": "emotional-wellbeing need (0-2; 0 if not assessed)",
-    "need_drugs": "drugs need (0-2; 0 if not assessed)",
-    "need_attitudes": "pro-criminal attitudes need (0-2; 0 if not assessed)",
-    "known_to_health": "known to health services",
-    "violence_share": "share of proven offences that are violence, robbery or weapons",
-    "acquisitive_share": "share of proven offences that are theft, burglary or vehicle crime",
-    "log_offences_all": "log(1 + recorded offences ever)",
-    "need_thinking_behaviour": "thinking-and-behaviour need (0-2; 0 if not assessed)",
-    "housing_unstable": "latest housing event is not settled accommodation",
-    # Career and needs detail that tells the four types apart (issue 4, second pass):
-    "log_custody_episodes": "log(1 + custody receptions ever): a long prison record is many terms",
-    "log_treatment": "log(1 + treatment episodes completed or dropped out of, ever): engagement",
-    "log_rough_sleeping": "log(1 + rough-sleeping events in 12 months): the most vulnerable",
-    "log_vehicle_burglary": "log(1 + proven vehicle crime and burglary ever): young acquisitive careers",
-    "log_weapons_robbery": "log(1 + proven weapons possession and robbery ever): violent, controlling",
+    "age_first_proven": "age at first proven offence (missing: none proven)",
+    "log_offences_12m": "log(1 + recorded offences in the last 12 months)",
+    "log_offences_all": "log(1 + recorded offences in the history window)",
+    "custody_rate": (
+        "log((custody receptions + 0.5) / (proven offences + 1)): how often offending ends in prison"
+    ),
+    "attendance": "share of probation contacts attended in the longest window (missing: no contacts)",
+    "breach_rate": "orders or licences breached per order (missing: no orders)",
+    "log_homelessness": "log(1 + homelessness events in the longest window)",
+    "log_rough_sleeping": "log(1 + rough-sleeping events in 12 months)",
+    "log_treatment": "log(1 + treatment episodes completed or dropped out of)",
+    "domestic_abuse_share": "share of recorded offences flagged domestic abuse (missing: none recorded)",
+    "gravity_mean": "mean gravity of proven offences (missing: none proven)",
+    "proven_share": "share of recorded offences proven (missing: none recorded)",
+}
+# Categorical inputs (NaN = not recorded): name -> (levels, meaning).
+CATEGORICAL_INPUTS: dict[str, tuple[int, str]] = {
+    **{
+        f"need_{n}": (3, f"{n.replace('_', ' ')} need at latest assessment (0-2; missing: not assessed)")
+        for n in NEEDS
+    },
+    "housing_unstable": (2, "latest housing event is not settled accommodation"),
+    "in_mental_health": (2, "in mental-health treatment now"),
+    "in_drug_treatment": (2, "in drug treatment now"),
+    "in_alcohol_treatment": (2, "in alcohol treatment now"),
+}
+# Count inputs, one multinomial per class over offence groups: the offence mix.
+COUNT_INPUTS: dict[str, str] = {
+    f"proven_{g}": f"proven {g.replace('_', ' ')} offences in the history window" for g in OFFENCE_GROUPS
+}
+# Every input: name -> plain-English meaning.
+TYPOLOGY_INPUTS: dict[str, str] = {
+    **GAUSSIAN_INPUTS,
+    **{k: v[1] for k, v in CATEGORICAL_INPUTS.items()},
+    **COUNT_INPUTS,
 }
 
 
@@ -82,16 +103,17 @@ class TypologyParams(StageParams):
     train_end: str | None = Field(
         default=None, description="last training as-of date (YYYY-MM-DD); null = last labelled date"
     )
-    k_min: int = Field(default=4, ge=1)
-    k_max: int = Field(default=8, ge=1)
-    covariance_type: CovarianceType = "diag"
+    k_min: int = Field(default=8, ge=1)
+    k_max: int = Field(default=12, ge=1)
+    var_floor: float = Field(default=0.3, gt=0)
+    alpha: float = Field(default=1.0, ge=0)
     n_init: int = Field(default=3, ge=1)
-    max_iter: int = Field(default=300, ge=10)
-    reg_covar: float = Field(default=1.0, gt=0)
-    n_bootstrap: int = Field(default=5, ge=0)
+    max_iter: int = Field(default=500, ge=10)
+    n_bootstrap: int = Field(default=3, ge=0)
     min_stability: float = Field(default=0.85, ge=0, le=1)
     unassigned_below: float = Field(default=0.5, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
+    fit_sample: int | None = Field(default=200_000, ge=100)
     rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     seed: int = 42
     log_mlflow: bool = True
@@ -115,14 +137,15 @@ class TypologyParams(StageParams):
         return TypologyModel(
             k_min=self.k_min,
             k_max=self.k_max,
-            covariance_type=self.covariance_type,
+            var_floor=self.var_floor,
+            alpha=self.alpha,
             n_init=self.n_init,
             max_iter=self.max_iter,
-            reg_covar=self.reg_covar,
             n_bootstrap=self.n_bootstrap,
             min_stability=self.min_stability,
             unassigned_below=self.unassigned_below,
             general_max_offending_ratio=self.general_max_offending_ratio,
+            fit_sample=self.fit_sample,
             rules=self.rules,
             random_state=self.seed,
         )
@@ -131,9 +154,9 @@ class TypologyParams(StageParams):
 def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
     """The mixture's inputs (``TYPOLOGY_INPUTS``) from a features frame, as floats.
 
-    Domain rules: a need not assessed counts as 0 (no need recorded); no proven offence
-    means offence-mix shares of 0; unknown age at first proven offence takes the age;
-    no housing record means not unstable.
+    What was never recorded stays missing (NaN) for the Gaussian and categorical
+    inputs: no needs assessment, no probation contacts, no orders, no proven offence.
+    The mixture leaves a missing value out of that person's likelihood.
     """
     f = features
     cols = f.columns
@@ -141,75 +164,53 @@ def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
     def num(c: str) -> np.ndarray:
         return f[c].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
 
+    def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.divide(a, b, out=np.full_like(a, np.nan), where=b > 0)
+
+    def flag(c: str) -> np.ndarray:
+        return f[c].astype("boolean").astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+    recorded = num("n_recorded_offences_all")
     proven = num("n_proven_offences_all")
-
-    def share(groups: tuple[str, ...]) -> np.ndarray:
-        n = sum(num(f"n_proven_{g}_all") for g in groups)
-        return np.divide(n, proven, out=np.zeros_like(proven), where=proven > 0)
-
-    age = num("age")
-    first = num("age_first_proven")
-    out = pd.DataFrame(
-        {
-            "age": age,
-            "age_first_proven": np.where(np.isnan(first), age, first),
-            "log_custody_days": np.log1p(num("days_in_custody_all")),
-            "log_offences_recent": np.log1p(num(_longest(cols, "n_recorded_offences_"))),
-            "log_homelessness": np.log1p(num(_longest(cols, "n_homelessness_events_"))),
-            "log_absences": np.log1p(num(_longest(cols, "n_unacceptable_absences_"))),
-            "need_emotional_wellbeing": np.nan_to_num(num("need_emotional_wellbeing")),
-            "need_drugs": np.nan_to_num(num("need_drugs")),
-            "need_attitudes": np.nan_to_num(num("need_attitudes")),
-            "known_to_health": f["known_to_health"].astype("boolean").fillna(False).to_numpy(dtype=float),
-            "violence_share": share(VIOLENT_GROUPS),
-            "acquisitive_share": share(ACQUISITIVE_GROUPS),
-            "log_offences_all": np.log1p(num("n_recorded_offences_all")),
-            "need_thinking_behaviour": np.nan_to_num(num("need_thinking_behaviour")),
-            "housing_unstable": f["housing_unstable"].astype("boolean").fillna(False).to_numpy(dtype=float),
-            "log_custody_episodes": np.log1p(num("n_custody_episodes_all")),
-            "log_treatment": np.log1p(num("n_treatment_completed_all") + num("n_treatment_dropouts_all")),
-            "log_rough_sleeping": np.log1p(num(_longest(cols, "n_rough_sleeping_"))),
-            "log_vehicle_burglary": np.log1p(
-                num("n_proven_vehicle_crime_all") + num("n_proven_burglary_all")
-            ),
-            "log_weapons_robbery": np.log1p(
-                num("n_proven_possession_of_weapons_all") + num("n_proven_robbery_all")
-            ),
-        },
-        index=features.index,
-    )
-    if out.isna().any().any():
-        bad = out.columns[out.isna().any()].tolist()
-        raise ValueError(f"typology inputs have missing values in {bad}: check the features stage")
-    return out
-
-
-def _input_names(_transformer: Any, _names: Any) -> np.ndarray:
-    return np.array(list(TYPOLOGY_INPUTS), dtype=object)
-
-
-def make_preprocessor() -> Pipeline:
-    """Inputs, then standardisation, keeping column names (pandas output)."""
-    pipe = Pipeline(
-        [
-            ("inputs", FunctionTransformer(typology_inputs, feature_names_out=_input_names, validate=False)),
-            ("scale", StandardScaler()),
-        ]
-    )
-    return pipe.set_output(transform="pandas")
+    treated = num("n_treatment_completed_all") + num("n_treatment_dropouts_all")
+    out: dict[str, np.ndarray] = {
+        "age": num("age"),
+        "age_first_proven": num("age_first_proven"),
+        "log_offences_12m": np.log1p(num("n_recorded_offences_12m")),
+        "log_offences_all": np.log1p(recorded),
+        "custody_rate": np.log((num("n_custody_episodes_all") + 0.5) / (proven + 1.0)),
+        "attendance": num(_longest(cols, "share_contacts_attended_")),
+        "breach_rate": ratio(num("n_breached_orders_all"), num("n_orders_all")),
+        "log_homelessness": np.log1p(num(_longest(cols, "n_homelessness_events_"))),
+        "log_rough_sleeping": np.log1p(num(_longest(cols, "n_rough_sleeping_"))),
+        "log_treatment": np.log1p(treated),
+        "domestic_abuse_share": ratio(num("n_domestic_abuse_recorded_all"), recorded),
+        "gravity_mean": np.where(proven > 0, num("gravity_mean_proven_all"), np.nan),
+        "proven_share": ratio(proven, recorded),
+    }
+    for name in CATEGORICAL_INPUTS:
+        out[name] = num(name) if name.startswith("need_") else flag(name)
+    for g in OFFENCE_GROUPS:
+        out[f"proven_{g}"] = np.nan_to_num(num(f"n_proven_{g}_all"))
+    frame = pd.DataFrame(out, index=features.index)[list(TYPOLOGY_INPUTS)]
+    for name in ("age", "log_offences_12m", "log_offences_all", "custody_rate", "log_treatment"):
+        if frame[name].isna().any():
+            raise ValueError(f"typology input {name!r} has missing values: check the features stage")
+    return frame
 
 
 class TypologyModel(ClusterMixin, BaseEstimator):
-    """Latent-profile typology model over person-level features.
+    """Latent class typology model over person-level traits.
 
     Parameters
     ----------
     k_min, k_max
         Bounds on the number of clusters.
-    covariance_type, n_init, max_iter, reg_covar
-        Passed to :class:`sklearn.mixture.GaussianMixture`; ``reg_covar`` is added to the
-        variances of the standardised inputs so that spikes of tied values (many
-        zeros) do not collapse a component.
+    var_floor, alpha, n_init, max_iter
+        Passed to :class:`models.latent_class.MixedMixture`: ``var_floor`` is added to the
+        class variances of the standardised continuous inputs (broad clusters: the
+        traits are noisy measurements), ``alpha`` smooths the category and offence-mix
+        probabilities.
     n_bootstrap
         Refits on bootstrap resamples per candidate ``k`` for the stability score (0
         skips it: every ``k`` counts as stable). Each refit is the same procedure as
@@ -226,6 +227,10 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         is ``unassigned``.
     general_max_offending_ratio, rules
         Naming rules (see :mod:`models.typology_naming`).
+    fit_sample
+        Fit on at most this many people (a seeded random sample; ``None``: everyone).
+        A national extract has over a million people; the classes are as well
+        estimated from a sample of 200,000, and every person is still assigned.
     random_state
         Seed for every fit and resample (``None`` means 0: fits are always
         reproducible). Each ``k`` draws from its own stream seeded by
@@ -233,8 +238,7 @@ class TypologyModel(ClusterMixin, BaseEstimator):
 
     Attributes
     ----------
-    preprocessor_ : Pipeline
-    mixture_ : GaussianMixture
+    mixture_ : MixedMixture
     n_clusters_ : int
     criterion_ : dict mapping k to {"bic", "stability", "stability_clusters"}
     stability_ : float
@@ -248,39 +252,44 @@ class TypologyModel(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        k_min: int = 4,
-        k_max: int = 8,
-        covariance_type: CovarianceType = "diag",
+        k_min: int = 8,
+        k_max: int = 12,
+        var_floor: float = 0.3,
+        alpha: float = 1.0,
         n_init: int = 3,
-        max_iter: int = 300,
-        reg_covar: float = 1.0,
-        n_bootstrap: int = 5,
+        max_iter: int = 500,
+        n_bootstrap: int = 3,
         min_stability: float = 0.85,
         unassigned_below: float = 0.5,
         general_max_offending_ratio: float = 1.0,
+        fit_sample: int | None = 200_000,
         rules: Rules | None = None,
         random_state: int | None = None,
     ) -> None:
         self.k_min = k_min
         self.k_max = k_max
-        self.covariance_type = covariance_type
+        self.var_floor = var_floor
+        self.alpha = alpha
         self.n_init = n_init
         self.max_iter = max_iter
-        self.reg_covar = reg_covar
         self.n_bootstrap = n_bootstrap
         self.min_stability = min_stability
         self.unassigned_below = unassigned_below
         self.general_max_offending_ratio = general_max_offending_ratio
+        self.fit_sample = fit_sample
         self.rules = rules
         self.random_state = random_state
 
-    def _mixture(self, k: int, seed: int) -> GaussianMixture:
-        return GaussianMixture(
+    def _mixture(self, k: int, seed: int) -> MixedMixture:
+        return MixedMixture(
             n_components=k,
-            covariance_type=self.covariance_type,
+            gaussian=tuple(GAUSSIAN_INPUTS),
+            categorical={name: levels for name, (levels, _) in CATEGORICAL_INPUTS.items()},
+            counts=tuple(COUNT_INPUTS),
+            var_floor=self.var_floor,
+            alpha=self.alpha,
             n_init=self.n_init,
             max_iter=self.max_iter,
-            reg_covar=self.reg_covar,
             random_state=seed,
         )
 
@@ -298,23 +307,28 @@ class TypologyModel(ClusterMixin, BaseEstimator):
             raise ValueError(f"k_min {self.k_min} is above k_max {self.k_max}")
         rules = DEFAULT_RULES if self.rules is None else self.rules
         check_rules(rules)
+        seed = 0 if self.random_state is None else self.random_state
+        if self.fit_sample is not None and len(X) > self.fit_sample:
+            keep = np.sort(np.random.default_rng([seed, 0]).choice(len(X), self.fit_sample, replace=False))
+            logger.info("typology: fitting on a random %d of %d people", self.fit_sample, len(X))
+            X = X.iloc[keep]
         n = len(X)
         if n < 2 * self.k_max:
             raise ValueError(f"{n} rows is too few to fit up to {self.k_max} clusters")
-        self.preprocessor_ = make_preprocessor().fit(X)
-        Z = self.preprocessor_.transform(X).to_numpy(dtype=np.float64)
-        fits: dict[int, GaussianMixture] = {}
+        Z = typology_inputs(X).reset_index(drop=True)
+        fits: dict[int, MixedMixture] = {}
         criterion: dict[int, dict[str, float]] = {}
         for k in range(self.k_min, self.k_max + 1):
             # Seeds per k, so a k's fit and stability do not depend on the bounds searched.
-            rng = np.random.default_rng([0 if self.random_state is None else self.random_state, k])
-            gm = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z)
-            ref = gm.predict(Z)
-            ref_named = self._named(X, gm.predict_proba(Z), rules)
+            rng = np.random.default_rng([seed, k])
+            mix = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z)
+            resp_full = mix.predict_proba(Z)
+            ref = resp_full.argmax(axis=1)
+            ref_named = self._named(X, resp_full, rules)
             scores, cluster_scores = [], []
             for _ in range(self.n_bootstrap):
                 idx = rng.integers(0, n, n)
-                boot = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z[idx])
+                boot = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z.iloc[idx])
                 resp = boot.predict_proba(Z)
                 # Stability of what the panel sees: the named typology, each refit named
                 # by the same rules. Clusters that share a name may swap members between
@@ -322,9 +336,9 @@ class TypologyModel(ClusterMixin, BaseEstimator):
                 scores.append(adjusted_rand_score(ref_named, self._named(X, resp, rules)))
                 cluster_scores.append(adjusted_rand_score(ref, resp.argmax(axis=1)))
             stability = float(np.mean(scores)) if scores else 1.0
-            fits[k] = gm
+            fits[k] = mix
             criterion[k] = {
-                "bic": float(gm.bic(Z)),
+                "bic": mix.bic(Z),
                 "stability": stability,
                 "stability_clusters": float(np.mean(cluster_scores)) if cluster_scores else 1.0,
             }
@@ -364,15 +378,15 @@ class TypologyModel(ClusterMixin, BaseEstimator):
 
     def cluster_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership probability of each row in each cluster, shape (n_rows, n_clusters)."""
-        Z = self.preprocessor_.transform(X).to_numpy(dtype=np.float64)
-        return np.asarray(self.mixture_.predict_proba(Z))
+        return np.asarray(self.mixture_.predict_proba(typology_inputs(X)))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership probability of each typology (columns ``classes_``): clusters sharing a name add up."""
         resp = self.cluster_proba(X)
         names = np.asarray(self.cluster_names_, dtype=object)
         onehot = (names[:, None] == self.classes_[None, :]).astype(np.float64)
-        return resp @ onehot
+        # Sums of cluster probabilities can round a hair above 1.
+        return np.asarray(np.clip(resp @ onehot, 0.0, 1.0))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Typology name per row (``unassigned`` below the membership threshold)."""
@@ -470,8 +484,6 @@ def fit_typology(features: pd.DataFrame, params: TypologyParams) -> tuple[Typolo
 
 def model_to_dict(model: TypologyModel) -> dict[str, Any]:
     """Everything needed to predict again, as JSON-ready lists and numbers."""
-    scaler: StandardScaler = model.preprocessor_.named_steps["scale"]
-    gm = model.mixture_
     params = model.get_params()
     rules = params.pop("rules")
     rules = DEFAULT_RULES if rules is None else rules
@@ -480,19 +492,7 @@ def model_to_dict(model: TypologyModel) -> dict[str, Any]:
         "params": params,
         "rules": {t: {m: b.model_dump(exclude_none=True) for m, b in bs.items()} for t, bs in rules.items()},
         "inputs": list(TYPOLOGY_INPUTS),
-        "scaler": {
-            "mean": scaler.mean_.tolist(),
-            "scale": scaler.scale_.tolist(),
-            "var": scaler.var_.tolist(),
-            "n_samples_seen": int(np.max(scaler.n_samples_seen_)),
-        },
-        "mixture": {
-            "covariance_type": gm.covariance_type,
-            "weights": gm.weights_.tolist(),
-            "means": gm.means_.tolist(),
-            "covariances": gm.covariances_.tolist(),
-            "precisions_cholesky": gm.precisions_cholesky_.tolist(),
-        },
+        "mixture": model.mixture_.to_dict(),
         "n_clusters": int(model.n_clusters_),
         "criterion": {str(k): v for k, v in model.criterion_.items()},
         "stability": model.stability_,
@@ -506,33 +506,16 @@ def model_to_dict(model: TypologyModel) -> dict[str, Any]:
 def model_from_dict(data: Mapping[str, Any]) -> TypologyModel:
     """Rebuild a fitted :class:`TypologyModel` from :func:`model_to_dict` output."""
     if data.get("format") != MODEL_FORMAT:
-        raise ValueError(f"not a typology model: format {data.get('format')!r}, expected {MODEL_FORMAT!r}")
+        raise ValueError(
+            f"not a typology model of this version: format {data.get('format')!r}, expected "
+            f"{MODEL_FORMAT!r}; run the typology stage again (dvc repro typology)"
+        )
     if list(data["inputs"]) != list(TYPOLOGY_INPUTS):
         raise ValueError("the saved model's inputs differ from this version's TYPOLOGY_INPUTS")
     rules = {t: {m: Bound(**b) for m, b in bs.items()} for t, bs in data["rules"].items()}
     model = TypologyModel(**data["params"], rules=rules)
-    pre = make_preprocessor()
-    scaler: StandardScaler = pre.named_steps["scale"]
-    s = data["scaler"]
-    names = np.array(data["inputs"], dtype=object)
-    scaler.mean_ = np.asarray(s["mean"], dtype=np.float64)
-    scaler.scale_ = np.asarray(s["scale"], dtype=np.float64)
-    scaler.var_ = np.asarray(s["var"], dtype=np.float64)
-    scaler.n_samples_seen_ = np.int64(s["n_samples_seen"])
-    scaler.n_features_in_ = len(names)
-    scaler.feature_names_in_ = names
-    m = data["mixture"]
-    k = int(data["n_clusters"])
-    gm = GaussianMixture(n_components=k, covariance_type=m["covariance_type"])
-    gm.weights_ = np.asarray(m["weights"], dtype=np.float64)
-    gm.means_ = np.asarray(m["means"], dtype=np.float64)
-    gm.covariances_ = np.asarray(m["covariances"], dtype=np.float64)
-    gm.precisions_cholesky_ = np.asarray(m["precisions_cholesky"], dtype=np.float64)
-    gm.n_features_in_ = len(names)
-    gm.converged_ = True
-    model.preprocessor_ = pre
-    model.mixture_ = gm
-    model.n_clusters_ = k
+    model.mixture_ = MixedMixture.from_dict(data["mixture"])
+    model.n_clusters_ = int(data["n_clusters"])
     model.criterion_ = {int(kk): v for kk, v in data["criterion"].items()}
     model.stability_ = float(data["stability"])
     model.population_mean_offences_ = float(data["population_mean_offences"])

@@ -65,6 +65,7 @@ PROFILE_MEASURES: dict[str, str] = {
     "thinking_need": "share with a thinking-and-behaviour need at latest assessment",
     "homeless_recent": "share with a homelessness event in the recent window",
     "housing_unstable": "share whose latest housing event is not settled accommodation",
+    "attendance_share": "average share of probation contacts attended (people with contacts)",
     "absences_mean": "average unacceptable absences from probation in the recent window",
     "breaches_mean": "average orders or licences breached, ever",
 }
@@ -163,6 +164,7 @@ def person_measures(features: pd.DataFrame) -> pd.DataFrame:
             "thinking_need": need("thinking_behaviour"),
             "homeless_recent": (num(_longest(cols, "n_homelessness_events_")) > 0).astype(float),
             "housing_unstable": f["housing_unstable"].astype("boolean").fillna(False).to_numpy(dtype=float),
+            "attendance_share": num(_longest(cols, "share_contacts_attended_")),
             "absences_mean": num(_longest(cols, "n_unacceptable_absences_")),
             "breaches_mean": num("n_breached_orders_all"),
         },

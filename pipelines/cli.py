@@ -220,7 +220,7 @@ def typology(
     reid: ReidOpt = Path("data/reid"),
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Find offender typologies (mixture model), name them by rule, assign every person-date."""
+    """Find offender typologies (latent class model), name them by rule, assign every person-date."""
     from pipelines import typology as stage
 
     stage.run(features, out, metrics, reports, params, truth_dir=_existing(truth), reid=reid)

@@ -11,7 +11,7 @@ import pytest
 from features import FeatureParams, encode_tables, feature_names, features_from_encoded
 from features.encode import LINKED_COLUMNS
 from models import TypologyModel, TypologyParams, load_model, name_clusters, save_model
-from models.typology import assign_frame, select_training_rows
+from models.typology import TYPOLOGY_INPUTS, assign_frame, select_training_rows, typology_inputs
 from models.typology_naming import DEFAULT_RULES, Bound, profile_clusters
 from pipelines.config import ParamsError, parse_params
 from validation.contract import NEEDS, OFFENCE_GROUPS
@@ -300,3 +300,38 @@ def test_stability_is_judged_on_names_when_clusters_share_one(obvious: pd.DataFr
     np.testing.assert_allclose(
         model.predict_proba(obvious)[:, general], resp[:, names == "general"].sum(axis=1)
     )
+
+
+# --- inputs: rates and shares, gaps kept ----------------------------------------------------
+
+
+def test_inputs_are_rates_and_keep_what_was_never_recorded_missing(obvious: pd.DataFrame) -> None:
+    f = obvious.iloc[:3].copy()
+    f["need_attitudes"] = pd.array([pd.NA, 2, 0], dtype="Int32")
+    f["n_orders_all"] = [0, 4, 2]
+    f["n_breached_orders_all"] = [0, 1, 2]
+    f["n_custody_episodes_all"] = [0, 3, 1]
+    f["n_proven_offences_all"] = [0, 5, 1]
+    f["n_recorded_offences_all"] = [0, 10, 4]
+    f["n_domestic_abuse_recorded_all"] = [0, 5, 0]
+    f["n_proven_theft_all"] = [0, 4, 1]
+    got = typology_inputs(f)
+    assert list(got.columns) == list(TYPOLOGY_INPUTS)
+    assert np.isnan(got["need_attitudes"].iloc[0]) and got["need_attitudes"].iloc[1] == 2
+    # No orders: a breach rate is undefined, not zero.
+    assert np.isnan(got["breach_rate"].iloc[0])
+    assert got["breach_rate"].tolist()[1:] == [0.25, 1.0]
+    # Custody receptions per proven offence, smoothed so that 0 of 0 is defined.
+    np.testing.assert_allclose(got["custody_rate"], np.log([0.5 / 1, 3.5 / 6, 1.5 / 2]))
+    assert np.isnan(got["domestic_abuse_share"].iloc[0]) and got["domestic_abuse_share"].iloc[1] == 0.5
+    assert np.isnan(got["gravity_mean"].iloc[0])  # nothing proven
+    assert got["proven_theft"].tolist() == [0, 4, 1]
+
+
+def test_fit_sample_caps_the_people_fitted_and_everyone_is_assigned(obvious: pd.DataFrame) -> None:
+    model = _model(fit_sample=300, n_bootstrap=0, k_min=4, k_max=4).fit(obvious)
+    again = _model(fit_sample=300, n_bootstrap=0, k_min=4, k_max=4).fit(obvious)
+    np.testing.assert_array_equal(model.cluster_proba(obvious), again.cluster_proba(obvious))
+    assert len(model.predict(obvious)) == len(obvious)
+    kind = obvious.attrs["kind"]
+    assert (model.predict(obvious)[kind == "old"] == "older_prison").mean() > 0.95
