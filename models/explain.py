@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.catalogue import specs_for_columns
+from features.catalogue import DEFAULT_HISTORY_MONTHS, specs_for_columns
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,12 @@ N_CONTRIB = 8  # contributions listed per person in scores.parquet
 REASON_COLUMNS = ("reasons_history_up", "reasons_history_down", "reasons_needs_up", "reasons_needs_down")
 
 
-def _kinds_and_labels(columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    specs = specs_for_columns(columns)
+def _kinds_and_labels(
+    columns: Sequence[str], history_months: int = DEFAULT_HISTORY_MONTHS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # The history window is not in the column names: labels say "in the last 10 years"
+    # only when the features really looked back that far.
+    specs = specs_for_columns(columns, history_months)
     # Columns outside the catalogue (protected one-hots added by params) count as history.
     kinds = np.array([specs[c].kind if c in specs else "static" for c in columns], dtype=object)
     labels = np.array([specs[c].label if c in specs else c.replace("_", " ") for c in columns], dtype=object)
@@ -89,7 +93,11 @@ def _matrices(points: pd.DataFrame, X: pd.DataFrame) -> tuple[np.ndarray, np.nda
 
 
 def explain_reasons(
-    points: pd.DataFrame, X: pd.DataFrame, n_up: int = N_UP, n_down: int = N_DOWN
+    points: pd.DataFrame,
+    X: pd.DataFrame,
+    n_up: int = N_UP,
+    n_down: int = N_DOWN,
+    history_months: int = DEFAULT_HISTORY_MONTHS,
 ) -> pd.DataFrame:
     """Reason strings per row: history and needs, raising and lowering the risk.
 
@@ -107,7 +115,7 @@ def explain_reasons(
         ``reasons_needs_down``: ``; ``-joined reasons, empty when none.
     """
     columns = list(points.columns)
-    kinds, labels, is_bool = _kinds_and_labels(columns)
+    kinds, labels, is_bool = _kinds_and_labels(columns, history_months)
     counts = np.array([c.startswith("n_") for c in columns])
     P, V = _matrices(points, X)
     out: dict[str, pd.Series] = {}
@@ -124,7 +132,12 @@ def _json_number(x: np.ndarray, decimals: int) -> pd.Series:
     return s.astype("str").where(s.notna(), "null")
 
 
-def contributions_json(points: pd.DataFrame, X: pd.DataFrame, n_top: int = N_CONTRIB) -> pd.Series:
+def contributions_json(
+    points: pd.DataFrame,
+    X: pd.DataFrame,
+    n_top: int = N_CONTRIB,
+    history_months: int = DEFAULT_HISTORY_MONTHS,
+) -> pd.Series:
     """The ``n_top`` largest contributions per row as a JSON list (a string per row).
 
     Each item is ``{"feature", "label", "kind" (static|dynamic), "value", "points"}``,
@@ -132,7 +145,7 @@ def contributions_json(points: pd.DataFrame, X: pd.DataFrame, n_top: int = N_CON
     :meth:`RiskModel.explain`, so all features' points sum to ``100 * (risk - base)``.
     """
     columns = list(points.columns)
-    kinds, labels, _ = _kinds_and_labels(columns)
+    kinds, labels, _ = _kinds_and_labels(columns, history_months)
     P, V = _matrices(points, X)
     rows = np.arange(len(P))
     k = min(n_top, len(columns))
@@ -160,7 +173,11 @@ def contributions_json(points: pd.DataFrame, X: pd.DataFrame, n_top: int = N_CON
 
 
 def panel_reasons(
-    points: pd.DataFrame, X: pd.DataFrame, n_up: int = N_UP, n_down: int = N_DOWN
+    points: pd.DataFrame,
+    X: pd.DataFrame,
+    n_up: int = N_UP,
+    n_down: int = N_DOWN,
+    history_months: int = DEFAULT_HISTORY_MONTHS,
 ) -> pd.DataFrame:
     """The panel's reason columns (see docs/interfaces.md, ``scores.parquet``).
 
@@ -173,7 +190,7 @@ def panel_reasons(
         when none; and ``contributions`` (:func:`contributions_json`).
     """
     columns = list(points.columns)
-    kinds, labels, is_bool = _kinds_and_labels(columns)
+    kinds, labels, is_bool = _kinds_and_labels(columns, history_months)
     counts = np.array([c.startswith("n_") for c in columns])
     P, V = _matrices(points, X)
     every = np.arange(len(columns))
@@ -188,7 +205,7 @@ def panel_reasons(
         ),
     }
     frame = pd.DataFrame(out).set_axis(points.index)
-    frame["contributions"] = contributions_json(points, X)
+    frame["contributions"] = contributions_json(points, X, history_months=history_months)
     return frame
 
 
@@ -235,6 +252,7 @@ def plot_global(
     rng: np.random.Generator,
     n_sample: int = 5000,
     n_dependence: int = 4,
+    history_months: int = DEFAULT_HISTORY_MONTHS,
 ) -> list[Path]:
     """Mean |SHAP| bar, beeswarm and dependence plots for the top features, as PNGs.
 
@@ -253,7 +271,7 @@ def plot_global(
     take = np.sort(rng.choice(len(X), size=min(n_sample, len(X)), replace=False))
     sv = shap_values[take]
     values = X.iloc[take].astype("float64")
-    _, labels, _ = _kinds_and_labels(list(X.columns))
+    _, labels, _ = _kinds_and_labels(list(X.columns), history_months)
     names = [str(x) for x in labels]
     written = []
     path = folder / "shap_bar.png"

@@ -38,7 +38,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from features.catalogue import monotone_constraints, specs_for_columns
+from features.catalogue import DEFAULT_HISTORY_MONTHS, monotone_constraints, specs_for_columns
 from validation.contract import ETHNICITY, SEX
 
 logger = logging.getLogger(__name__)
@@ -143,6 +143,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         After early stopping has chosen the number of trees, grow that many again on the
         training and validation dates together (more, and more recent, data), before
         calibrating on the calibration dates.
+    history_months
+        The history window of the features the model reads (the features stage's
+        ``history_months``). It does not change the fit: it names the window in the
+        panel's reasons ("in the last 10 years") and lets scoring refuse features built
+        with another window.
     """
 
     def __init__(
@@ -162,6 +167,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         random_state: int = 0,
         n_jobs: int = 1,
         refit_on_valid: bool = False,
+        history_months: int = DEFAULT_HISTORY_MONTHS,
     ) -> None:
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -178,6 +184,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.refit_on_valid = refit_on_valid
+        self.history_months = history_months
 
     # ------------------------------------------------------------------ fitting
     def _constraints(self, columns: Sequence[str]) -> dict[str, int]:

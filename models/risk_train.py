@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.catalogue import DEFAULT_HISTORY_MONTHS
 from models.baselines import OGRSBaseline, RFGBaseline
 from models.explain import panel_reasons
 from models.metrics import score_predictions
@@ -47,8 +48,8 @@ def model_matrix(features: pd.DataFrame, persons: pd.DataFrame, params: TrainPar
     return X
 
 
-def build_model(params: TrainParams) -> RiskModel:
-    """A :class:`RiskModel` configured from the ``train:`` params."""
+def build_model(params: TrainParams, history_months: int = DEFAULT_HISTORY_MONTHS) -> RiskModel:
+    """A :class:`RiskModel` configured from the ``train:`` params and the features' history window."""
     return RiskModel(
         max_depth=params.max_depth,
         learning_rate=params.learning_rate,
@@ -65,6 +66,7 @@ def build_model(params: TrainParams) -> RiskModel:
         random_state=params.seed,
         n_jobs=params.n_jobs,
         refit_on_valid=params.refit_on_valid,
+        history_months=history_months,
     )
 
 
@@ -73,6 +75,7 @@ def train_and_evaluate(
     persons: pd.DataFrame,
     params: TrainParams,
     p_true: pd.Series | None = None,
+    history_months: int = DEFAULT_HISTORY_MONTHS,
 ) -> TrainResult:
     """Split by as-of date, fit the model and baselines, score every block, explain the panel.
 
@@ -89,6 +92,8 @@ def train_and_evaluate(
     p_true
         The simulator's true probability per row of ``features`` (same index), for the
         oracle baseline; measurement only.
+    history_months
+        The features stage's ``history_months`` (names the window in the reasons).
     """
     labelled = features["label_complete"].astype("bool").to_numpy() & features["label"].notna().to_numpy()
     lab = features.loc[labelled]
@@ -101,7 +106,7 @@ def train_and_evaluate(
     y = lab["label"].astype("int64")
     masks = {b: block.eq(b).fillna(False).to_numpy(dtype=bool) for b in ("train", "valid", "calib", "test")}
 
-    model = build_model(params)
+    model = build_model(params, history_months)
     model.fit(
         X.loc[masks["train"]],
         y.loc[masks["train"]],
@@ -204,7 +209,8 @@ def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.Da
     scores = panel.loc[:, [*ID_COLUMNS, "in_custody", "release_due"]].copy()
     scores["risk_12m"] = model.predict_proba(X)[:, 1]
     scores = pd.concat([scores, model.predict_interval(X)], axis=1)
-    scores = pd.concat([scores, panel_reasons(model.explain(X), X)], axis=1)
+    reasons = panel_reasons(model.explain(X), X, history_months=model.history_months)
+    scores = pd.concat([scores, reasons], axis=1)
     scores["base_risk"] = model.base_risk_
     scores = scores.sort_values(["risk_12m", "pseudo_id"], ascending=[False, True], kind="stable")
     scores["rank"] = np.arange(1, len(scores) + 1, dtype=np.int64)

@@ -74,6 +74,22 @@ def panel_features(
     return frame
 
 
+def check_history_window(model: RiskModel, history_months: int, record: dict[str, Any]) -> None:
+    """Refuse features built with another history window than the model was trained on.
+
+    "Offences in the last 10 years" and "in the last 5 years" are different features
+    under the same column name; scoring one with a model trained on the other would be
+    silently wrong.
+    """
+    if int(model.history_months) != int(history_months):
+        raise ValueError(
+            f"model {record.get('name')} version {record.get('version')} was trained on features "
+            f"looking back {model.history_months} months, but params.yaml features.history_months "
+            f"is {history_months}: set features.history_months to {model.history_months} to score "
+            "with this version, or retrain (dvc repro) and score with the new version"
+        )
+
+
 def assign_typologies(frame: pd.DataFrame, typology_model: Path) -> pd.DataFrame | None:
     """Typology per person from the saved typology model, or None when it is missing."""
     if not Path(typology_model).exists():
@@ -140,6 +156,7 @@ def run(
 
     configure_mlflow(AREA)
     model, record = fetch_model(train_params.register_name, model_version, work / "model")
+    check_history_window(model, load_params("features", FeatureParams, params_path).history_months, record)
     persons = pd.read_parquet(work / "linked" / "persons.parquet", columns=["pseudo_id", "sex", "ethnicity"])
     X = model_inputs(model, frame, persons)
     scores = score_panel(model, X, frame)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features import FeatureParams
 from models.baselines import oracle_risk
 from models.card import write_model_card
 from models.explain import plot_global
@@ -168,10 +169,11 @@ def run(
     version: :mod:`models.risk_mlflow`).
     """
     params = load_params("train", TrainParams, params_path)
+    history_months = load_params("features", FeatureParams, params_path).history_months
     frame = read_features(Path(features))
     people = pd.read_parquet(persons, columns=["pseudo_id", "sex", "ethnicity"])
     p_true = read_truth(frame, Path(truth_dir), Path(reid)) if truth_dir is not None else None
-    result = train_and_evaluate(frame, people, params, p_true)
+    result = train_and_evaluate(frame, people, params, p_true, history_months)
 
     out, reports, metrics = Path(out), Path(reports), Path(metrics)
     result.model.save(out)
@@ -186,7 +188,7 @@ def run(
     test_rows = frame.loc[result.predictions.index[result.predictions["block"].eq("test").fillna(False)]]
     X_test = model_matrix(test_rows, people, params)
     phi, _ = result.model.shap_values(X_test)
-    plot_global(phi, X_test, reports, np.random.default_rng(params.seed))
+    plot_global(phi, X_test, reports, np.random.default_rng(params.seed), history_months=history_months)
     write_model_card(result, params, reports, all_params=read_params(params_path).get("train", {}))
     record = register(result, params, out, metrics, reports)
     (out / "registration.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -85,3 +85,16 @@ def test_contributions_are_json_largest_first() -> None:
         },
         {"feature": "age", "label": "age in years", "kind": "static", "value": None, "points": -3.4},
     ]
+
+
+def test_labels_name_the_history_window_the_features_used() -> None:
+    X = pd.DataFrame({"n_proven_offences_all": [14], "age": pd.array([30], dtype="Int32")})
+    points = pd.DataFrame({"n_proven_offences_all": [6.0], "age": [-1.0]})
+    default = panel_reasons(points, X).iloc[0]
+    assert default["reasons_up"] == "14 proven offences in the last 10 years (+6 pts)"
+    five = panel_reasons(points, X, history_months=60).iloc[0]
+    assert five["reasons_up"] == "14 proven offences in the last 5 years (+6 pts)"
+    items = json.loads(five["contributions"])
+    assert items[0]["label"] == "proven offences in the last 5 years"
+    short = explain_reasons(points, X, history_months=30).iloc[0]
+    assert short["reasons_history_up"] == "14 proven offences in the last 30 months (+6 pts)"

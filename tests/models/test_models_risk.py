@@ -160,3 +160,18 @@ def test_refit_on_valid_keeps_the_early_stopped_trees_and_uses_the_validation_ro
         X.iloc[:2000], y[:2000], **kw
     )
     np.testing.assert_array_equal(again.predict_proba(X), refit.predict_proba(X))
+
+
+def test_history_window_travels_with_the_saved_model(tmp_path: Path) -> None:
+    from pipelines.score import check_history_window
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"n_proven_offences_all": rng.integers(0, 20, 400), "age": rng.integers(18, 60, 400)})
+    y = pd.Series((rng.random(400) < X["n_proven_offences_all"] / 25).astype(int))
+    model = RiskModel(n_estimators=20, history_months=60).fit(X, y, calib_set=(X, y))
+    model.save(tmp_path)
+    loaded = RiskModel.load(tmp_path)
+    assert loaded.history_months == 60
+    check_history_window(loaded, 60, {"name": "iom-risk", "version": "3"})
+    with pytest.raises(ValueError, match=r"version 3 was trained on features looking back 60 months.*is 120"):
+        check_history_window(loaded, 120, {"name": "iom-risk", "version": "3"})
