@@ -2,9 +2,9 @@
 
 A reason reads ``4 proven offences in the last 12 months (+9 pts)``: the person's value,
 the catalogue label and the feature's share of the calibrated risk in percentage points
-(see :meth:`models.RiskModel.explain`). Static history (cannot change) and dynamic needs
-(what supervision can work on) are listed apart: the top 3 raising and top 2 lowering
-the risk in each.
+(see :meth:`models.RiskModel.explain`). The panel reads the top 3 raising and the top 2
+lowering the risk, and the top 3 raising it among static history (cannot change) and
+among dynamic needs (what supervision can work on), apart.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ MIN_POINTS = 0.5  # contributions that round to 0 pts are not reasons
 N_UP = 3
 N_DOWN = 2
 N_CONTRIB = 8  # contributions listed per person in scores.parquet
-REASON_COLUMNS = ("reasons_history_up", "reasons_history_down", "reasons_needs_up", "reasons_needs_down")
 
 
 def _kinds_and_labels(
@@ -90,40 +89,6 @@ def _matrices(points: pd.DataFrame, X: pd.DataFrame) -> tuple[np.ndarray, np.nda
     P = points.to_numpy(dtype=np.float64)
     V = X.loc[:, list(points.columns)].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     return P, V
-
-
-def explain_reasons(
-    points: pd.DataFrame,
-    X: pd.DataFrame,
-    n_up: int = N_UP,
-    n_down: int = N_DOWN,
-    history_months: int = DEFAULT_HISTORY_MONTHS,
-) -> pd.DataFrame:
-    """Reason strings per row: history and needs, raising and lowering the risk.
-
-    Parameters
-    ----------
-    points
-        Probability points per feature (from :meth:`RiskModel.explain`).
-    X
-        The feature values the points explain (same index and columns).
-
-    Returns
-    -------
-    DataFrame
-        ``reasons_history_up``, ``reasons_history_down``, ``reasons_needs_up``,
-        ``reasons_needs_down``: ``; ``-joined reasons, empty when none.
-    """
-    columns = list(points.columns)
-    kinds, labels, is_bool = _kinds_and_labels(columns, history_months)
-    counts = np.array([c.startswith("n_") for c in columns])
-    P, V = _matrices(points, X)
-    out: dict[str, pd.Series] = {}
-    for kind, name in (("static", "history"), ("dynamic", "needs")):
-        cols = np.flatnonzero(kinds == kind)
-        for sign, k, suffix in ((1.0, n_up, "up"), (-1.0, n_down, "down")):
-            out[f"reasons_{name}_{suffix}"] = _reason_text(P, V, cols, sign, k, labels, is_bool, counts)
-    return pd.DataFrame(out).set_axis(points.index)
 
 
 def _json_number(x: np.ndarray, decimals: int) -> pd.Series:

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from models.explain import contributions_json, explain_reasons, panel_reasons
+from models.explain import contributions_json, panel_reasons
 
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -33,21 +33,6 @@ def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     return X, points
 
 
-def test_reasons_known_answer() -> None:
-    X, points = _frames()
-    r = explain_reasons(points, X).iloc[0]
-    assert r["reasons_history_up"] == "4 proven offences in the last 12 months (+9 pts)"
-    assert r["reasons_history_down"] == "age in years: 45 (-3 pts)"
-    assert r["reasons_needs_up"] == (
-        "total need score at latest assessment: 7 (+4 pts); "
-        "latest housing event is not settled accommodation (+3 pts)"
-    )
-    assert (
-        r["reasons_needs_down"]
-        == "share of probation appointments attended in the last 3 months: 0.5 (-1 pts)"
-    )
-
-
 def test_panel_reason_columns_known_answer() -> None:
     X, points = _frames()
     r = panel_reasons(points, X).iloc[0]
@@ -61,7 +46,10 @@ def test_panel_reason_columns_known_answer() -> None:
         "share of probation appointments attended in the last 3 months: 0.5 (-1 pts)"
     )
     assert r["reasons_up_static"] == "4 proven offences in the last 12 months (+9 pts)"
-    assert r["reasons_up_dynamic"].startswith("total need score at latest assessment: 7 (+4 pts); ")
+    assert r["reasons_up_dynamic"] == (
+        "total need score at latest assessment: 7 (+4 pts); "
+        "latest housing event is not settled accommodation (+3 pts)"
+    )
 
 
 def test_contributions_are_json_largest_first() -> None:
@@ -96,5 +84,5 @@ def test_labels_name_the_history_window_the_features_used() -> None:
     assert five["reasons_up"] == "14 proven offences in the last 5 years (+6 pts)"
     items = json.loads(five["contributions"])
     assert items[0]["label"] == "proven offences in the last 5 years"
-    short = explain_reasons(points, X, history_months=30).iloc[0]
-    assert short["reasons_history_up"] == "14 proven offences in the last 30 months (+6 pts)"
+    short = panel_reasons(points, X, history_months=30).iloc[0]
+    assert short["reasons_up_static"] == "14 proven offences in the last 30 months (+6 pts)"
