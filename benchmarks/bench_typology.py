@@ -31,7 +31,7 @@ import pandas as pd
 # Run as a script from anywhere: make the repository's packages importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.typology import TypologyParams, select_training_rows, typology_inputs
+from models.typology import TypologyParams, sample_for_fit, select_training_rows, typology_inputs
 from pipelines.config import load_params
 from pipelines.features import read_features
 
@@ -45,10 +45,7 @@ def child(rows_path: Path, k: int, params_path: Path) -> dict[str, float]:
     model = params.estimator()
     t0 = time.perf_counter()
     inputs = typology_inputs(rows)
-    fit_rows = inputs
-    if params.fit_sample is not None and len(rows) > params.fit_sample:
-        keep = np.random.default_rng([params.seed, 0]).choice(len(rows), params.fit_sample, replace=False)
-        fit_rows = inputs.iloc[np.sort(keep)]
+    fit_rows = sample_for_fit(inputs, params.fit_sample, params.seed)
     mixture = model._mixture(k, params.seed).fit(fit_rows)
     fit_s = time.perf_counter() - t0
     t1 = time.perf_counter()

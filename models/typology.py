@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +199,29 @@ def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def sample_for_fit(X: pd.DataFrame, fit_sample: int | None, seed: int) -> pd.DataFrame:
+    """The rows a fit uses: all of ``X``, or a seeded random ``fit_sample`` of them in their order."""
+    if fit_sample is None or len(X) <= fit_sample:
+        return X
+    keep = np.sort(np.random.default_rng([seed, 0]).choice(len(X), fit_sample, replace=False))
+    logger.info("typology: fitting on a random %d of %d people", fit_sample, len(X))
+    return X.iloc[keep]
+
+
+def sum_by_name(
+    resp: np.ndarray, names: Sequence[str] | np.ndarray, labels: Sequence[str] | np.ndarray
+) -> np.ndarray:
+    """Membership of each of ``labels``: the probabilities of the clusters carrying it add up.
+
+    ``resp`` is (n_rows, n_clusters) and ``names`` names each cluster. Sums can round a
+    hair above 1, so they are clipped to [0, 1].
+    """
+    names_ = np.asarray(names, dtype=object)
+    labels_ = np.asarray(labels, dtype=object)
+    onehot = (names_[:, None] == labels_[None, :]).astype(np.float64)
+    return np.asarray(np.clip(resp @ onehot, 0.0, 1.0))
+
+
 class TypologyModel(ClusterMixin, BaseEstimator):
     """Latent class typology model over person-level traits.
 
@@ -308,10 +331,7 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         rules = DEFAULT_RULES if self.rules is None else self.rules
         check_rules(rules)
         seed = 0 if self.random_state is None else self.random_state
-        if self.fit_sample is not None and len(X) > self.fit_sample:
-            keep = np.sort(np.random.default_rng([seed, 0]).choice(len(X), self.fit_sample, replace=False))
-            logger.info("typology: fitting on a random %d of %d people", self.fit_sample, len(X))
-            X = X.iloc[keep]
+        X = sample_for_fit(X, self.fit_sample, seed)
         n = len(X)
         if n < 2 * self.k_max:
             raise ValueError(f"{n} rows is too few to fit up to {self.k_max} clusters")
@@ -371,10 +391,9 @@ class TypologyModel(ClusterMixin, BaseEstimator):
 
     def _named(self, X: pd.DataFrame, resp: np.ndarray, rules: Rules) -> np.ndarray:
         """Most probable typology per row, clusters named by ``rules`` from their profiles on ``X``."""
-        names = np.asarray(name_clusters(profile_clusters(X, resp), rules, self.general_max_offending_ratio))
-        labels = np.unique(names)
-        proba = resp @ (names[:, None] == labels[None, :]).astype(np.float64)
-        return np.asarray(labels[proba.argmax(axis=1)])
+        names = name_clusters(profile_clusters(X, resp), rules, self.general_max_offending_ratio)
+        labels = np.unique(np.asarray(names, dtype=object))
+        return np.asarray(labels[sum_by_name(resp, names, labels).argmax(axis=1)])
 
     def cluster_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership probability of each row in each cluster, shape (n_rows, n_clusters)."""
@@ -382,11 +401,7 @@ class TypologyModel(ClusterMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership probability of each typology (columns ``classes_``): clusters sharing a name add up."""
-        resp = self.cluster_proba(X)
-        names = np.asarray(self.cluster_names_, dtype=object)
-        onehot = (names[:, None] == self.classes_[None, :]).astype(np.float64)
-        # Sums of cluster probabilities can round a hair above 1.
-        return np.asarray(np.clip(resp @ onehot, 0.0, 1.0))
+        return sum_by_name(self.cluster_proba(X), self.cluster_names_, self.classes_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Typology name per row (``unassigned`` below the membership threshold)."""
@@ -402,12 +417,13 @@ def assign_frame(model: TypologyModel, X: pd.DataFrame) -> pd.DataFrame:
         Index of ``X``; columns ``typology`` (str), ``membership_probability`` (float,
         the probability of the most probable typology) and ``cluster`` (int32).
     """
-    proba = model.predict_proba(X)
+    resp = model.cluster_proba(X)
+    proba = sum_by_name(resp, model.cluster_names_, model.classes_)
     best = proba.argmax(axis=1)
     p = proba[np.arange(len(best)), best]
     names = model.classes_[best]
     names = np.where(p < model.unassigned_below, UNASSIGNED, names)
-    cluster = model.cluster_proba(X).argmax(axis=1).astype(np.int32)
+    cluster = resp.argmax(axis=1).astype(np.int32)
     return pd.DataFrame(
         {
             "typology": pd.array(names, dtype="str"),
