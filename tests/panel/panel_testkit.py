@@ -139,3 +139,32 @@ def write_fairness(path: Path, flagged: list[str] | None = None, version: str = 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics))
     return metrics
+
+
+def publish_into(
+    root: Path,
+    model: Path,
+    typology: Path,
+    linked: Path,
+    reid: Path,
+    params: Path,
+    fairness: Path | None = None,
+) -> None:
+    """Run the publish stage with its outputs under ``root``.
+
+    Writes ``root/panel/``, ``root/reid_key/`` and ``root/publish.json``; the fairness
+    metrics are read from ``fairness`` (default ``root/fairness.json``).
+    """
+    from pipelines import publish
+
+    publish.run(
+        model,
+        typology,
+        linked,
+        reid,
+        root / "fairness.json" if fairness is None else fairness,
+        root / "panel",
+        root / "reid_key",
+        root / "publish.json",
+        params,
+    )

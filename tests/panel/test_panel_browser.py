@@ -17,8 +17,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import publish
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import panel_testkit as kit
 
@@ -50,15 +48,12 @@ def test_pack_in_chromium(small_pipeline: dict[str, Path], tmp_path: Path) -> No
     scores = kit.write_model_dir(small_pipeline["features"], tmp_path / "model")
     kit.write_typology(scores, tmp_path / "typology")
     kit.write_fairness(tmp_path / "fairness.json", flagged=["fpr_ratio:age_band=18-24"])
-    publish.run(
+    kit.publish_into(
+        tmp_path,
         tmp_path / "model",
         tmp_path / "typology",
         small_pipeline["linked"],
         small_pipeline["reid"],
-        tmp_path / "fairness.json",
-        tmp_path / "panel",
-        tmp_path / "reid_key",
-        tmp_path / "publish.json",
         small_pipeline["params"],
     )
     pack = tmp_path / "panel" / "panel_pack.html"

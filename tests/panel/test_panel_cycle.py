@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines import publish, score, simulate, train
+from pipelines import score, simulate, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import panel_testkit as kit
@@ -30,17 +30,7 @@ LEVEL = {"red": 3, "amber": 2, "green": 1, "not_adopted": 0}
 
 def _publish(model: Path, typology: Path, linked: Path, reid: Path, out: Path, params: Path) -> pd.DataFrame:
     kit.write_fairness(out / "fairness.json")
-    publish.run(
-        model,
-        typology,
-        linked,
-        reid,
-        out / "fairness.json",
-        out / "panel",
-        out / "reid_key",
-        out / "publish.json",
-        params,
-    )
+    kit.publish_into(out, model, typology, linked, reid, params)
     return pd.read_csv(out / "panel" / "cohort_list.csv", dtype={"pseudo_id": "str"}, keep_default_na=False)
 
 

@@ -15,7 +15,6 @@ import yaml
 from fairness.gate import GateBlocked
 from models.tiering import rank_by_risk
 from panel.cohort import COHORT_COLUMNS
-from pipelines import publish
 from validation.contract import TABLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "panel"))
@@ -35,17 +34,14 @@ def published(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPath
         "fairness": root / "fairness.json",
         "out": root / "panel",
         "reid_out": root / "reid_key",
-        "metrics": root / "metrics" / "publish.json",
+        "metrics": root / "publish.json",
     }
-    publish.run(
+    kit.publish_into(
+        root,
         paths["model"],
         paths["typology"],
         small_pipeline["linked"],
         small_pipeline["reid"],
-        paths["fairness"],
-        paths["out"],
-        paths["reid_out"],
-        paths["metrics"],
         small_pipeline["params"],
     )
     return paths
@@ -157,17 +153,14 @@ def test_gate_block_refuses_without_sign_off(
     params_path.write_text(yaml.safe_dump(params))
     kit.write_fairness(tmp_path / "fairness.json", flagged=["fpr_ratio:ethnicity=Black"])
     args = (
+        tmp_path,
         published["model"],
         published["typology"],
         small_pipeline["linked"],
         small_pipeline["reid"],
-        tmp_path / "fairness.json",
-        tmp_path / "panel",
-        tmp_path / "reid_key",
-        tmp_path / "publish.json",
     )
     with pytest.raises(GateBlocked, match=r"fpr_ratio:ethnicity=Black[\s\S]*sign_off"):
-        publish.run(*args, params_path)
+        kit.publish_into(*args, params_path)
     assert not (tmp_path / "panel").exists() and not (tmp_path / "reid_key").exists()
     # Signed off naming the measure: published, and the pack says who signed.
     params["fairness"]["sign_off"] = {
@@ -177,7 +170,7 @@ def test_gate_block_refuses_without_sign_off(
         "reason": "reviewed at the board",
     }
     params_path.write_text(yaml.safe_dump(params))
-    publish.run(*args, params_path)
+    kit.publish_into(*args, params_path)
     page = (tmp_path / "panel" / "panel_pack.html").read_text()
     assert 'id="gate-banner"' in page and "Signed off by A. Analyst, IOM lead on 2026-11-02" in page
 
@@ -186,14 +179,12 @@ def test_missing_fairness_metrics_is_an_error(
     published: dict[str, Path], small_pipeline: dict[str, Path], tmp_path: Path
 ) -> None:
     with pytest.raises(FileNotFoundError, match="fairness audit"):
-        publish.run(
+        kit.publish_into(
+            tmp_path,
             published["model"],
             published["typology"],
             small_pipeline["linked"],
             small_pipeline["reid"],
-            tmp_path / "missing.json",
-            tmp_path / "panel",
-            tmp_path / "reid_key",
-            tmp_path / "publish.json",
             small_pipeline["params"],
+            fairness=tmp_path / "missing.json",
         )
