@@ -29,7 +29,7 @@ import pandas as pd
 # Run as a script from anywhere: make the repository's packages importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from validation.contract import (
+from iom_contract import (
     CONTACT_OUTCOMES,
     DISCHARGE_REASONS,
     ETHNICITY,

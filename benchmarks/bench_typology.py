@@ -31,9 +31,9 @@ import pandas as pd
 # Run as a script from anywhere: make the repository's packages importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from features.partitions import read_features
+from iom_config import load_params
 from models.typology import TypologyParams, sample_for_fit, select_training_rows, typology_inputs
-from pipelines.config import load_params
-from pipelines.features import read_features
 
 RESULTS = Path(__file__).resolve().parent / "results" / "typology.json"
 

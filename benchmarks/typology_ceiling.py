@@ -28,9 +28,10 @@ from sklearn.metrics import adjusted_rand_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from features import feature_names
+from features.partitions import read_features
 from models.typology import select_training_rows, typology_inputs
 from models.typology_naming import SEED_TYPOLOGIES
-from pipelines.typology import read_features, truth_by_pseudo_id
+from pipelines.typology import truth_by_pseudo_id
 
 NOT_FEATURES = ("pseudo_id", "as_of_date", "label", "label_complete", "is_panel_date", "release_due")
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipelines.config import StageParams
+from iom_config import StageParams
 
 Grouping = Literal["ethnicity", "sex", "age_band", "ethnicity_x_sex"]
 GROUPINGS: tuple[Grouping, ...] = ("ethnicity", "sex", "age_band", "ethnicity_x_sex")

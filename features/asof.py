@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from features.params import FeatureParams
-from validation.contract import LABEL_PROOF_DAYS, LABEL_WINDOW_DAYS
+from iom_contract import LABEL_PROOF_DAYS, LABEL_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from features.catalogue import GROUP_WINDOW_MONTHS, TREATMENT_SERVICES, feature_
 from features.cohort import CustodyStatus, age_at, cohort_mask, custody_status, label_at
 from features.encode import FUTURE, Encoded, day_number, encode_tables
 from features.params import FeatureParams
-from validation.contract import (
+from iom_contract import (
     CONTACT_OUTCOMES,
     DISCHARGE_REASONS,
     HEALTH_SERVICES,

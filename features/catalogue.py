@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from validation.contract import HEALTH_SERVICES, NEEDS, OFFENCE_GROUPS
+from iom_contract import HEALTH_SERVICES, NEEDS, OFFENCE_GROUPS
 
 Kind = Literal["static", "dynamic"]
 Direction = Literal[-1, 0, 1]

@@ -16,7 +16,7 @@ import numpy as np
 
 from features import _group as g
 from features.encode import FUTURE, Encoded
-from validation.contract import LABEL_PROOF_DAYS, LABEL_WINDOW_DAYS
+from iom_contract import LABEL_PROOF_DAYS, LABEL_WINDOW_DAYS
 
 
 def month_index(days: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validation.contract import (
+from iom_contract import (
     CONTACT_OUTCOMES,
     DISCHARGE_REASONS,
     HEALTH_SERVICES,

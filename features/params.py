@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from features.catalogue import DEFAULT_HISTORY_MONTHS, DEFAULT_WINDOWS
-from pipelines.config import StageParams
+from iom_config import StageParams
 
 
 class FeatureParams(StageParams):

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from iom_contract import table as contract_table
 from linkage.decide import decide_links
 from linkage.deterministic import resolve_pnc
 from linkage.evaluate import linkage_metrics
@@ -28,7 +29,6 @@ from linkage.keys import keyed_hash, pseudonymise
 from linkage.model import fit_link_model
 from linkage.params import LinkParams
 from linkage.standardise import is_in, linkage_keys, recorded_identity
-from validation.contract import table as contract_table
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from pipelines.config import StageParams
+from iom_config import StageParams
 
 # Columns a blocking rule may name. Each is derived from the recorded details by
 # ``linkage.standardise`` on both sides of the link (see there for their meaning).

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+import iom_contract as contract
 from linkage.nicknames import NICKNAMES
-from validation import contract
 from validation.parsing import TYPED_DTYPES
 
 _MALE = (

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from validation.contract import OFFENCE_GROUPS
+from iom_contract import OFFENCE_GROUPS
 
 # OGRS3 age bands (the cohort is adult, so the juvenile bands are folded into 18-20).
 AGE_BREAKS = (0, 21, 25, 30, 35, 40, 50, 200)

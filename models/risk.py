@@ -39,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from features.catalogue import DEFAULT_HISTORY_MONTHS, monotone_constraints, specs_for_columns
-from validation.contract import ETHNICITY, SEX
+from iom_contract import ETHNICITY, SEX
 
 logger = logging.getLogger(__name__)
 

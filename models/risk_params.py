@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pipelines.config import StageParams
+from iom_config import StageParams
 
 ProtectedColumn = Literal["sex", "ethnicity"]
 

@@ -37,6 +37,8 @@ from pydantic import Field, field_validator, model_validator
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.metrics import adjusted_rand_score
 
+from iom_config import StageParams
+from iom_contract import NEEDS, OFFENCE_GROUPS
 from models.latent_class import MixedMixture
 from models.typology_naming import (
     DEFAULT_RULES,
@@ -49,8 +51,6 @@ from models.typology_naming import (
     name_clusters,
     profile_clusters,
 )
-from pipelines.config import StageParams
-from validation.contract import NEEDS, OFFENCE_GROUPS
 
 logger = logging.getLogger(__name__)
 

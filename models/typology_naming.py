@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from validation.contract import OFFENCE_GROUPS
+from iom_contract import OFFENCE_GROUPS
 
 SEED_TYPOLOGIES: tuple[str, ...] = ("young_last_chance", "older_prison", "vulnerable", "control_only")
 GENERAL = "general"

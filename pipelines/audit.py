@@ -38,9 +38,9 @@ from fairness.audit import FairnessAudit, audit_fairness
 from fairness.groups import age_at, build_groups
 from fairness.params import FairnessParams
 from fairness.report import RenderedReport, ReportSection, gate_summary, render_report
+from features.partitions import read_features
+from iom_config import DEFAULT_PARAMS, ParamsError, load_params, read_params
 from models.tiering import TieringRule, assign_tiers
-from pipelines.config import DEFAULT_PARAMS, ParamsError, load_params, read_params
-from pipelines.features import read_features
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ TrackOpt = Annotated[
 
 def _track(stage: str, manifest: Path, metrics: Path, params_path: Path, sections: tuple[str, ...]) -> None:
     """Log a finished stage's metrics to MLflow (aggregates only)."""
-    from pipelines.config import read_params
+    from iom_config import read_params
     from pipelines.tracking import area_of, log_stage_run
 
     raw = read_params(params_path)

@@ -20,11 +20,10 @@ from rich.progress import track
 from features import FeatureParams, default_as_of_dates, feature_names, iter_features
 from features.asof import records_start
 from features.encode import LINKED_COLUMNS, REQUIRED_TABLES
-from pipelines.config import DEFAULT_PARAMS, load_params
+from features.partitions import PARTITION_PREFIX, partition_path
+from iom_config import DEFAULT_PARAMS, load_params
 
 logger = logging.getLogger(__name__)
-
-PARTITION_PREFIX = "as_of_date="
 
 
 def read_linked(linked: Path) -> dict[str, pd.DataFrame]:
@@ -56,33 +55,6 @@ def read_records_start(manifest: Path) -> pd.Timestamp | None:
     """The manifest's ``records_start`` (when the agencies' records begin), if it has one."""
     value = json.loads(Path(manifest).read_text(encoding="utf-8")).get("records_start")
     return None if value is None else pd.Timestamp(value).normalize()
-
-
-def partition_path(out: Path, as_of: pd.Timestamp) -> Path:
-    """``out/as_of_date=YYYY-MM-DD/part-0.parquet``."""
-    return Path(out) / f"{PARTITION_PREFIX}{as_of.date().isoformat()}" / "part-0.parquet"
-
-
-def read_features(
-    features: Path, columns: list[str] | None = None, dates: list[pd.Timestamp] | None = None
-) -> pd.DataFrame:
-    """The features stage's partitions, in date order: all dates, or only ``dates``.
-
-    Downstream stages (typology, train, audit) read the features through this one
-    function, so the partition layout is known here only.
-    """
-    every = sorted(Path(features).glob(f"{PARTITION_PREFIX}*/part-0.parquet"))
-    if not every:
-        raise FileNotFoundError(
-            f"{features}: no {PARTITION_PREFIX}*/part-0.parquet; run the features stage first"
-        )
-    parts = every
-    if dates is not None:
-        wanted = {partition_path(Path(features), pd.Timestamp(d)) for d in dates}
-        parts = [p for p in every if p in wanted]
-    if not parts:  # none of the dates asked for: an empty frame with the partitions' columns
-        return pd.read_parquet(every[0], columns=columns).iloc[:0]
-    return pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
 
 
 def _date_metrics(frame: pd.DataFrame) -> dict[str, Any]:

@@ -22,9 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from iom_config import DEFAULT_PARAMS, load_params
+from iom_contract import TABLES
 from linkage import LinkParams, link_extract, resolve_key
-from pipelines.config import DEFAULT_PARAMS, load_params
-from validation.contract import TABLES
 from validation.params import ValidateParams
 
 logger = logging.getLogger(__name__)

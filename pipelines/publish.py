@@ -26,11 +26,11 @@ import pandas as pd
 from pydantic import Field
 
 from fairness.gate import enforce, uncovered_measures
+from iom_config import DEFAULT_PARAMS, StageParams, load_params, read_params
+from iom_panel.cohort import build_cohort_list, format_cohort_csv, summarise_cohort
+from iom_panel.decisions import override_history, override_rates, previous_panel, read_decisions
+from iom_panel.pack import render_pack
 from models.tiering import TieringRule
-from panel.cohort import build_cohort_list, format_cohort_csv, summarise_cohort
-from panel.decisions import override_history, override_rates, previous_panel, read_decisions
-from panel.pack import render_pack
-from pipelines.config import DEFAULT_PARAMS, StageParams, load_params, read_params
 
 logger = logging.getLogger(__name__)
 

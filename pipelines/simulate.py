@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.config import load_params, parse_params, read_params
+from iom_config import load_params, parse_params, read_params
 from simulator import SimulateParams, simulate_extract
 
 log = logging.getLogger(__name__)

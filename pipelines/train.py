@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from features import FeatureParams
+from features.partitions import read_features
+from iom_config import DEFAULT_PARAMS, load_params, read_params
 from models.baselines import oracle_risk
 from models.card import write_model_card
 from models.explain import plot_global
@@ -35,8 +37,6 @@ from models.risk_mlflow import registration_record
 from models.risk_params import TrainParams
 from models.risk_train import MODEL_NAMES, TrainResult, model_matrix, train_and_evaluate
 from models.splits import plot_split
-from pipelines.config import DEFAULT_PARAMS, load_params, read_params
-from pipelines.features import read_features
 
 logger = logging.getLogger(__name__)
 

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from features.partitions import read_features
+from iom_config import DEFAULT_PARAMS, load_params
 from models.typology import (
     TypologyModel,
     TypologyParams,
@@ -27,8 +29,6 @@ from models.typology import (
     select_training_rows,
 )
 from models.typology_naming import PANEL_LABELS, SEED_TYPOLOGIES, TYPOLOGY_LABELS
-from pipelines.config import DEFAULT_PARAMS, load_params
-from pipelines.features import read_features
 
 logger = logging.getLogger(__name__)
 

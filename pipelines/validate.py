@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.config import DEFAULT_PARAMS, load_params
+from iom_config import DEFAULT_PARAMS, load_params
 from validation import (
     ExtractError,
     ValidateParams,

@@ -17,10 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from iom_contract import table
 from simulator import ids
 from simulator.identity import AGENCIES, IdentityNoise, draw_distractors, draw_true_identity, record_identity
 from simulator.world import World
-from validation.contract import table
 
 logger = logging.getLogger(__name__)
 

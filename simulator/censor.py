@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from iom_contract import NEEDS
 from simulator.dynamics import NONE
 from simulator.generate import RawWorld
 from simulator.world import World, from_days, to_day
-from validation.contract import NEEDS
 
 
 def _dates(days: pd.Series | np.ndarray, known: np.ndarray | None = None) -> np.ndarray:

@@ -38,8 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from simulator import ids
-from validation.contract import (
+from iom_contract import (
     CRN_PATTERN,
     DIRTY_KINDS,
     EARLIEST_DATE,
@@ -51,6 +50,7 @@ from validation.contract import (
     Table,
     table,
 )
+from simulator import ids
 
 logger = logging.getLogger(__name__)
 
@@ -596,7 +596,7 @@ def inject_dirty(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Corrupt about ``rate`` of the rows of every table, one known violation per row.
 
-    Every kind in ``validation.contract.DIRTY_KINDS`` that applies to a table (see
+    Every kind in ``iom_contract.DIRTY_KINDS`` that applies to a table (see
     :func:`applicable_kinds`) is injected at least once when ``rate`` > 0 and the table
     has suitable rows; the rest of the ``rate`` share is spread evenly over the kinds.
 
@@ -618,7 +618,7 @@ def inject_dirty(
         ``(dirty_tables, truth)``: the corrupted tables (new frames, duplicates
         inserted) and one truth row per violation: ``table``, ``source_row`` (1-based
         data row in the final table), ``kind`` (a rule name from
-        ``validation.contract.ROW_RULES``) and ``column``. Children of a corrupted parent
+        ``iom_contract.ROW_RULES``) and ``column``. Children of a corrupted parent
         row are recorded as ``parent_rejected`` (or ``orphan`` when the parent's key
         itself was changed).
     """

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from iom_contract import LABEL_PROOF_DAYS, OFFENCE_GROUPS
 from simulator.typologies import (
     BIAS_OUTCOME_PROBS,
     CONVICTION_DELAY_MEDIAN,
@@ -33,7 +34,6 @@ from simulator.typologies import (
     mix_matrix,
     typology_array,
 )
-from validation.contract import LABEL_PROOF_DAYS, OFFENCE_GROUPS
 
 NONE = -(10**6)  # "no such step" in schedules
 STEPS_PER_YEAR = 48.0

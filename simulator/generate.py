@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from iom_contract import LABEL_PROOF_DAYS, NEEDS, OFFENCE_GROUPS
 from simulator.dynamics import (
     NONE,
     P_ACCEPTABLE_ABSENCE,
@@ -40,7 +41,6 @@ from simulator.typologies import (
     mix_matrix,
 )
 from simulator.world import StepGrid, make_grid, to_day
-from validation.contract import LABEL_PROOF_DAYS, NEEDS, OFFENCE_GROUPS
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipelines.config import StageParams
+from iom_config import StageParams
+from iom_contract import ETHNICITY
 from simulator import names
 from simulator.ids import draw_key, stable_uniform
-from validation.contract import ETHNICITY
 
 logger = logging.getLogger(__name__)
 

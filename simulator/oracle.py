@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from iom_contract import LABEL_WINDOW_DAYS
 from simulator.dynamics import (
     DROPPED_OUT_EFFECT,
     HOUSING_EFFECT,
@@ -40,7 +41,6 @@ from simulator.dynamics import (
     transitions,
 )
 from simulator.kernels import flags_scalar
-from validation.contract import LABEL_WINDOW_DAYS
 
 
 def _apply(v: np.ndarray, tr: Transitions) -> np.ndarray:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from validation.contract import DECIDED_TIERS
+from iom_contract import DECIDED_TIERS
 
 # Index into DECIDED_TIERS (red, amber, green, not_adopted): up = -1, down = +1.
 _LEVEL = {t: i for i, t in enumerate(DECIDED_TIERS)}

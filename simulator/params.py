@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from pipelines.config import StageParams
+from iom_config import StageParams
+from iom_contract import ETHNICITY
 from simulator.identity import IdentityNoise
 from simulator.typologies import TYPOLOGY_NAMES
-from validation.contract import ETHNICITY
 
 
 class RecordingBias(StageParams):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from iom_contract import LABEL_PROOF_DAYS, LABEL_WINDOW_DAYS, PROVEN_OUTCOMES
 from simulator.world import World
-from validation.contract import LABEL_PROOF_DAYS, LABEL_WINDOW_DAYS, PROVEN_OUTCOMES
 
 
 def cohort_label_rates(world: World, min_age: int = 18, proven_months: int = 24) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from validation.contract import OFFENCE_GROUPS
+from iom_contract import OFFENCE_GROUPS
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Typology:
     rate: float
     peak_age: float
     curve_power: float
-    # Offence mix over validation.contract.OFFENCE_GROUPS (normalised on use).
+    # Offence mix over iom_contract.OFFENCE_GROUPS (normalised on use).
     mix: tuple[float, ...]
     p_domestic_abuse: float
     # Needs (person-level traits, probabilities of having the need).

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from iom_contract import CONTRACT_VERSION, TABLES, Column, table
 from simulator.dirty import TRUTH_COLUMNS, inject_dirty
-from validation.contract import CONTRACT_VERSION, TABLES, Column, table
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,9 @@ COPY = [
     "features",
     "models",
     "fairness",
-    "panel",
+    "iom_panel",
+    "iom_contract",
+    "iom_config",
     "vendor",
 ]
 STAGES = ("simulate", "validate", "link", "features", "typology", "train", "audit", "publish")

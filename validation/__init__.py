@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from validation.outputs import write_validation_outputs
 
 # Great Expectations takes seconds to import; the simulator and linkage only need
-# ``validation.contract``, so the GE-backed API is imported on first use.
+# ``iom_contract``, so the GE-backed API is imported on first use.
 _LAZY = {
     "ValidationResult": "validation.core",
     "read_extract": "validation.core",

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from validation.contract import REQUIRED_TABLES, ROW_RULES, TABLES, TABLES_BY_NAME, Table
+from iom_contract import REQUIRED_TABLES, ROW_RULES, TABLES, TABLES_BY_NAME, Table
 from validation.errors import ExtractError, Problem
 from validation.params import ValidateParams
 from validation.parsing import arrow_text, parse_table

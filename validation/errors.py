@@ -7,7 +7,7 @@ from pathlib import Path
 
 # Table-level rules: any of these stops the stage before a single row is validated,
 # because the extract as a whole cannot be trusted (row-level rules are in
-# ``validation.contract.ROW_RULES``).
+# ``iom_contract.ROW_RULES``).
 TABLE_RULES: dict[str, str] = {
     "manifest_missing": "manifest.json is not in the extract directory",
     "manifest_invalid": "manifest.json is not a readable JSON object",

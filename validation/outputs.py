@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from validation.contract import TABLES_BY_NAME
+from iom_contract import TABLES_BY_NAME
 from validation.core import ValidationResult
 from validation.datadocs import render_data_docs
 from validation.quarantine import empty_rejects

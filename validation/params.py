@@ -6,8 +6,8 @@ import datetime as dt
 
 from pydantic import Field, field_validator
 
-from pipelines.config import StageParams
-from validation.contract import EARLIEST_DATE, MIN_AGE_YEARS
+from iom_config import StageParams
+from iom_contract import EARLIEST_DATE, MIN_AGE_YEARS
 
 
 class ValidateParams(StageParams):

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validation.contract import Kind, Table
+from iom_contract import Kind, Table
 
 DATE_REGEX = r"^\d{4}-\d{2}-\d{2}$"
 # Whole numbers only; 18 digits keeps every accepted value inside int64.

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from great_expectations.core import ExpectationSuiteValidationResult
 
-from validation.contract import ROW_RULES, Table
+from iom_contract import ROW_RULES, Table
 from validation.parsing import KIND_WORDS, arrow_text
 from validation.suites import BIRTH_DATE_COLUMN, ROW_ID, DateBounds
 

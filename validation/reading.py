@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from validation.contract import CONTRACT_VERSION, Table
+from iom_contract import CONTRACT_VERSION, Table
 from validation.errors import Problem
 
 logger = logging.getLogger(__name__)

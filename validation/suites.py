@@ -1,6 +1,6 @@
 """Great Expectations suites generated from the contract, and the frames they run on.
 
-One ``ExpectationSuite`` per contract table, built from ``validation.contract`` alone:
+One ``ExpectationSuite`` per contract table, built from ``iom_contract`` alone:
 every row rule of ``ROW_RULES`` that applies to a table becomes one expectation
 whose ``meta`` names the rule and column, so a failed row can be traced from GE's
 result back to the rule. Rules GE cannot state directly get a vectorised helper
@@ -35,7 +35,7 @@ from great_expectations.expectations.row_conditions import (
 )
 from great_expectations.expectations.row_conditions import Column as GxColumn
 
-from validation.contract import ROW_RULES, Column, NullWhen, Table
+from iom_contract import ROW_RULES, Column, NullWhen, Table
 
 ROW_ID = "_row"
 TEXT_SUFFIX = "__text"

@@ -10,7 +10,7 @@ import pandas as pd
 
 from features import FeatureParams, encode_tables, features_from_encoded
 from features.encode import LINKED_COLUMNS
-from validation.contract import NEEDS
+from iom_contract import NEEDS
 
 T = pd.Timestamp("2024-03-31")
 EXTRACT = pd.Timestamp("2026-10-31")

@@ -17,7 +17,7 @@ from features.asof import (
     window_start,
 )
 from features.catalogue import DEFAULT_HISTORY_MONTHS
-from pipelines.config import ParamsError, parse_params
+from iom_config import ParamsError, parse_params
 
 
 def test_training_dates_are_quarter_ends_up_to_last_complete_label():

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features import feature_names
-from validation.contract import (
+from iom_contract import (
     CONTACT_OUTCOMES,
     DISCHARGE_REASONS,
     HEALTH_SERVICES,

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from features_testkit import linked, qualifying
 
-from pipelines.features import partition_path, run
+from features.partitions import partition_path
+from pipelines.features import run
 
 PARAMS = """\
 simulate:

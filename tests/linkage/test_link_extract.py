@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from linkage_fixtures import DANIEL, KATHERINE, KEY, LUCY, REBECCA, WILLIAM
 
+from iom_contract import TABLES
 from linkage import LinkResult, pseudonymise
-from validation.contract import TABLES
 
 IDENTIFYING = {c.name for t in TABLES for c in t.columns if c.identifying} | {"source_row"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from iom_config import ParamsError, parse_params
 from linkage import LinkParams
-from pipelines.config import ParamsError, parse_params
 
 
 def test_defaults_are_valid() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from iom_contract import OFFENCE_GROUPS
 from models.baselines import RFGBaseline, current_offence_group, oracle_risk, rfg_points
-from validation.contract import OFFENCE_GROUPS
 
 
 def test_rfg_points_known_answer() -> None:

@@ -10,11 +10,11 @@ import pytest
 
 from features import FeatureParams, encode_tables, feature_names, features_from_encoded
 from features.encode import LINKED_COLUMNS
+from iom_config import ParamsError, parse_params
+from iom_contract import NEEDS, OFFENCE_GROUPS
 from models import TypologyModel, TypologyParams, load_model, name_clusters, save_model
 from models.typology import TYPOLOGY_INPUTS, assign_frame, select_training_rows, typology_inputs
 from models.typology_naming import DEFAULT_RULES, Bound, profile_clusters
-from pipelines.config import ParamsError, parse_params
-from validation.contract import NEEDS, OFFENCE_GROUPS
 
 # --- naming rules ----------------------------------------------------------------------
 

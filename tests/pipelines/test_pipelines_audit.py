@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from fairness.params import FairnessParams
+from iom_contract import ETHNICITY, SEX
 from models.tiering import TieringRule
 from pipelines import audit as stage
-from validation.contract import ETHNICITY, SEX
 
 # mlflow.pyfunc warns on import about its own type hints (train registers a pyfunc model).
 pytestmark = pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning")

@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from fairness.gate import GateBlocked
+from iom_contract import TABLES
+from iom_panel.cohort import COHORT_COLUMNS
 from models.tiering import rank_by_risk
-from panel.cohort import COHORT_COLUMNS
-from validation.contract import TABLES
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "panel"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "iom_panel"))
 import panel_testkit as kit
 
 

@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from features import FeatureParams, build_features_at
+from features.partitions import read_features
+from iom_config import load_params
 from models.typology import assign_typology, load_model
 from models.typology_naming import TYPOLOGY_LABELS
 from pipelines import typology as stage
-from pipelines.config import load_params
 from pipelines.features import read_extract_date, read_linked
 
 OUTPUTS = (
@@ -69,7 +70,7 @@ def test_stage_writes_every_output_with_the_interface_columns(
         assert (root / rel).stat().st_size > 0, rel
     out = pd.read_parquet(root / "data" / "typology.parquet")
     assert list(out.columns) == list(stage.OUTPUT_COLUMNS)
-    feats = stage.read_features(small_pipeline["features"])
+    feats = read_features(small_pipeline["features"])
     # Every person-date, panel date included, gets exactly one typology.
     assert len(out) == len(feats)
     assert not out.duplicated(["pseudo_id", "as_of_date"]).any()
@@ -109,7 +110,7 @@ def test_loaded_model_reassigns_the_stage_output(
 ) -> None:
     """The score stage's call: ``assign_typology(load_model(path), features)``."""
     model = load_model(staged["first"] / "data" / "model.json")
-    feats = stage.read_features(small_pipeline["features"])
+    feats = read_features(small_pipeline["features"])
     again = assign_typology(model, feats)
     written = pd.read_parquet(staged["first"] / "data" / "typology.parquet")
     pd.testing.assert_frame_equal(again[list(stage.OUTPUT_COLUMNS)], written, check_dtype=False)
@@ -132,7 +133,7 @@ def test_mlflow_run_holds_aggregates_only(staged: dict[str, Any], small_pipeline
     root = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id))
     files = [p for p in root.rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {"typology.json", "model.json", "profiles.csv", "profile_heatmap.png"}
-    ids = set(stage.read_features(small_pipeline["features"])["pseudo_id"].astype(str))
+    ids = set(read_features(small_pipeline["features"])["pseudo_id"].astype(str))
     probe = sorted(ids)[:: max(len(ids) // 200, 1)]
     for p in files:
         text = p.read_bytes().decode("utf-8", errors="ignore")

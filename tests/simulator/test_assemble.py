@@ -6,10 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.assemble import TRUTH_PERSON_COLUMNS, assemble_extract, contract_frame
-from simulator.identity import IdentityNoise
-from simulator.world import World
-from validation.contract import (
+from iom_contract import (
     CONTACT_OUTCOMES,
     CRN_PATTERN,
     DISCHARGE_REASONS,
@@ -25,6 +22,9 @@ from validation.contract import (
     REQUIRED_TABLES,
     table,
 )
+from simulator.assemble import TRUTH_PERSON_COLUMNS, assemble_extract, contract_frame
+from simulator.identity import IdentityNoise
+from simulator.world import World
 
 EXTRACT_DATE = pd.Timestamp("2024-10-31")
 DAY = np.timedelta64(1, "D")

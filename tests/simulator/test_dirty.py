@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from test_assemble import EXTRACT_DATE, make_world
 
+from iom_contract import DIRTY_KINDS, TABLES, Table, table
 from simulator.assemble import assemble_extract
 from simulator.dirty import applicable_kinds, inject_dirty
 from simulator.identity import IdentityNoise
 from simulator.writer import format_table
-from validation.contract import DIRTY_KINDS, TABLES, Table, table
 
 EXTRACT = EXTRACT_DATE.date()
 EARLIEST = dt.date(1900, 1, 1)

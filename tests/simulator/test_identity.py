@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.config import ParamsError, parse_params
+from iom_config import ParamsError, parse_params
 from simulator import names
 from simulator.identity import (
     NOISE_BY_AGENCY,

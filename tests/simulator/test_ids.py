@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
+from iom_contract import CRN_PATTERN, NOMS_PATTERN, PNC_PATTERN
 from simulator import ids
-from validation.contract import CRN_PATTERN, NOMS_PATTERN, PNC_PATTERN
 
 N = 50_000
 

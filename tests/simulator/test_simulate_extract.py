@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from iom_contract import TABLES
 from pipelines import simulate as stage
 from simulator import SimulateParams, simulate_extract
-from validation.contract import TABLES
 
 N = 600
 

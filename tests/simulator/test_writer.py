@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 from test_assemble import EXTRACT_DATE, make_world
 
+from iom_contract import CONTRACT_VERSION, REQUIRED_TABLES, table
 from simulator.assemble import assemble_extract, contract_frame
 from simulator.identity import IdentityNoise
 from simulator.writer import csv_bytes, format_table, write_extract
-from validation.contract import CONTRACT_VERSION, REQUIRED_TABLES, table
 
 AREA = "North Staffordshire"
 

@@ -11,8 +11,8 @@ import great_expectations
 import pandas as pd
 import pytest
 
+from iom_contract import TABLES_BY_NAME
 from validation import ValidationResult, write_validation_outputs
-from validation.contract import TABLES_BY_NAME
 from validation.datadocs import VENDOR_DIR, load_asset_map
 from validation.quarantine import REJECT_COLUMNS
 

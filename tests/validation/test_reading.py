@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from validation_extracts import to_text, valid_tables
 
+from iom_contract import REQUIRED_TABLES, TABLES
 from validation import ExtractError, read_extract
-from validation.contract import REQUIRED_TABLES, TABLES
 
 MakeExtract = Callable[..., Path]
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from validation_extracts import to_text, valid_tables, write_extract
 
+from iom_contract import TABLES
 from validation import ValidateParams, validate_extract
-from validation.contract import TABLES
 
 # Values that break one rule or another (or none), including CSV-hostile text.
 NASTY = [

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from validation.contract import DIRTY_KINDS, ROW_RULES, TABLES, TABLES_BY_NAME
+from iom_contract import DIRTY_KINDS, ROW_RULES, TABLES, TABLES_BY_NAME
 from validation.suites import DateBounds, build_suite, null_when_conditions
 
 BOUNDS = DateBounds.build("1900-01-01", pd.Timestamp("2026-10-31"), 10)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from validation_extracts import EXPECTED_REJECTS, dirty_tables, to_text, valid_tables, write_extract
 
+from iom_contract import ROW_RULES, TABLES, TABLES_BY_NAME
 from validation import ValidateParams, ValidationResult, validate_extract
-from validation.contract import ROW_RULES, TABLES, TABLES_BY_NAME
 from validation.parsing import TYPED_DTYPES
 from validation.quarantine import REJECT_COLUMNS
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from validation.contract import CONTRACT_VERSION, TABLES_BY_NAME
+from iom_contract import CONTRACT_VERSION, TABLES_BY_NAME
 
 EXTRACT_DATE = "2026-10-31"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from iom_panel.cohort import COHORT_COLUMNS, build_cohort_list, format_cohort_csv, summarise_cohort
+from iom_panel.decisions import previous_panel
 from models.tiering import TieringRule
-from panel.cohort import COHORT_COLUMNS, build_cohort_list, format_cohort_csv, summarise_cohort
-from panel.decisions import previous_panel
 
 T = pd.Timestamp("2026-10-31")
 

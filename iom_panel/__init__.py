@@ -1,8 +1,8 @@
 """The panel's outputs: the scored cohort list, the panel pack, and the panel's decisions back."""
 
-from panel.cohort import COHORT_COLUMNS, build_cohort_list, format_cohort_csv, summarise_cohort
-from panel.decisions import movement, override_history, override_rates, previous_panel, read_decisions
-from panel.pack import render_pack
+from iom_panel.cohort import COHORT_COLUMNS, build_cohort_list, format_cohort_csv, summarise_cohort
+from iom_panel.decisions import movement, override_history, override_rates, previous_panel, read_decisions
+from iom_panel.pack import render_pack
 
 __all__ = [
     "COHORT_COLUMNS",

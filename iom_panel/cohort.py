@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iom_panel.decisions import movement
 from models.tiering import TIERS, TieringRule, assign_tiers, rank_by_risk
 from models.typology_naming import UNASSIGNED
-from panel.decisions import movement
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from panel.decisions import movement, override_history, override_rates, previous_panel
+from iom_panel.decisions import movement, override_history, override_rates, previous_panel
 
 
 def _decisions() -> pd.DataFrame:

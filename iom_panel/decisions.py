@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from validation.contract import DECIDED_TIERS, TIERS
-from validation.contract import table as contract_table
+from iom_contract import DECIDED_TIERS, TIERS
+from iom_contract import table as contract_table
 
 logger = logging.getLogger(__name__)
 

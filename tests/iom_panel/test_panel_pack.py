@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from iom_panel.cohort import build_cohort_list, summarise_cohort
+from iom_panel.decisions import previous_panel
+from iom_panel.pack import DATA_COLUMNS, bar_chart_svg, render_pack
 from models.tiering import TieringRule
-from panel.cohort import build_cohort_list, summarise_cohort
-from panel.decisions import previous_panel
-from panel.pack import DATA_COLUMNS, bar_chart_svg, render_pack
 
 T = pd.Timestamp("2026-10-31")
 
@@ -122,7 +122,7 @@ def test_bar_chart_svg() -> None:
 
 
 def test_compact_contributions_keeps_meaning() -> None:
-    from panel.pack import compact_contributions
+    from iom_panel.pack import compact_contributions
 
     raw = pd.Series(
         [

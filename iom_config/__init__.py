@@ -1,0 +1,12 @@
+"""Shared configuration: the base class of every stage's params section and its loader (a leaf)."""
+
+from iom_config._params import (
+    DEFAULT_PARAMS,
+    ParamsError,
+    StageParams,
+    load_params,
+    parse_params,
+    read_params,
+)
+
+__all__ = ["DEFAULT_PARAMS", "ParamsError", "StageParams", "load_params", "parse_params", "read_params"]
