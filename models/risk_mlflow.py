@@ -189,3 +189,78 @@ def fetch_model(name: str, version: str | None, dst: Path | None = None) -> tupl
     fingerprint = mv.tags.get(FINGERPRINT_TAG, "")
     record = _version_record(mv, fingerprint, mv.tags.get("trained_on", ""))
     return model, record
+
+
+PANEL_ALIAS = "panel"  # the version that scored the latest published cohort list
+
+
+def set_panel_alias(name: str, version: str, alias: str = PANEL_ALIAS) -> bool:
+    """Point ``alias`` at the version that scored the list just published; False if not registered."""
+    _quiet_env()
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    if not version or version in ("unregistered", "unknown"):
+        return False
+    try:
+        MlflowClient().set_registered_model_alias(name, alias, str(version))
+    except MlflowException as exc:  # the version lives in another store
+        logger.warning("could not set alias %r on %s v%s: %s", alias, name, version, exc)
+        return False
+    logger.info("alias %r -> %s v%s", alias, name, version)
+    return True
+
+
+def find_audit_run(name: str, version: str) -> Any | None:
+    """The latest ``audit`` run of a registered version (its ``fairness_run_id`` tag, else a search)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    run_id = mv.tags.get("fairness_run_id")
+    if run_id:
+        try:
+            return client.get_run(run_id)
+        except MlflowException:
+            pass
+    runs = client.search_runs(
+        experiment_ids=[e.experiment_id for e in client.search_experiments()],
+        filter_string=(
+            f"tags.stage = 'audit' and tags.model_name = '{name}' and tags.model_version = '{version}'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0] if runs else None
+
+
+def run_link(run: Any, artifact: str | None = None) -> str:
+    """The MLflow UI's address of a run (or of one of its artifacts), relative to the UI's root."""
+    base = f"#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    return f"{base}/artifacts/{artifact}" if artifact else base
+
+
+def describe_version(
+    name: str, version: str, description: str, card_files: list[Path], tags: dict[str, str]
+) -> None:
+    """Write the version's description, log the card at the top of its model's artifacts, tag it.
+
+    Called after the audit (stage ``card``): the version was registered by ``train``, its
+    verdicts exist only now. The card goes to the logged model's own artifact root, beside
+    ``MLmodel``, not into ``artifacts/`` among the bootstrap refits.
+    """
+    _quiet_env()
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    model_id = getattr(mv, "model_id", None)
+    for path in card_files:
+        if model_id:
+            client.log_model_artifact(model_id, str(path))
+        if mv.run_id:  # and on the training run's page, at its top
+            client.log_artifact(mv.run_id, str(path))
+    client.update_model_version(name, version, description=description)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
