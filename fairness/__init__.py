@@ -3,6 +3,7 @@
 from fairness.audit import FairnessAudit, audit_fairness, measure_name, metric_token
 from fairness.gate import GateBlocked, enforce
 from fairness.params import FairnessParams, SignOff
+from fairness.verdicts import read_verdicts
 
 __all__ = [
     "FairnessAudit",
@@ -13,4 +14,5 @@ __all__ = [
     "enforce",
     "measure_name",
     "metric_token",
+    "read_verdicts",
 ]

@@ -46,10 +46,10 @@ LABEL_FREE_SCORE_MEASURES = ("mean_risk",)
 DECISION_MEASURES = ("selection_rate", "tpr", "fpr", "fnr", "precision", "fdr", "for")
 LABEL_FREE_DECISION_MEASURES = ("selection_rate",)
 RATIO_SCORE_MEASURES = ("base_rate", "mean_risk", "obs_exp")
-GATED_MEASURES = ("selection_rate", "fpr", "fnr", "obs_exp")
+GATED_MEASURES = ("fpr", "fnr", "obs_exp")
 LENS = {
     "selection_rate": "demographic parity",
-    "fpr": "enforcement: false positive parity",
+    "fpr": "intrusion: false positive parity",
     "fnr": "support: false negative parity",
     "obs_exp": "calibration within groups",
     "tpr": "true positive parity",
@@ -76,7 +76,6 @@ MEASURE_LABELS = {
     "for": "false omission rate",
 }
 N_DECILES = 10
-MIN_CELL_SIZE = 10
 
 
 def metric_token(value: object) -> str:
@@ -481,6 +480,7 @@ def audit_fairness(
     cluster: Any = None,
     gated: Sequence[str] = GATED_MEASURES,
     name_prefix: str = "",
+    min_cell_size: int = 10,
 ) -> FairnessAudit:
     """Audit a risk score and its decisions across groups.
 
@@ -804,7 +804,7 @@ def audit_fairness(
             for (g, dcl), row in agg.iterrows():
                 if g not in kept:
                     continue
-                small = row["n"] < MIN_CELL_SIZE
+                small = row["n"] < min_cell_size
                 c = int(g) * N_DECILES + int(dcl)
                 calibration_rows.append(
                     {

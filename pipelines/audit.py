@@ -38,6 +38,7 @@ from fairness.audit import FairnessAudit, audit_fairness
 from fairness.groups import age_at, build_groups
 from fairness.params import FairnessParams
 from fairness.report import RenderedReport, ReportSection, gate_summary, render_report
+from fairness.verdicts import audit_verdicts, empty_verdicts, write_verdicts
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, ParamsError, load_params, read_params
 from models.tiering import TieringRule, assign_tiers
@@ -93,6 +94,7 @@ def audit_settings(params: FairnessParams) -> dict[str, Any]:
         "min_group_size": params.min_group_size,
         "n_bootstrap": params.n_bootstrap,
         "seed": params.seed,
+        "min_cell_size": params.min_cell_size,
     }
 
 
@@ -109,7 +111,7 @@ def audit_test_block(
     if test.empty:
         raise ValueError("predictions.parquet has no labelled rows in block 'test'")
     test = test.assign(as_of_date=pd.to_datetime(test["as_of_date"]).astype("datetime64[ms]"))
-    groups = build_groups(_with_age(test, ages), persons, params.groups)
+    groups = build_groups(_with_age(test, ages), persons, params.groups, params.age_bands)
     audit = audit_fairness(
         test["label"].to_numpy(dtype=np.float64),
         test["risk_model"].to_numpy(dtype=np.float64),
@@ -117,6 +119,7 @@ def audit_test_block(
         selected=decisions_of(test, rule, "risk_model"),
         **audit_settings(params),
         cluster=test["pseudo_id"].to_numpy(),
+        gated=params.gated,
     )
     dates = sorted(pd.to_datetime(test["as_of_date"]).dt.strftime("%Y-%m-%d").unique().tolist())
     info = {"rows": len(test), "people": int(test["pseudo_id"].nunique()), "dates": dates}
@@ -129,7 +132,7 @@ def audit_panel_list(
     """The panel-date list without labels: who is on it, their mean risk, who is red / amber."""
     frame = scores.assign(as_of_date=pd.to_datetime(scores["as_of_date"]).astype("datetime64[ms]"))
     frame = frame.loc[frame["risk_12m"].notna()].reset_index(drop=True)
-    groups = build_groups(_with_age(frame, ages), persons, params.groups)
+    groups = build_groups(_with_age(frame, ages), persons, params.groups, params.age_bands)
     audit = audit_fairness(
         None,
         frame["risk_12m"].to_numpy(dtype=np.float64),
@@ -137,6 +140,7 @@ def audit_panel_list(
         selected=decisions_of(frame, rule, "risk_12m"),
         **audit_settings(params),
         cluster=frame["pseudo_id"].to_numpy(),
+        gated=params.gated,
         name_prefix="panel.",
     )
     dates = sorted(frame["as_of_date"].dt.strftime("%Y-%m-%d").unique().tolist())
@@ -157,7 +161,7 @@ def audit_typology(
         return None
     labels = at["typology"].astype(str).to_numpy()
     selected = {f"typology_{name}": labels == name for name in sorted(set(labels))}
-    groups = build_groups(_with_age(at, ages), persons, params.groups)
+    groups = build_groups(_with_age(at, ages), persons, params.groups, params.age_bands)
     return audit_fairness(
         None,
         None,
@@ -190,7 +194,7 @@ def audit_overrides(
     return audit_fairness(
         None,
         None,
-        sensitive_features=build_groups(rows, persons, params.groups),
+        sensitive_features=build_groups(rows, persons, params.groups, params.age_bands),
         selected=selected,
         **audit_settings(params),
         cluster=d["pseudo_id"].to_numpy(),
@@ -471,6 +475,14 @@ def run(
         result["overrides"] = audit_metrics(override_audit)
 
     out.mkdir(parents=True, exist_ok=True)
+    panel_date = panel_info["dates"][-1] if panel_info["dates"] else None
+    if test_audit is not None:
+        verdicts = audit_verdicts(
+            test_audit, params.gated_measures, as_of_dates=test_info["dates"], panel_date=panel_date
+        )
+    else:
+        verdicts = empty_verdicts(params.groups, params.band, params.gated_measures, panel_date=panel_date)
+    verdicts_path = write_verdicts(verdicts, out / "verdicts.json")
     context = {
         "model": f"{result['model_name'] or 'risk model'} version {result['model_version']}",
         "model fingerprint": str(result["model_fingerprint"] or "–")[:16],
@@ -485,7 +497,7 @@ def run(
     rendered: RenderedReport = render_report(sections, gate, context)
     report_path = out / "fairness_report.html"
     report_path.write_text(rendered.html, encoding="utf-8")
-    artifacts = [report_path]
+    artifacts = [report_path, verdicts_path]
     for fname, png in rendered.plots.items():
         (out / fname).write_bytes(png)
         artifacts.append(out / fname)
