@@ -208,7 +208,14 @@ def fairness_context(verdicts: Mapping[str, Any] | None, report: str) -> dict[st
             "red_or_amber": _decision_text(decisions.get("red_or_amber")),
             "calibration": _decision_text(c.get("calibration")),
         }
-        short = "; ".join(v.replace("**", "") for v in cells.values())
+        short = "; ".join(
+            f"{where}, {cells[k].replace('**', '')}"
+            for k, where in (
+                ("red", "in red"),
+                ("red_or_amber", "in red or amber"),
+                ("calibration", "calibration"),
+            )
+        )
         rows.append(
             {
                 "key": key,

@@ -202,8 +202,18 @@ def set_panel_alias(name: str, version: str, alias: str = PANEL_ALIAS) -> bool:
 
     if not version or version in ("unregistered", "unknown"):
         return False
+    client = MlflowClient()
     try:
-        MlflowClient().set_registered_model_alias(name, alias, str(version))
+        client.set_registered_model_alias(name, alias, str(version))
+        described = client.get_model_version(name, str(version)).description or ""
+        # The registered model's page (one click from Models) shows the panel version's headline.
+        client.update_registered_model(
+            name,
+            description=(
+                f"Alias **`{alias}`** is **version {version}**: the version that scored the latest "
+                f"published cohort list. Its card's headline:\n\n{described}"
+            ),
+        )
     except MlflowException as exc:  # the version lives in another store
         logger.warning("could not set alias %r on %s v%s: %s", alias, name, version, exc)
         return False
