@@ -31,6 +31,8 @@ MODEL_LABELS = {
 }
 MODEL_COLOURS = {"risk_model": "#1f77b4", "ogrs3": "#ff7f0e", "rfg": "#2ca02c", "oracle": "#7f7f7f"}
 
+MIN_BIN_ROWS = 30  # calibration bins with fewer rows are shown apart, not joined to the curve
+
 CHARACTERISTIC_LABELS = {
     "ethnicity": "Ethnicity",
     "sex": "Sex",
@@ -441,7 +443,27 @@ def plot_calibration(cal: pd.DataFrame, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=110)
     cal = cal.loc[cal["n"] > 0]
-    for key, rows in cal.groupby("model", sort=False):
+    for key, all_rows in cal.groupby("model", sort=False):
+        # A bin of a handful of rows says little: drawn as an open marker with its count,
+        # not joined to the curve (a bin of 2 rows at 0.9 observed 0 is not a collapse).
+        sparse = all_rows.loc[all_rows["n"] < MIN_BIN_ROWS]
+        rows = all_rows.loc[all_rows["n"] >= MIN_BIN_ROWS]
+        ax.scatter(
+            sparse["mean_predicted"],
+            sparse["observed"],
+            s=14,
+            facecolors="none",
+            edgecolors=MODEL_COLOURS.get(str(key)),
+        )
+        if key == "risk_model":
+            for r in sparse.itertuples():
+                ax.annotate(
+                    f"{r.n:,}",
+                    (r.mean_predicted, r.observed),
+                    fontsize=6,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
         ax.plot(
             rows["mean_predicted"],
             rows["observed"],
@@ -463,7 +485,10 @@ def plot_calibration(cal: pd.DataFrame, path: Path) -> Path:
     ax.set(
         xlabel="mean predicted risk",
         ylabel="observed reoffending rate",
-        title="Calibration, out-of-time test (10 bins; risk model's rows per bin)",
+        title=(
+            f"Calibration, out-of-time test (10 bins; risk model's rows per bin;\n"
+            f"open markers: bins under {MIN_BIN_ROWS} rows)"
+        ),
         xlim=(0, 1),
         ylim=(0, 1),
     )
