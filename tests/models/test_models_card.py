@@ -209,8 +209,7 @@ def test_the_version_description_carries_the_headline_and_links() -> None:
     assert "- **Ethnicity**: in red, disparity found: false positive rate 1.6x" in md
     assert (
         "- **Sex**: in red, no disparity found; in red or amber, no disparity found; "
-        "calibration, not enough data"
-        in md
+        "calibration, not enough data" in md
     )
     assert "[audit run](#/experiments/1/runs/abc) · [train run](#/experiments/1/runs/def)" in md
     assert "age at the as-of date" in md
