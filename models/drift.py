@@ -217,3 +217,33 @@ def measure_drift(
         n_train=int(in_train.sum()),
         n_panel=int(at_panel.sum()),
     )
+
+
+def drift_sentence(record: dict[str, object]) -> str:
+    """One plain-English sentence on a ``drift.json`` record, for reports and the panel pack.
+
+    Examples
+    --------
+    >>> text = drift_sentence({"threshold": 0.25, "panel_date": "2026-10-31", "beyond": [],
+    ...                 "features": [{"name": "age", "label": "age in years", "psi": 0.02}],
+    ...                 "typology_mix": {"psi": 0.08, "beyond": False}})
+    >>> text.removeprefix("Drift at 2026-10-31 against the training dates: ")
+    'no feature beyond PSI 0.25 (largest: age in years, 0.020); typology mix PSI 0.080.'
+    """
+    features = list(record.get("features") or [])  # type: ignore[call-overload]
+    labels = {f["name"]: f["label"] for f in features}
+    beyond = [labels.get(n, n) for n in record.get("beyond") or []]  # type: ignore[attr-defined]
+    threshold = float(record["threshold"])  # type: ignore[arg-type]
+    head = f"Drift at {record.get('panel_date')} against the training dates: "
+    if beyond:
+        head += f"{len(beyond)} feature(s) beyond PSI {threshold:g}: {', '.join(beyond)}"
+    elif features:
+        top = features[0]
+        head += f"no feature beyond PSI {threshold:g} (largest: {top['label']}, {float(top['psi']):.3f})"
+    else:
+        head += f"no feature beyond PSI {threshold:g}"
+    mix = record.get("typology_mix") or {}
+    psi = mix.get("psi")  # type: ignore[attr-defined]
+    if psi is not None:
+        head += f"; typology mix PSI {float(psi):.3f}" + (" (beyond)" if mix.get("beyond") else "")  # type: ignore[attr-defined]
+    return head + "."
