@@ -214,11 +214,42 @@ def set_panel_alias(name: str, version: str, alias: str = PANEL_ALIAS) -> bool:
                 f"published cohort list. Its card's headline:\n\n{described}"
             ),
         )
+        point_experiment_at_version(name, str(version), alias)
     except MlflowException as exc:  # the version lives in another store
         logger.warning("could not set alias %r on %s v%s: %s", alias, name, version, exc)
         return False
     logger.info("alias %r -> %s v%s", alias, name, version)
     return True
+
+
+ENTRY_MARK = "Auditor, start here:"  # plain: the home page lists descriptions unrendered
+NOTE_TAG = "mlflow.note.content"
+
+
+def point_experiment_at_version(name: str, version: str, alias: str = PANEL_ALIAS) -> None:
+    """Open the training run's experiment description with a link to the version's page.
+
+    MLflow 3.17's UI opens an experiment on its GenAI overview unless the reader has
+    switched to "Model training" (the experiment's ``mlflow.experimentKind`` tag is not
+    read any more), so the experiment's description, shown at the top of either view,
+    carries the link: home page -> the area's experiment -> this link -> the version's
+    description with the fairness verdicts. The line replaces the previous one.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    if not mv.run_id:
+        return
+    exp_id = client.get_run(mv.run_id).info.experiment_id
+    note = client.get_experiment(exp_id).tags.get(NOTE_TAG, "")
+    rest = "\n".join(line for line in note.splitlines() if not line.startswith(ENTRY_MARK)).strip()
+    entry = (
+        f"{ENTRY_MARK} [{name} version {version}](#/models/{name}/versions/{version}) (alias `{alias}`: "
+        "the version that scored the latest published list): its model card headline and the fairness "
+        "verdict per characteristic."
+    )
+    client.set_experiment_tag(exp_id, NOTE_TAG, f"{entry}\n\n{rest}" if rest else entry)
 
 
 def find_audit_run(name: str, version: str) -> Any | None:

@@ -299,9 +299,9 @@ def log_audit_run(
     artifacts: list[Path],
 ) -> str | None:
     """Log the audit as MLflow run ``audit`` and tag the registered model version; return the run id."""
-    from pipelines.tracking import configure_mlflow
+    from pipelines.tracking import area_of_run, configure_mlflow
 
-    configure_mlflow(FALLBACK_AREA)
+    configure_mlflow(area_of_run(metrics.get("train_run_id"), FALLBACK_AREA))  # not an empty iom/risk-model
     import mlflow
     from mlflow.tracking import MlflowClient
 

@@ -57,11 +57,12 @@ def run(
     registered = track and version not in ("unregistered", "unknown")
     audit_run = train_run = None
     if registered:
-        from models.risk_mlflow import find_audit_run, run_link
-        from pipelines.tracking import configure_mlflow
-
-        configure_mlflow("risk-model")  # the store; the runs are found by id, whatever their experiment
         import mlflow
+
+        from models.risk_mlflow import find_audit_run, run_link
+        from pipelines.tracking import tracking_uri
+
+        mlflow.set_tracking_uri(tracking_uri())  # the runs are found by id, whatever their experiment
 
         audit_run = find_audit_run(name, version)
         if registration.get("run_id"):

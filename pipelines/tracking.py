@@ -53,6 +53,22 @@ def area_near(folder: Path, default: str) -> str:
     return area_of(manifest) if manifest.exists() else default
 
 
+def area_of_run(run_id: str | None, default: str) -> str:
+    """The area of the experiment holding ``run_id`` (``iom/<area>``), or ``default``."""
+    if not run_id:
+        return default
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    try:
+        client = mlflow.MlflowClient()
+        name = client.get_experiment(client.get_run(run_id).info.experiment_id).name
+    except Exception:  # the run is in another store
+        return default
+    return name.removeprefix("iom/")
+
+
 def configure_mlflow(area: str) -> str:
     """Point MLflow at the project store and select the area's experiment; return its id.
 

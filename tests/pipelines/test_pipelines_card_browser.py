@@ -160,6 +160,31 @@ def _verdict_phrases(root: Path) -> list[str]:
     ]
 
 
+def _dismiss_first_visit_dialog(page: Any) -> int:
+    """MLflow 3.17 shows a one-time tour on an experiment's GenAI view: "Got it" (a click)."""
+    button = page.get_by_role("button", name="Got it")
+    try:
+        button.wait_for(timeout=5_000)
+    except Exception:  # no tour (already dismissed in this browser)
+        return 0
+    button.click()
+    return 1
+
+
+def _auditor_path(page: Any, base: str, experiment: str, version: str, phrases: list[str]) -> tuple[int, Any]:
+    """Home page -> the area's experiment -> the link to the version in its description."""
+    page.goto(f"{base}/")
+    page.get_by_role("link", name=experiment).first.click()
+    clicks = 1 + _dismiss_first_visit_dialog(page)
+    with page.context.expect_page() as opened:  # the description's links open a tab
+        page.get_by_role("link", name=f"iom-risk version {version}").first.click()
+    clicks += 1
+    version_page = opened.value
+    for phrase in phrases:
+        version_page.get_by_text(phrase, exact=False).first.wait_for(timeout=60_000)
+    return clicks, version_page
+
+
 def test_the_version_page_shows_the_verdicts_in_chromium(served: dict) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -168,29 +193,39 @@ def test_the_version_page_shows_the_verdicts_in_chromium(served: dict) -> None:
     mv = _get(base, "/api/2.0/mlflow/model-versions/get", name="iom-risk", version=version)["model_version"]
     assert "panel" in mv.get("aliases", [])
     phrases = _verdict_phrases(root)
+    experiment = _experiment(root)
     shots = root / "screenshots"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1024, "height": 900})
+        context = browser.new_context(viewport={"width": 1024, "height": 900})
+        page = context.new_page()
         # From the published list's model_version straight to the version page.
         page.goto(f"{base}/#/models/iom-risk/versions/{version}")
         for phrase in phrases:
             page.get_by_text(phrase, exact=False).first.wait_for(timeout=60_000)
+        assert page.get_by_role("link", name="audit run").first.is_visible()
         page.screenshot(path=str(shots / "model_version.png"), full_page=True)
-        assert page.get_by_text("audit run").first.is_visible()
-        # The auditor's path from the home page: Models (1), iom-risk (2): the verdicts are there.
+        # The auditor's path from the home page, in a fresh browser then a returning one.
+        first, tab = _auditor_path(page, base, experiment, version, phrases)
+        tab.close()
+        again, tab = _auditor_path(page, base, experiment, version, phrases)
+        tab.screenshot(path=str(shots / "auditor_path.png"), full_page=True)
+        (shots / "clicks.json").write_text(json.dumps({"first_visit": first, "returning": again}))
+        assert again == 2 and first <= 3
+        # Once the reader picks "Model training", the experiment opens on its runs.
         page.goto(f"{base}/")
-        page.get_by_role("link", name="Models").first.click()
-        page.get_by_role("link", name="iom-risk").first.click()
-        page.get_by_text(phrases[0], exact=False).first.wait_for(timeout=60_000)
-        page.screenshot(path=str(shots / "registered_model.png"), full_page=True)
-        # The area's experiment opens on its runs, not on the GenAI traces view.
-        exp = _get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name=_experiment(root))
-        page.goto(f"{base}/#/experiments/{exp['experiment']['experiment_id']}")
-        page.get_by_text("train", exact=True).first.wait_for(timeout=60_000)
-        page.screenshot(path=str(shots / "experiment.png"))
-        assert page.get_by_text("audit", exact=True).count() >= 1
+        page.get_by_text("Model training", exact=True).first.click()
+        page.get_by_role("link", name=experiment).first.click()
+        page.get_by_role("link", name="audit", exact=True).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "experiment_runs.png"))
         browser.close()
+    exp = _get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name=experiment)["experiment"]
+    tags = {t["key"]: t["value"] for t in exp.get("tags", [])}
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    names = [
+        e["name"] for e in _get(base, "/api/2.0/mlflow/experiments/search", max_results="100")["experiments"]
+    ]
+    assert sorted(names) == sorted(["Default", experiment])  # one experiment per area, no stray ones
 
 
 def _experiment(root: Path) -> str:
