@@ -53,6 +53,8 @@ def run(
         drift=read_json(drift),
         version=version,
         report=f"[{REPORT}](../fairness/{REPORT})",
+        # Markdown sections the train stage adds to the Limits (e.g. an evidence comparison).
+        limits_extra=[str(x) for x in evaluation.get("limits_extra", [])],
     )
     registered = track and version not in ("unregistered", "unknown")
     audit_run = train_run = None

@@ -129,7 +129,13 @@ def served(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFac
             ],
         )  # fmt: skip
         assert published.exit_code == 0, published.output
-        yield {"base": base, "root": root, "seconds_to_health": seconds_to_health}
+        area = json.loads((small_pipeline["validated"] / "manifest.json").read_text())["area"]
+        yield {
+            "base": base,
+            "root": root,
+            "experiment": f"iom/{area}",
+            "seconds_to_health": seconds_to_health,
+        }
     finally:
         mp.undo()
         if proc.poll() is None:
@@ -193,7 +199,7 @@ def test_the_version_page_shows_the_verdicts_in_chromium(served: dict) -> None:
     mv = _get(base, "/api/2.0/mlflow/model-versions/get", name="iom-risk", version=version)["model_version"]
     assert "panel" in mv.get("aliases", [])
     phrases = _verdict_phrases(root)
-    experiment = _experiment(root)
+    experiment = served["experiment"]
     shots = root / "screenshots"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -226,11 +232,6 @@ def test_the_version_page_shows_the_verdicts_in_chromium(served: dict) -> None:
         e["name"] for e in _get(base, "/api/2.0/mlflow/experiments/search", max_results="100")["experiments"]
     ]
     assert sorted(names) == sorted(["Default", experiment])  # one experiment per area, no stray ones
-
-
-def _experiment(root: Path) -> str:
-    manifest = json.loads((Path(root).parent / "validated" / "manifest.json").read_text())
-    return f"iom/{manifest['area']}"
 
 
 def test_the_audit_run_has_a_headline_and_the_full_table(served: dict) -> None:
