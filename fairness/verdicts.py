@@ -329,6 +329,15 @@ def empty_verdicts(
     return out
 
 
+def verdict_counts(verdicts: Mapping[str, Any]) -> dict[str, int]:
+    """How many verdicts (characteristic x decision, and calibration) are of each kind."""
+    counts = dict.fromkeys(VERDICTS, 0)
+    for entry in verdicts["characteristics"].values():
+        for decided in [*entry["decisions"].values(), entry["calibration"]]:
+            counts[decided["verdict"]] += 1
+    return counts
+
+
 def write_verdicts(verdicts: Mapping[str, Any], path: Path) -> Path:
     """Write the verdicts as JSON (stable key order, UTF-8); return the path."""
     path = Path(path)

@@ -129,7 +129,7 @@ def test_named_reference_group_and_its_errors() -> None:
     )  # fmt: skip
     assert audit.reference == {"g": "A"}
     assert _ratio(audit, "B", "fpr", "red")["ratio"] == pytest.approx(0.25)
-    assert _ratio(audit, "B", "fpr", "red")["status"] == "not estimable"  # no bootstrap, no interval
+    assert _ratio(audit, "B", "fpr", "red")["status"] == "not enough data"  # no bootstrap, no interval
     assert audit.flagged == []
     with pytest.raises(ValueError, match="suppressed"):
         audit_fairness(
@@ -192,7 +192,7 @@ def test_flag_only_when_the_whole_interval_is_outside_the_band() -> None:
     assert "base_rate_ratio.grp.A" not in audit.flagged  # not gated
     sel_s_row = _ratio(audit, "S", "selection_rate", "red")
     assert sel_s_row["ratio"] == pytest.approx(1.5)
-    assert sel_s_row["status"] == "uncertain"
+    assert sel_s_row["status"] == "not enough data"
     assert not any(name.endswith(".grp.S") for name in audit.flagged)
     # Intervals bracket the point estimates of every non-suppressed rate.
     bg = audit.by_group.loc[audit.by_group["measure"].isin(["selection_rate", "fpr", "base_rate"])]
@@ -296,7 +296,7 @@ def test_zero_selected_uses_wilson_not_a_zero_width_interval() -> None:
     z = _ratio(audit, "Z", "selection_rate", "red")
     assert z["ratio"] == 0 and z["ci_low"] == 0
     assert z["ci_high"] == pytest.approx(z2 / (100 + z2) / 0.02)  # 1.85: reaches into the band
-    assert z["status"] == "uncertain"
+    assert z["status"] == "not enough data"
     zz = _ratio(audit, "ZZ", "selection_rate", "red")
     assert zz["ci_high"] == pytest.approx(z2 / (2000 + z2) / 0.02)  # 0.096: wholly below 0.8
     assert zz["status"] == "flag"
