@@ -538,11 +538,8 @@ def render_report(
     ]
     differ = base_rates_differ(main) if main.labelled else []
     examples = "; ".join(differ[:4]) + (" and others" if len(differ) > 4 else "")
-    decisions = [
-        k
-        for k in ("red", "red_or_amber")
-        if verdicts and k in next(iter(verdicts["characteristics"].values()), {}).get("decisions", {})
-    ]
+    first = next(iter(verdicts["characteristics"].values()), None) if verdicts else None
+    decisions = list(first["decisions"]) if first else []
     gated = [
         {"label": label_of(m), "lens": BY_NAME[m].lens, "high": BY_NAME[m].high, "low": BY_NAME[m].low}
         for m in [*gated_measures, CALIBRATION_MEASURE]

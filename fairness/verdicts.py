@@ -108,6 +108,15 @@ def _why(row: Mapping[str, Any], position: str, band: tuple[float, float]) -> st
     return head + f", an interval reaching across the band {band[0]:g}–{band[1]:g}"
 
 
+def _by_distance(
+    picked: np.ndarray, ratio: np.ndarray, rows: pd.DataFrame, band: tuple[float, float]
+) -> list[int]:
+    """Row positions, the ratio furthest from the band first (then by name, for a stable order)."""
+    return sorted(
+        (int(i) for i in picked), key=lambda i: (-_distance(float(ratio[i]), band), str(rows["name"].iloc[i]))
+    )
+
+
 def decide(rows: pd.DataFrame, band: tuple[float, float]) -> dict[str, Any]:
     """The verdict over some ratios (one characteristic, one decision or calibration).
 
@@ -135,9 +144,7 @@ def decide(rows: pd.DataFrame, band: tuple[float, float]) -> dict[str, Any]:
     ratio = rows["ratio"].astype(float).to_numpy()
     if (position == "outside").any():
         verdict, pick = DISPARITY, position == "outside"
-        order = sorted(
-            np.flatnonzero(pick), key=lambda i: (-_distance(ratio[i], band), str(rows["name"].iloc[i]))
-        )
+        order = _by_distance(np.flatnonzero(pick), ratio, rows, band)
     elif (position == "inside").all():
         verdict = NO_DISPARITY
         # The ratio whose interval comes nearest an edge of the band (log scale).
@@ -145,9 +152,7 @@ def decide(rows: pd.DataFrame, band: tuple[float, float]) -> dict[str, Any]:
         order = [int(np.argmin(margin))]
     else:
         verdict, pick = NOT_ENOUGH, position == "across"
-        order = sorted(
-            np.flatnonzero(pick), key=lambda i: (-_distance(ratio[i], band), str(rows["name"].iloc[i]))
-        )
+        order = _by_distance(np.flatnonzero(pick), ratio, rows, band)
     deciding = []
     for i in order:
         r = rows.iloc[int(i)]

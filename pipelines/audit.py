@@ -331,7 +331,9 @@ def mlflow_headline(
         return out
     out["verdicts.flagged_ratios"] = float(len(audit.flagged))
     d = audit.disparities.loc[audit.disparities["status"].ne("suppressed")]
-    slots = [(k, m) for k in ("red", "red_or_amber") if k in audit.decisions for m in gated]
+    slots: list[tuple[str, str]] = [
+        (k, m) for k in ("red", "red_or_amber") if k in audit.decisions for m in gated
+    ]
     slots.append(("", CALIBRATION_MEASURE))
     for grouping in audit.reference:
         for k, m in slots:
