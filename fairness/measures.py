@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-Sums = Mapping[str, np.ndarray]
+Sums = Mapping[str, Any]
 """Group sums (any shape, broadcast together): ``n`` rows, ``y`` outcomes, ``p`` predicted
 risk, ``sq`` squared errors, and per decision ``d`` selected and ``tp`` selected reoffenders."""
 
