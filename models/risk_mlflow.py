@@ -296,7 +296,10 @@ def describe_version(
 
     client = MlflowClient()
     mv = client.get_model_version(name, version)
-    model_id = getattr(mv, "model_id", None)
+    # The logged model behind the version (MLflow 3): its id, or the source "models:/<id>".
+    model_id = getattr(mv, "model_id", None) or (
+        mv.source.removeprefix("models:/") if str(mv.source).startswith("models:/m-") else None
+    )
     for path in card_files:
         if model_id:
             client.log_model_artifact(model_id, str(path))
