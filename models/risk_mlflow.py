@@ -298,7 +298,7 @@ def describe_version(
     mv = client.get_model_version(name, version)
     # The logged model behind the version (MLflow 3): its id, or the source "models:/<id>".
     model_id = getattr(mv, "model_id", None) or (
-        mv.source.removeprefix("models:/") if str(mv.source).startswith("models:/m-") else None
+        str(mv.source).removeprefix("models:/") if str(mv.source).startswith("models:/m-") else None
     )
     for path in card_files:
         if model_id:
