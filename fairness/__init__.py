@@ -3,6 +3,8 @@
 from fairness.audit import FairnessAudit, audit_fairness, measure_name, metric_token
 from fairness.gate import GateBlocked, enforce
 from fairness.params import FairnessParams, SignOff
+from fairness.selection import top_k, top_share
+from fairness.verdicts import read_verdicts
 
 __all__ = [
     "FairnessAudit",
@@ -13,4 +15,7 @@ __all__ = [
     "enforce",
     "measure_name",
     "metric_token",
+    "read_verdicts",
+    "top_k",
+    "top_share",
 ]

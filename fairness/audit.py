@@ -1,10 +1,13 @@
 """Group fairness measures of a risk score and its operational decisions, with bootstrap intervals.
 
-Point estimates come from fairlearn's :class:`~fairlearn.metrics.MetricFrame` (one per
-grouping and decision); the 95% intervals from a person-level (cluster) bootstrap that
-is vectorised over people: each replicate is a vector of resampling counts per person,
-and every group sum of every replicate is a matrix product of those counts with the
-rows' values, so nothing loops over people.
+The measures are declared once in :mod:`fairness.measures` (one record each: name,
+label, lens, point and count functions); this module generates every per-group value,
+ratio and interval from those records. Point estimates come from fairlearn's
+:class:`~fairlearn.metrics.MetricFrame` (one per grouping and decision); the 95%
+intervals from a person-level (cluster) bootstrap that is vectorised over people: each
+replicate is a vector of resampling counts per person, and every group sum of every
+replicate is a matrix product of those counts with the rows' values, so nothing loops
+over people. Each measure's count function turns those sums into its rate.
 
 Rules the audit applies (the analyst-facing wording is in :mod:`fairness.report`):
 
@@ -13,17 +16,17 @@ Rules the audit applies (the analyst-facing wording is in :mod:`fairness.report`
   reference group, and it is left out of the between-group summaries.
 - Disparities are ratios of a group's measure to the reference group's (the largest
   group of the grouping unless named). A ratio is *flagged* only when its whole 95%
-  interval lies outside the band (default 0.8-1.25, the four-fifths rule): a point
-  estimate outside the band whose interval still reaches into it is shown as
-  *uncertain*, not flagged. The audit does not cry wolf on noise, and says so.
+  interval lies outside the band (default 0.8-1.25, the four-fifths rule), and *within
+  band* only when its whole interval lies inside it; any other ratio (an interval that
+  reaches across an edge of the band) is *not enough data*, whatever its point estimate.
+  The audit neither cries wolf on noise nor calls a measure that says nothing a pass.
 - A rate's interval is the wider of the bootstrap's and Wilson's score interval: the
   bootstrap alone is overconfident for rates built on a handful of events (and gives a
   zero-width interval for 0 of 80), which would flag small groups on noise.
-- Gated measures (the ones that count for ``fairness.gate``): selection rate
-  (demographic parity), false positive rate (the enforcement lens: people wrongly put
-  forward for more control), false negative rate (the support lens: people who went on
-  to reoffend but were not put forward for support) and observed/expected (calibration
-  within the group, relative to the reference). The others are reported, not gated.
+- Gated measures (the ones that count for ``fairness.gate`` and decide the verdicts of
+  :mod:`fairness.verdicts`) are chosen in params (``fairness.gated_measures``, by
+  default the false positive and false negative rates) plus calibration
+  (observed/expected); the others are reported, not gated.
 """
 
 from __future__ import annotations
@@ -39,44 +42,21 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, demographic_parity_ratio, equalized_odds_difference
 
+from fairness.measures import (
+    CALIBRATION_MEASURE,
+    DEFAULT_GATED,
+    Measure,
+    auc_point,
+    lens_of,
+    measures_for,
+)
+from fairness.verdicts import interval_position
+
 logger = logging.getLogger(__name__)
 
-SCORE_MEASURES = ("base_rate", "mean_risk", "obs_exp", "auc", "brier")
-LABEL_FREE_SCORE_MEASURES = ("mean_risk",)
-DECISION_MEASURES = ("selection_rate", "tpr", "fpr", "fnr", "precision", "fdr", "for")
-LABEL_FREE_DECISION_MEASURES = ("selection_rate",)
-RATIO_SCORE_MEASURES = ("base_rate", "mean_risk", "obs_exp")
-GATED_MEASURES = ("selection_rate", "fpr", "fnr", "obs_exp")
-LENS = {
-    "selection_rate": "demographic parity",
-    "fpr": "enforcement: false positive parity",
-    "fnr": "support: false negative parity",
-    "obs_exp": "calibration within groups",
-    "tpr": "true positive parity",
-    "precision": "predictive parity",
-    "fdr": "predictive parity",
-    "for": "predictive parity",
-    "base_rate": "base rate (not a model error)",
-    "mean_risk": "mean predicted risk",
-}
-MEASURE_LABELS = {
-    "size": "people",
-    "n_rows": "person-dates",
-    "base_rate": "base rate (reoffended)",
-    "mean_risk": "mean predicted risk",
-    "obs_exp": "observed / expected",
-    "auc": "AUC",
-    "brier": "Brier score",
-    "selection_rate": "selection rate",
-    "tpr": "true positive rate",
-    "fpr": "false positive rate",
-    "fnr": "false negative rate",
-    "precision": "precision (PPV)",
-    "fdr": "false discovery rate",
-    "for": "false omission rate",
-}
+GATED_MEASURES = (*DEFAULT_GATED, CALIBRATION_MEASURE)
 N_DECILES = 10
-MIN_CELL_SIZE = 10
+_auc = auc_point  # the plain (unweighted) AUC, kept under its old name for the known-answer tests
 
 
 def metric_token(value: object) -> str:
@@ -110,14 +90,14 @@ class FairnessAudit:
         has a single row (measure ``size``) with no numbers.
     disparities
         One row per non-reference group, decision and measure: ``ratio`` to the reference
-        group with its interval, ``status`` (pass, flag, uncertain, suppressed,
-        not estimable), ``gated``, ``lens`` and ``name``.
+        group with its interval, ``status`` (flag, within band, not enough data,
+        suppressed), ``gated``, ``lens`` and ``name``.
     overall
         Between-group summaries per grouping and decision over the non-suppressed groups:
         fairlearn's ``equalized_odds_difference`` and ``demographic_parity_ratio``.
     calibration
         Observed rate and mean predicted risk by risk decile (cut on the whole audited
-        population) within each non-suppressed group; cells under 10 rows are blanked.
+        population) within each non-suppressed group; cells under ``min_cell_size`` rows are blanked.
     reference
         The reference group of each grouping.
     flagged
@@ -142,118 +122,25 @@ class FairnessAudit:
 # Point estimates (fairlearn MetricFrame)
 
 
-def _safe_div(num: float, den: float) -> float:
-    return float(num) / float(den) if den > 0 else float("nan")
-
-
-def _base_rate(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean(y)) if len(y) else float("nan")
-
-
-def _mean_risk(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean(p)) if len(p) else float("nan")
-
-
-def _obs_exp(y: np.ndarray, p: np.ndarray) -> float:
-    return _safe_div(np.sum(y), np.sum(p))
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    y = np.asarray(y, dtype=np.float64)
-    n_pos, n_neg = y.sum(), (1 - y).sum()
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = pd.Series(np.asarray(p, dtype=np.float64)).rank(method="average").to_numpy()
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def _brier(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((np.asarray(p, dtype=np.float64) - y) ** 2)) if len(y) else float("nan")
-
-
-# Decision measures take counts: the rows are first collapsed to one row per group,
-# outcome and decision with a count as ``sample_weight`` (MetricFrame then handles a
-# few dozen rows whatever the population).
-
-
-def _confusion(y: np.ndarray, d: np.ndarray, w: np.ndarray) -> tuple[float, float, float, float]:
-    y = np.asarray(y, dtype=bool)
-    d = np.asarray(d, dtype=bool)
-    w = np.asarray(w, dtype=np.float64)
-    return (
-        float(np.sum(w[d & y])),
-        float(np.sum(w[d & ~y])),
-        float(np.sum(w[~d & y])),
-        float(np.sum(w[~d & ~y])),
-    )
-
-
-def _selection_rate(y: np.ndarray, d: np.ndarray, sample_weight: np.ndarray) -> float:
-    tp, fp, fn, tn = _confusion(y, d, sample_weight)
-    return _safe_div(tp + fp, tp + fp + fn + tn)
-
-
-def _tpr(y: np.ndarray, d: np.ndarray, sample_weight: np.ndarray) -> float:
-    tp, _, fn, _ = _confusion(y, d, sample_weight)
-    return _safe_div(tp, tp + fn)
-
-
-def _fpr(y: np.ndarray, d: np.ndarray, sample_weight: np.ndarray) -> float:
-    _, fp, _, tn = _confusion(y, d, sample_weight)
-    return _safe_div(fp, fp + tn)
-
-
-def _fnr(y: np.ndarray, d: np.ndarray, sample_weight: np.ndarray) -> float:
-    tp, _, fn, _ = _confusion(y, d, sample_weight)
-    return _safe_div(fn, tp + fn)
-
-
-def _precision(y: np.ndarray, d: np.ndarray, sample_weight: np.ndarray) -> float:
-    tp, fp, _, _ = _confusion(y, d, sample_weight)
-    return _safe_div(tp, tp + fp)
-
-
-def _fdr(y: np.ndarray, d: np.ndarray, sample_weight: np.ndarray) -> float:
-    tp, fp, _, _ = _confusion(y, d, sample_weight)
-    return _safe_div(fp, tp + fp)
-
-
-def _for(y: np.ndarray, d: np.ndarray, sample_weight: np.ndarray) -> float:
-    _, _, fn, tn = _confusion(y, d, sample_weight)
-    return _safe_div(fn, fn + tn)
-
-
-SCORE_FUNCS = {
-    "base_rate": _base_rate,
-    "mean_risk": _mean_risk,
-    "obs_exp": _obs_exp,
-    "auc": _auc,
-    "brier": _brier,
-}
-DECISION_FUNCS = {
-    "selection_rate": _selection_rate,
-    "tpr": _tpr,
-    "fpr": _fpr,
-    "fnr": _fnr,
-    "precision": _precision,
-    "fdr": _fdr,
-    "for": _for,
-}
-
-
 def _metric_frame(
-    funcs: Mapping[str, Any], y: np.ndarray, pred: np.ndarray, groups: pd.Series
+    measures: Sequence[Measure], y: np.ndarray, p: np.ndarray, groups: pd.Series
 ) -> pd.DataFrame:
-    mf = MetricFrame(metrics=dict(funcs), y_true=y, y_pred=pred, sensitive_features=groups)
+    mf = MetricFrame(
+        metrics={m.name: m.point for m in measures}, y_true=y, y_pred=p, sensitive_features=groups
+    )
     table = mf.by_group
     table.index = table.index.astype(str)
     return table
 
 
 def _decision_frame(
-    funcs: Mapping[str, Any], y: np.ndarray, d: np.ndarray, groups: pd.Series
+    measures: Sequence[Measure], y: np.ndarray, d: np.ndarray, groups: pd.Series
 ) -> pd.DataFrame:
-    """MetricFrame of the decision measures over (group, outcome, decision) counts."""
+    """MetricFrame of the decision measures over (group, outcome, decision) counts.
+
+    The rows are first collapsed to one row per group, outcome and decision with a count
+    as ``sample_weight``, so MetricFrame handles a few dozen rows whatever the population.
+    """
     cells = (
         pd.DataFrame({"g": groups.to_numpy(), "y": y.astype(np.int8), "d": d.astype(np.int8)})
         .groupby(["g", "y", "d"], observed=True)
@@ -263,11 +150,11 @@ def _decision_frame(
     )
     w = cells["w"].to_numpy(dtype=np.float64)
     mf = MetricFrame(
-        metrics=dict(funcs),
+        metrics={m.name: m.point for m in measures},
         y_true=cells["y"].to_numpy(),
         y_pred=cells["d"].to_numpy(),
         sensitive_features=cells["g"].rename(groups.name),
-        sample_params={m: {"sample_weight": w} for m in funcs},
+        sample_params={m.name: {"sample_weight": w} for m in measures},
     )
     table = mf.by_group
     table.index = table.index.astype(str)
@@ -342,37 +229,6 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
 
 
-def _rates_from_sums(
-    S: np.ndarray, cols: dict[str, int], decisions: Sequence[str], labelled: bool, scored: bool
-) -> dict:
-    """Every measure per (replicate, group) from the weighted sums."""
-    n = S[..., cols["n"]]
-    out: dict[tuple[str, str], np.ndarray] = {}
-    if scored:
-        out[("mean_risk", "")] = _div(S[..., cols["p"]], n)
-    sy = S[..., cols["y"]]
-    if labelled:
-        out[("base_rate", "")] = _div(sy, n)
-    if labelled and scored:
-        out[("obs_exp", "")] = _div(sy, S[..., cols["p"]])
-        out[("brier", "")] = _div(S[..., cols["sq"]], n)
-    for k in decisions:
-        s = S[..., cols[f"d:{k}"]]
-        out[("selection_rate", k)] = _div(s, n)
-        if labelled:
-            tp = S[..., cols[f"tp:{k}"]]
-            fp = s - tp
-            fn = sy - tp
-            neg = n - sy
-            out[("tpr", k)] = _div(tp, sy)
-            out[("fpr", k)] = _div(fp, neg)
-            out[("fnr", k)] = _div(fn, sy)
-            out[("precision", k)] = _div(tp, s)
-            out[("fdr", k)] = _div(fp, s)
-            out[("for", k)] = _div(fn, n - s)
-    return out
-
-
 def _interval(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """95% percentile interval over replicates (axis 0), ignoring replicates where undefined.
 
@@ -397,23 +253,26 @@ def _wilson(num: np.ndarray, den: np.ndarray, z: float = 1.959964) -> tuple[np.n
     )
 
 
-def _counts(S0: np.ndarray, cols: dict[str, int], decisions: Sequence[str]) -> dict:
-    """Numerator and denominator of every rate per group (from unweighted sums)."""
-    n, sy = S0[:, cols["n"]], S0[:, cols["y"]]
-    out = {("base_rate", ""): (sy, n)}
-    for k in decisions:
-        s, tp = S0[:, cols[f"d:{k}"]], S0[:, cols[f"tp:{k}"]]
-        out.update(
-            {
-                ("selection_rate", k): (s, n),
-                ("tpr", k): (tp, sy),
-                ("fnr", k): (sy - tp, sy),
-                ("fpr", k): (s - tp, n - sy),
-                ("precision", k): (tp, s),
-                ("fdr", k): (s - tp, s),
-                ("for", k): (sy - tp, n - s),
-            }
-        )
+def _sum_views(S: np.ndarray, cols: Mapping[str, int], decision: str) -> dict[str, np.ndarray]:
+    """The named sums a measure's count function reads, for one decision ("" for score measures)."""
+    view = {c: S[..., cols[c]] for c in ("n", "y", "p", "sq")}
+    if decision:
+        view.update({"d": S[..., cols[f"d:{decision}"]], "tp": S[..., cols[f"tp:{decision}"]]})
+    return view
+
+
+def _keyed(data: _Data) -> list[tuple[Measure, str]]:
+    """Every (measure, decision) the data supports that has a count function."""
+    keys = [(m, "") for m in data.score_measures if m.counts is not None]
+    return keys + [(m, k) for k in data.decisions for m in data.decision_measures]
+
+
+def _rates_from_sums(S: np.ndarray, data: _Data) -> dict[tuple[str, str], np.ndarray]:
+    """Every measure per (replicate, group) from the weighted sums, by its count function."""
+    out = {}
+    for m, k in _keyed(data):
+        num, den = m.counts(_sum_views(S, data.cols, k))  # type: ignore[misc]
+        out[(m.name, k)] = _div(num, den)
     return out
 
 
@@ -425,11 +284,63 @@ def _nan_extreme(values: np.ndarray, fn: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
-# The audit
+# Inputs: aligned, typed, named
 
 
-def _as_frame(sensitive_features: pd.DataFrame | pd.Series, n: int) -> pd.DataFrame:
-    frame = sensitive_features.to_frame() if isinstance(sensitive_features, pd.Series) else sensitive_features
+def _pandas_index(name: str, value: Any) -> pd.Index | None:
+    if isinstance(value, pd.Series | pd.DataFrame):
+        return value.index
+    return None
+
+
+def _align(named: Mapping[str, Any]) -> dict[str, Any]:
+    """Align pandas inputs on the first one's index; refuse when their indexes hold different labels.
+
+    NumPy arrays and lists are taken in row order; pandas objects with the same labels
+    in another order are reordered to match (as pandas' own arithmetic would).
+    """
+    indexed = {k: v for k, v in named.items() if _pandas_index(k, v) is not None}
+    if not indexed:
+        return dict(named)
+    first, ref = next(iter(indexed.items()))
+    out = dict(named)
+    for key, value in indexed.items():
+        index = value.index
+        if index.equals(ref.index):
+            continue
+        if index.has_duplicates or ref.index.has_duplicates or len(index) != len(ref.index):
+            same = False
+        else:
+            same = bool(index.sort_values().equals(ref.index.sort_values()))
+        if not same:
+            only_here = len(index.difference(ref.index))
+            only_there = len(ref.index.difference(index))
+            raise ValueError(
+                f"audit_fairness: {key} and {first} are pandas objects with different indexes "
+                f"({only_here} label(s) only in {key}, {only_there} only in {first}, "
+                f"{len(index)} vs {len(ref.index)} rows); align them or pass NumPy arrays"
+            )
+        out[key] = value.reindex(ref.index)
+    return out
+
+
+def _as_frame(sensitive_features: Any, n: int, names: Sequence[str] | None) -> pd.DataFrame:
+    """One string column per grouping; missing values form the group ``(missing)``."""
+    if isinstance(sensitive_features, pd.Series):
+        frame = sensitive_features.to_frame(name=sensitive_features.name or (names or ["group"])[0])
+    elif isinstance(sensitive_features, pd.DataFrame):
+        frame = sensitive_features
+    else:
+        arr = np.asarray(sensitive_features, dtype=object)
+        arr = arr.reshape(-1, 1) if arr.ndim == 1 else arr
+        if arr.ndim != 2:
+            raise ValueError(f"sensitive_features has {arr.ndim} dimensions; pass 1 (one grouping) or 2")
+        if names is None or len(names) != arr.shape[1]:
+            raise ValueError(
+                f"sensitive_features is an array with {arr.shape[1]} column(s): name them with "
+                f"sensitive_names (got {None if names is None else list(names)})"
+            )
+        frame = pd.DataFrame(arr, columns=[str(n_) for n_ in names])
     if len(frame) != n:
         raise ValueError(f"sensitive_features has {len(frame)} rows, the scores {n}")
     out = pd.DataFrame(index=pd.RangeIndex(n))
@@ -439,40 +350,447 @@ def _as_frame(sensitive_features: pd.DataFrame | pd.Series, n: int) -> pd.DataFr
     return out
 
 
-def _as_decisions(selected: Any, n: int) -> dict[str, np.ndarray]:
+def _as_bool(name: str, values: Any, n: int) -> np.ndarray:
+    """A decision as a boolean array; anything but booleans (0/1, strings, missing) is refused."""
+    if isinstance(values, pd.Series) and values.dtype == "boolean":
+        if values.isna().any():
+            raise ValueError(f"selected[{name!r}] has {int(values.isna().sum())} missing value(s)")
+        values = values.astype(bool)
+    arr = np.asarray(values)
+    if arr.dtype != np.bool_:
+        raise TypeError(
+            f"selected[{name!r}] must be boolean (True = selected), got dtype {arr.dtype}; "
+            "use fairness.top_k or fairness.top_share to turn scores into a decision"
+        )
+    if arr.shape != (n,):
+        raise ValueError(f"selected[{name!r}] has shape {arr.shape}, expected ({n},)")
+    return arr
+
+
+def _decision_items(selected: Any) -> list[tuple[str, Any]]:
     if selected is None:
-        return {}
-    items = selected.items() if isinstance(selected, Mapping) else [("selected", selected)]
-    out = {}
-    for name, values in items:
-        arr = np.asarray(values).astype(bool)
-        if arr.shape != (n,):
-            raise ValueError(f"selected[{name!r}] has shape {arr.shape}, expected ({n},)")
-        out[str(name)] = arr
-    return out
+        return []
+    if isinstance(selected, Mapping):
+        return [(str(k), v) for k, v in selected.items()]
+    return [("selected", selected)]
 
 
-def _as_decisions_any(selected: Any) -> list[np.ndarray]:
-    items = selected.values() if isinstance(selected, Mapping) else [selected]
-    return [np.asarray(v) for v in items]
+@dataclass(frozen=True)
+class _Data:
+    """The audit's inputs, checked: rows, groupings, decisions, and the bootstrap's columns."""
+
+    y: np.ndarray
+    p: np.ndarray
+    groups: pd.DataFrame
+    decisions: dict[str, np.ndarray]
+    clusters: np.ndarray
+    labelled: bool
+    scored: bool
+    X: np.ndarray
+    cols: dict[str, int]
+    decile: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.p)
+
+    @property
+    def score_measures(self) -> tuple[Measure, ...]:
+        return measures_for("score", self.labelled, self.scored) if self.scored else ()
+
+    @property
+    def decision_measures(self) -> tuple[Measure, ...]:
+        return measures_for("decision", self.labelled, self.scored)
+
+
+def _prepare(
+    y_true: Any,
+    y_score: Any,
+    sensitive_features: Any,
+    selected: Any,
+    cluster: Any,
+    names: Sequence[str] | None,
+) -> _Data:
+    """Check and align the inputs; build the columns the bootstrap sums per group."""
+    scored = y_score is not None
+    if not scored and selected is None:
+        raise ValueError("audit_fairness needs y_score or selected (or both)")
+    items = _decision_items(selected)
+    named: dict[str, Any] = {"y_score": y_score, "y_true": y_true, "sensitive_features": sensitive_features}
+    named.update({f"selected[{k!r}]": v for k, v in items})
+    named["cluster"] = cluster
+    named = _align({k: v for k, v in named.items() if v is not None})
+    n = len(np.asarray(named["y_score"])) if scored else len(np.asarray(named[f"selected[{items[0][0]!r}]"]))
+    p = np.asarray(named["y_score"], dtype=np.float64) if scored else np.zeros(n)
+    labelled = y_true is not None
+    y = np.asarray(named["y_true"], dtype=np.float64) if labelled else np.zeros(n)
+    if labelled and y.shape != (n,):
+        raise ValueError(f"y_true has shape {y.shape}, y_score ({n},)")
+    if labelled and not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("y_true must be 0/1 with no missing values")
+    if np.isnan(p).any():
+        raise ValueError("y_score has missing values")
+    groups = _as_frame(named["sensitive_features"], n, names)
+    decisions = {k: _as_bool(k, named[f"selected[{k!r}]"], n) for k, _ in items}
+    clusters = np.asarray(named["cluster"]) if cluster is not None else np.arange(n)
+    columns = {"n": np.ones(n), "y": y, "p": p, "sq": (p - y) ** 2}
+    for k, d in decisions.items():
+        columns[f"d:{k}"] = d.astype(np.float64)
+        columns[f"tp:{k}"] = (d & (y == 1)).astype(np.float64)
+    # Decile of risk over the whole audited population, so cells compare across groups.
+    cuts = np.quantile(p, np.linspace(0, 1, N_DECILES + 1)[1:-1]) if n else np.array([])
+    return _Data(
+        y=y,
+        p=p,
+        groups=groups,
+        decisions=decisions,
+        clusters=clusters,
+        labelled=labelled,
+        scored=scored,
+        X=np.column_stack(list(columns.values())),
+        cols={c: i for i, c in enumerate(columns)},
+        decile=np.searchsorted(cuts, p, side="right"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The audit, step by step
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One grouping: its groups, sizes, the kept (reported) groups, the reference, the row orders."""
+
+    grouping: str
+    labels: np.ndarray
+    codes: np.ndarray
+    uniq: list[str]
+    sizes: np.ndarray
+    kept: list[int]
+    ref: int
+    order: np.ndarray
+    starts: np.ndarray
+    c_order: np.ndarray
+    c_starts: np.ndarray
+
+
+def _plan_grouping(
+    data: _Data, grouping: str, min_group_size: int, reference_groups: Mapping[str, str]
+) -> _Plan:
+    """Groups of one grouping, who is suppressed, and the reference group."""
+    labels = data.groups[grouping].to_numpy()
+    codes, uniques = pd.factorize(pd.Series(labels), sort=True)
+    uniq = [str(u) for u in uniques]
+    sizes = pd.Series(data.clusters).groupby(codes).nunique().reindex(range(len(uniq)), fill_value=0)
+    rows_per = np.bincount(codes, minlength=len(uniq))
+    kept = [g for g in range(len(uniq)) if sizes.iloc[g] >= min_group_size]
+    if grouping in reference_groups:
+        ref_name = str(reference_groups[grouping])
+        if ref_name not in uniq:
+            raise ValueError(f"reference group {ref_name!r} of {grouping!r} not found; groups: {uniq}")
+        ref = uniq.index(ref_name)
+        if ref not in kept:
+            raise ValueError(
+                f"reference group {ref_name!r} of {grouping!r} is below min_group_size "
+                f"({min_group_size}) and is suppressed; choose another"
+            )
+    else:
+        ref = max(kept, key=lambda g: (sizes.iloc[g], rows_per[g])) if kept else -1
+    order = np.argsort(codes, kind="mergesort")
+    cell = codes * N_DECILES + data.decile
+    c_order = np.argsort(cell, kind="mergesort")
+    return _Plan(
+        grouping=grouping,
+        labels=labels,
+        codes=codes,
+        uniq=uniq,
+        sizes=sizes.to_numpy(),
+        kept=kept,
+        ref=ref,
+        order=order,
+        starts=np.searchsorted(codes[order], np.arange(len(uniq))),
+        c_order=c_order,
+        c_starts=np.searchsorted(cell[c_order], np.arange(len(uniq) * N_DECILES)),
+    )
+
+
+def _bootstrap(
+    data: _Data, plans: Sequence[_Plan], n_bootstrap: int, seed: int
+) -> tuple[list[dict[tuple[str, str], np.ndarray]], list[np.ndarray | None]]:
+    """Bootstrap replicates of every per-group measure, and of the calibration cells, per grouping."""
+    reps: list[dict[tuple[str, str], list[np.ndarray]]] = [{} for _ in plans]
+    cal_reps: list[list[np.ndarray]] = [[] for _ in plans]
+    with_auc = data.labelled and data.scored
+    if n_bootstrap > 0 and data.n > 0:
+        for W in _Bootstrap(data.clusters, n_bootstrap, seed).weights():
+            for i, pl in enumerate(plans):
+                S = _sums_by_group(W, pl.order, pl.starts, data.X)
+                for key, val in _rates_from_sums(S, data).items():
+                    reps[i].setdefault(key, []).append(val)
+                if with_auc:
+                    reps[i].setdefault(("auc", ""), []).append(
+                        _auc_by_group(W, pl.order, pl.starts, data.y, data.p)
+                    )
+                    C = _sums_by_group(W, pl.c_order, pl.c_starts, data.X[:, [0, 1]])
+                    cal_reps[i].append(_div(C[..., 1], C[..., 0]))
+    arrays = [{k: np.concatenate(v, axis=0) for k, v in r.items()} for r in reps]
+    return arrays, [np.concatenate(c, axis=0) if c else None for c in cal_reps]
+
+
+def _point_estimates(data: _Data, pl: _Plan) -> dict[tuple[str, str], pd.Series]:
+    """Every measure per group (fairlearn MetricFrame), keyed by (measure, decision)."""
+    g_series = pd.Series(pl.labels, name=pl.grouping)
+    point: dict[tuple[str, str], pd.Series] = {}
+    if data.score_measures:
+        table = _metric_frame(data.score_measures, data.y, data.p, g_series)
+        for m in data.score_measures:
+            point[(m.name, "")] = table[m.name].reindex(pl.uniq)
+    for k, d in data.decisions.items():
+        table = _decision_frame(data.decision_measures, data.y, d, g_series)
+        for m in data.decision_measures:
+            point[(m.name, k)] = table[m.name].reindex(pl.uniq)
+    return point
+
+
+def _intervals(
+    data: _Data, pl: _Plan, reps: Mapping[tuple[str, str], np.ndarray]
+) -> tuple[
+    dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
+]:
+    """95% intervals per measure and group: the bootstrap's, widened to Wilson's for rates.
+
+    The percentile bootstrap understates the uncertainty of a rate built on a handful of
+    events (2 false positives resample to at most 4 or 5), and a rate of 0 or 1 gives
+    every replicate the same value: a zero-width interval claiming certainty. So each
+    rate's interval is the wider of the bootstrap's and Wilson's (rows as trials).
+    Returns the intervals and the Wilson bounds (used again for the ratios).
+    """
+    ci = {key: _interval(arr) for key, arr in reps.items()}
+    S0 = _sums_by_group(np.ones((1, data.n)), pl.order, pl.starts, data.X)[0]
+    wilson: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    for m, k in _keyed(data):
+        if not m.wilson or (m.name, k) not in ci:
+            continue
+        num, den = m.counts(_sum_views(S0, data.cols, k))  # type: ignore[misc]
+        w_lo, w_hi = _wilson(num, den)
+        wilson[(m.name, k)] = (w_lo, w_hi)
+        b_lo, b_hi = ci[(m.name, k)]
+        ci[(m.name, k)] = (np.fmin(b_lo, w_lo), np.fmax(b_hi, w_hi))
+    return ci, wilson
+
+
+def _by_group_rows(
+    pl: _Plan,
+    point: Mapping[tuple[str, str], pd.Series],
+    ci: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+) -> list[dict[str, Any]]:
+    """One row per group and measure; a suppressed group has one row, without numbers."""
+    rows: list[dict[str, Any]] = []
+    for g, name in enumerate(pl.uniq):
+        base = {"grouping": pl.grouping, "group": name, "reference": g == pl.ref}
+        kept = g in pl.kept
+        rows.append(
+            {
+                **base,
+                "decision": "",
+                "measure": "size",
+                "name": measure_name("size", pl.grouping, name),
+                "value": float(pl.sizes[g]) if kept else np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "size": int(pl.sizes[g]) if kept else pd.NA,
+                "suppressed": not kept,
+            }
+        )
+        if not kept:
+            continue
+        for (m, k), series in point.items():
+            lo, hi = ci.get((m, k), (None, None))
+            rows.append(
+                {
+                    **base,
+                    "decision": k,
+                    "measure": m,
+                    "name": measure_name(m, pl.grouping, name, k or None),
+                    "value": float(series.iloc[g]),
+                    "ci_low": float(lo[g]) if lo is not None else np.nan,
+                    "ci_high": float(hi[g]) if hi is not None else np.nan,
+                    "size": int(pl.sizes[g]),
+                    "suppressed": False,
+                }
+            )
+    return rows
+
+
+def _ratio_interval(
+    arr: np.ndarray, g: int, ref: int, den: float, wilson: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[float, float]:
+    """The ratio's bootstrap interval (ratio per replicate), widened to the group's Wilson bounds over the
+    reference rate."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(arr[:, ref] > 0, arr[:, g] / np.where(arr[:, ref] > 0, arr[:, ref], 1), np.nan)
+    lo_a, hi_a = _interval(r[:, None])
+    lo, hi = float(lo_a[0]), float(hi_a[0])
+    if wilson is not None and den > 0:
+        lo = float(np.fmin(lo, wilson[0][g] / den))
+        hi = float(np.fmax(hi, wilson[1][g] / den))
+    return lo, hi
+
+
+def _disparity_rows(
+    data: _Data,
+    pl: _Plan,
+    point: Mapping[tuple[str, str], pd.Series],
+    reps: Mapping[tuple[str, str], np.ndarray],
+    wilson: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+    band: tuple[float, float],
+    gated: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Ratios to the reference group, with intervals and status, for every ratio measure."""
+    reference = pl.uniq[pl.ref] if pl.ref >= 0 else ""
+    keys = [(m.name, "") for m in data.score_measures if m.ratio] + [
+        (m.name, k) for k in data.decisions for m in data.decision_measures if m.ratio
+    ]
+    rows: list[dict[str, Any]] = []
+    for g, name in enumerate(pl.uniq):
+        if g == pl.ref:
+            continue
+        for m, k in keys:
+            row = {
+                "grouping": pl.grouping,
+                "group": name,
+                "reference": reference,
+                "decision": k,
+                "measure": m,
+                "lens": lens_of(m),
+                "name": measure_name(f"{m}_ratio", pl.grouping, name, k or None),
+                "gated": m in gated,
+            }
+            if g not in pl.kept or pl.ref < 0:
+                rows.append(
+                    {**row, "ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "status": "suppressed"}
+                )
+                continue
+            num, den = float(point[(m, k)].iloc[g]), float(point[(m, k)].iloc[pl.ref])
+            ratio = num / den if den > 0 and np.isfinite(num) else float("nan")
+            lo = hi = float("nan")
+            if (m, k) in reps:
+                lo, hi = _ratio_interval(reps[(m, k)], g, pl.ref, den, wilson.get((m, k)))
+            rows.append(
+                {**row, "ratio": ratio, "ci_low": lo, "ci_high": hi, "status": _status(ratio, lo, hi, band)}
+            )
+    return rows
+
+
+def _overall_rows(data: _Data, pl: _Plan, reps: Mapping[tuple[str, str], np.ndarray]) -> list[dict[str, Any]]:
+    """fairlearn's between-group summaries over the non-suppressed groups, with bootstrap intervals."""
+    if len(pl.kept) < 2:
+        return []
+    keep_mask = np.isin(pl.codes, pl.kept)
+    rows = []
+    for k, d in data.decisions.items():
+        cells = (
+            pd.DataFrame({"g": pl.labels[keep_mask], "y": data.y[keep_mask], "d": d[keep_mask]})
+            .astype({"y": np.int8, "d": np.int8})
+            .groupby(["g", "y", "d"], observed=True)
+            .size()
+            .rename("w")
+            .reset_index()
+        )
+        args = (cells["y"].to_numpy(), cells["d"].to_numpy())
+        kw = {"sensitive_features": cells["g"].to_numpy(), "sample_weight": cells["w"].to_numpy()}
+        summaries = {"demographic_parity_ratio": demographic_parity_ratio(*args, **kw)}
+        if data.labelled:
+            summaries["equalized_odds_difference"] = equalized_odds_difference(*args, **kw)
+        for m, value in summaries.items():
+            lo = hi = float("nan")
+            if ("selection_rate", k) in reps:
+                sel = reps[("selection_rate", k)][:, pl.kept]
+                if m == "demographic_parity_ratio":
+                    r = _div(_nan_extreme(sel, np.nanmin), _nan_extreme(sel, np.nanmax))
+                else:
+                    tpr = reps[("tpr", k)][:, pl.kept]
+                    fpr = reps[("fpr", k)][:, pl.kept]
+                    r = np.fmax(
+                        _nan_extreme(tpr, np.nanmax) - _nan_extreme(tpr, np.nanmin),
+                        _nan_extreme(fpr, np.nanmax) - _nan_extreme(fpr, np.nanmin),
+                    )
+                lo_a, hi_a = _interval(r[:, None])
+                lo, hi = float(lo_a[0]), float(hi_a[0])
+            rows.append(
+                {
+                    "grouping": pl.grouping,
+                    "decision": k,
+                    "measure": m,
+                    "name": f"{m}.{metric_token(k)}.{metric_token(pl.grouping)}",
+                    "value": float(value),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_groups": len(pl.kept),
+                }
+            )
+    return rows
+
+
+def _calibration_rows(
+    data: _Data, pl: _Plan, cal_reps: np.ndarray | None, min_cell_size: int
+) -> list[dict[str, Any]]:
+    """Observed rate and mean predicted risk by risk decile within each non-suppressed group."""
+    if not (data.labelled and data.scored):
+        return []
+    cal_lo, cal_hi = _interval(cal_reps) if cal_reps is not None else (None, None)
+    cells = pd.DataFrame({"g": pl.codes, "decile": data.decile, "y": data.y, "p": data.p})
+    agg = cells.groupby(["g", "decile"]).agg(n=("y", "size"), observed=("y", "mean"), mean_risk=("p", "mean"))
+    rows = []
+    for (g, dcl), row in agg.iterrows():  # a loop over (group, decile) cells, not people
+        if g not in pl.kept:
+            continue
+        small = row["n"] < min_cell_size
+        c = int(g) * N_DECILES + int(dcl)
+        rows.append(
+            {
+                "grouping": pl.grouping,
+                "group": pl.uniq[int(g)],
+                "decile": int(dcl) + 1,
+                "n": pd.NA if small else int(row["n"]),
+                "mean_risk": np.nan if small else float(row["mean_risk"]),
+                "observed": np.nan if small else float(row["observed"]),
+                "ci_low": np.nan if small or cal_lo is None else float(cal_lo[c]),
+                "ci_high": np.nan if small or cal_hi is None else float(cal_hi[c]),
+            }
+        )
+    return rows
+
+
+DISPARITY_COLUMNS = [
+    "grouping", "group", "reference", "decision", "measure", "lens", "name", "gated",
+    "ratio", "ci_low", "ci_high", "status",
+]  # fmt: skip
+OVERALL_COLUMNS = ["grouping", "decision", "measure", "name", "value", "ci_low", "ci_high", "n_groups"]
+CALIBRATION_COLUMNS = ["grouping", "group", "decile", "n", "mean_risk", "observed", "ci_low", "ci_high"]
+
+
+STATUSES = ("flag", "within band", "not enough data", "suppressed")
 
 
 def _status(ratio: float, lo: float, hi: float, band: tuple[float, float]) -> str:
-    if not np.isfinite(ratio) or not (np.isfinite(lo) and np.isfinite(hi)):
-        return "not estimable"
-    if hi < band[0] or lo > band[1]:
-        return "flag"
-    if ratio < band[0] or ratio > band[1]:
-        return "uncertain"
-    return "pass"
+    """``flag`` (whole interval outside the band), ``within band`` (whole interval inside) or
+    ``not enough data`` (the interval reaches across an edge, or there is none): the rule of
+    :func:`fairness.verdicts.interval_position`, per ratio."""
+    if not np.isfinite(ratio):
+        return "not enough data"
+    return {"outside": "flag", "inside": "within band"}.get(
+        interval_position(lo, hi, band), "not enough data"
+    )
 
 
 def audit_fairness(
     y_true: Any,
     y_score: Any,
     *,
-    sensitive_features: pd.DataFrame | pd.Series,
+    sensitive_features: pd.DataFrame | pd.Series | np.ndarray,
     selected: Mapping[str, Any] | Any = None,
+    sensitive_names: Sequence[str] | None = None,
     reference_groups: Mapping[str, str] | None = None,
     band: tuple[float, float] = (0.8, 1.25),
     min_group_size: int = 50,
@@ -481,8 +799,12 @@ def audit_fairness(
     cluster: Any = None,
     gated: Sequence[str] = GATED_MEASURES,
     name_prefix: str = "",
+    min_cell_size: int = 10,
 ) -> FairnessAudit:
     """Audit a risk score and its decisions across groups.
+
+    Inputs that are pandas objects are aligned by index (pandas objects whose indexes
+    hold different labels are refused); NumPy arrays and lists are taken in row order.
 
     Parameters
     ----------
@@ -494,10 +816,15 @@ def audit_fairness(
         the panel's own overrides).
     sensitive_features
         One column per grouping (e.g. ethnicity, sex, age_band, ethnicity_x_sex); a Series
-        is one grouping named after it. Missing values form the group ``(missing)``.
+        is one grouping named after it; a NumPy array (1-D or 2-D) needs
+        ``sensitive_names``. Missing values form the group ``(missing)``.
     selected
         The operational decisions: a mapping of decision name (e.g. ``red``,
         ``red_or_amber``) to a boolean array, or one boolean array (named ``selected``).
+        Anything but booleans is refused; :func:`fairness.top_k` and
+        :func:`fairness.top_share` make a decision from scores.
+    sensitive_names
+        Names of the columns of a NumPy ``sensitive_features``.
     reference_groups
         Reference group per grouping; the largest non-suppressed group by default.
     band
@@ -515,309 +842,28 @@ def audit_fairness(
         The measures whose ratios count for the gate.
     name_prefix
         Prefixed to every stable name (e.g. ``panel.``), to tell several audits apart.
+    min_cell_size
+        Calibration-by-decile cells with fewer rows are blanked.
     """
-    scored = y_score is not None
-    if not scored and selected is None:
-        raise ValueError("audit_fairness needs y_score or selected (or both)")
-    n_rows = len(np.asarray(y_score)) if scored else len(next(iter(_as_decisions_any(selected))))
-    p = np.asarray(y_score, dtype=np.float64) if scored else np.zeros(n_rows)
-    n = len(p)
-    labelled = y_true is not None
-    y = np.asarray(y_true, dtype=np.float64) if labelled else np.zeros(n)
-    if labelled and y.shape != (n,):
-        raise ValueError(f"y_true has shape {y.shape}, y_score ({n},)")
-    if labelled and not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("y_true must be 0/1 with no missing values")
-    if np.isnan(p).any():
-        raise ValueError("y_score has missing values")
-    groups = _as_frame(sensitive_features, n)
-    decisions = _as_decisions(selected, n)
-    clusters = np.asarray(cluster) if cluster is not None else np.arange(n)
+    data = _prepare(y_true, y_score, sensitive_features, selected, cluster, sensitive_names)
     reference_groups = dict(reference_groups or {})
-    unknown = set(reference_groups) - set(groups.columns)
+    unknown = set(reference_groups) - set(data.groups.columns)
     if unknown:
         raise ValueError(f"reference_groups names groupings not audited: {sorted(unknown)}")
-    score_measures: tuple[str, ...] = SCORE_MEASURES if labelled else LABEL_FREE_SCORE_MEASURES
-    if not scored:
-        score_measures = ()
-    decision_measures = DECISION_MEASURES if labelled else LABEL_FREE_DECISION_MEASURES
-
-    # Columns summed per group in the bootstrap.
-    columns = {"n": np.ones(n), "y": y, "p": p, "sq": (p - y) ** 2}
-    for k, d in decisions.items():
-        columns[f"d:{k}"] = d.astype(np.float64)
-        columns[f"tp:{k}"] = (d & (y == 1)).astype(np.float64)
-    col_index = {c: i for i, c in enumerate(columns)}
-    X = np.column_stack(list(columns.values()))
-
-    # Decile of risk over the whole audited population, so cells compare across groups.
-    cuts = np.quantile(p, np.linspace(0, 1, N_DECILES + 1)[1:-1]) if n else np.array([])
-    decile = np.searchsorted(cuts, p, side="right")
-
-    plan = []
-    for grouping in groups.columns:
-        labels = groups[grouping].to_numpy()
-        codes, uniques = pd.factorize(pd.Series(labels), sort=True)
-        uniq = [str(u) for u in uniques]
-        sizes = pd.Series(clusters).groupby(codes).nunique().reindex(range(len(uniq)), fill_value=0)
-        rows_per = np.bincount(codes, minlength=len(uniq))
-        kept = [g for g in range(len(uniq)) if sizes.iloc[g] >= min_group_size]
-        if grouping in reference_groups:
-            ref_name = str(reference_groups[grouping])
-            if ref_name not in uniq:
-                raise ValueError(f"reference group {ref_name!r} of {grouping!r} not found; groups: {uniq}")
-            ref = uniq.index(ref_name)
-            if ref not in kept:
-                raise ValueError(
-                    f"reference group {ref_name!r} of {grouping!r} is below min_group_size "
-                    f"({min_group_size}) and is suppressed; choose another"
-                )
-        else:
-            ref = max(kept, key=lambda g: (sizes.iloc[g], rows_per[g])) if kept else -1
-        order = np.argsort(codes, kind="mergesort")
-        starts = np.searchsorted(codes[order], np.arange(len(uniq)))
-        cell = codes * N_DECILES + decile
-        c_order = np.argsort(cell, kind="mergesort")
-        c_starts = np.searchsorted(cell[c_order], np.arange(len(uniq) * N_DECILES))
-        plan.append(
-            {
-                "grouping": grouping,
-                "labels": labels,
-                "codes": codes,
-                "uniq": uniq,
-                "sizes": sizes.to_numpy(),
-                "rows": rows_per,
-                "kept": kept,
-                "ref": ref,
-                "order": order,
-                "starts": starts,
-                "c_order": c_order,
-                "c_starts": c_starts,
-            }
-        )
-
-    # Bootstrap replicates of every per-group measure.
-    reps: list[dict[tuple[str, str], list[np.ndarray]]] = [{} for _ in plan]
-    cal_reps: list[list[np.ndarray]] = [[] for _ in plan]
-    if n_bootstrap > 0 and n > 0:
-        boot = _Bootstrap(clusters, n_bootstrap, seed)
-        for W in boot.weights():
-            for i, pl in enumerate(plan):
-                S = _sums_by_group(W, pl["order"], pl["starts"], X)
-                for key, val in _rates_from_sums(S, col_index, list(decisions), labelled, scored).items():
-                    reps[i].setdefault(key, []).append(val)
-                if labelled and scored:
-                    reps[i].setdefault(("auc", ""), []).append(
-                        _auc_by_group(W, pl["order"], pl["starts"], y, p)
-                    )
-                    C = _sums_by_group(W, pl["c_order"], pl["c_starts"], X[:, [0, 1]])
-                    cal_reps[i].append(_div(C[..., 1], C[..., 0]))
-    rep_arrays = [{k: np.concatenate(v, axis=0) for k, v in r.items()} for r in reps]
+    plans = [_plan_grouping(data, g, min_group_size, reference_groups) for g in data.groups.columns]
+    reps, cal_reps = _bootstrap(data, plans, n_bootstrap, seed)
 
     by_group_rows: list[dict[str, Any]] = []
     disparity_rows: list[dict[str, Any]] = []
     overall_rows: list[dict[str, Any]] = []
     calibration_rows: list[dict[str, Any]] = []
-    reference: dict[str, str] = {}
-
-    for i, pl in enumerate(plan):
-        grouping, uniq, kept, ref = pl["grouping"], pl["uniq"], pl["kept"], pl["ref"]
-        reference[grouping] = uniq[ref] if ref >= 0 else ""
-        g_series = pd.Series(pl["labels"], name=grouping)
-        point: dict[tuple[str, str], pd.Series] = {}
-        if score_measures:
-            score_table = _metric_frame({m: SCORE_FUNCS[m] for m in score_measures}, y, p, g_series)
-            for m in score_measures:
-                point[(m, "")] = score_table[m].reindex(uniq)
-        for k, d in decisions.items():
-            table = _decision_frame({m: DECISION_FUNCS[m] for m in decision_measures}, y, d, g_series)
-            for m in decision_measures:
-                point[(m, k)] = table[m].reindex(uniq)
-
-        ci: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        for key, arr in rep_arrays[i].items():
-            ci[key] = _interval(arr)
-        # The percentile bootstrap understates the uncertainty of a rate built on a handful of
-        # events (2 false positives resample to at most 4 or 5), and a rate of 0 or 1 gives
-        # every replicate the same value: a zero-width interval claiming certainty. So each
-        # rate's interval is the wider of the bootstrap's and Wilson's (rows as trials), and
-        # a ratio's interval is widened to the group's Wilson bounds over the reference rate.
-        S0 = _sums_by_group(np.ones((1, n)), pl["order"], pl["starts"], X)[0]
-        wilson: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        for key, (num, den) in _counts(S0, col_index, list(decisions)).items():
-            if key not in ci:
-                continue
-            w_lo, w_hi = _wilson(num, den)
-            wilson[key] = (w_lo, w_hi)
-            b_lo, b_hi = ci[key]
-            ci[key] = (np.fmin(b_lo, w_lo), np.fmax(b_hi, w_hi))
-
-        for g, name in enumerate(uniq):
-            base = {
-                "grouping": grouping,
-                "group": name,
-                "reference": g == ref,
-            }
-            if g not in kept:
-                by_group_rows.append(
-                    {
-                        **base,
-                        "decision": "",
-                        "measure": "size",
-                        "name": measure_name("size", grouping, name),
-                        "value": np.nan,
-                        "ci_low": np.nan,
-                        "ci_high": np.nan,
-                        "size": pd.NA,
-                        "suppressed": True,
-                    }
-                )
-                continue
-            by_group_rows.append(
-                {
-                    **base,
-                    "decision": "",
-                    "measure": "size",
-                    "name": measure_name("size", grouping, name),
-                    "value": float(pl["sizes"][g]),
-                    "ci_low": np.nan,
-                    "ci_high": np.nan,
-                    "size": int(pl["sizes"][g]),
-                    "suppressed": False,
-                }
-            )
-            for (m, k), series in point.items():
-                ci_lo, ci_hi = ci.get((m, k), (None, None))
-                by_group_rows.append(
-                    {
-                        **base,
-                        "decision": k,
-                        "measure": m,
-                        "name": measure_name(m, grouping, name, k or None),
-                        "value": float(series.iloc[g]),
-                        "ci_low": float(ci_lo[g]) if ci_lo is not None else np.nan,
-                        "ci_high": float(ci_hi[g]) if ci_hi is not None else np.nan,
-                        "size": int(pl["sizes"][g]),
-                        "suppressed": False,
-                    }
-                )
-
-        # Ratios to the reference group.
-        ratio_keys = [(m, "") for m in RATIO_SCORE_MEASURES if m in score_measures] + [
-            (m, k) for k in decisions for m in decision_measures
-        ]
-        for g, name in enumerate(uniq):
-            if g == ref:
-                continue
-            for m, k in ratio_keys:
-                row = {
-                    "grouping": grouping,
-                    "group": name,
-                    "reference": reference[grouping],
-                    "decision": k,
-                    "measure": m,
-                    "lens": LENS.get(m, ""),
-                    "name": measure_name(f"{m}_ratio", grouping, name, k or None),
-                    "gated": m in gated,
-                }
-                if g not in kept or ref < 0:
-                    disparity_rows.append(
-                        {**row, "ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "status": "suppressed"}
-                    )
-                    continue
-                num, den = float(point[(m, k)].iloc[g]), float(point[(m, k)].iloc[ref])
-                ratio = num / den if den > 0 and np.isfinite(num) else float("nan")
-                lo = hi = float("nan")
-                if (m, k) in rep_arrays[i]:
-                    arr = rep_arrays[i][(m, k)]
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        r = np.where(
-                            arr[:, ref] > 0, arr[:, g] / np.where(arr[:, ref] > 0, arr[:, ref], 1), np.nan
-                        )
-                    lo_a, hi_a = _interval(r[:, None])
-                    lo, hi = float(lo_a[0]), float(hi_a[0])
-                    if (m, k) in wilson and den > 0:
-                        lo = float(np.fmin(lo, wilson[(m, k)][0][g] / den))
-                        hi = float(np.fmax(hi, wilson[(m, k)][1][g] / den))
-                disparity_rows.append(
-                    {
-                        **row,
-                        "ratio": ratio,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "status": _status(ratio, lo, hi, band),
-                    }
-                )
-
-        # Between-group summaries (fairlearn) over the non-suppressed groups.
-        keep_mask = np.isin(pl["codes"], kept)
-        if len(kept) >= 2:
-            for k, d in decisions.items():
-                cells = (
-                    pd.DataFrame({"g": g_series[keep_mask].to_numpy(), "y": y[keep_mask], "d": d[keep_mask]})
-                    .astype({"y": np.int8, "d": np.int8})
-                    .groupby(["g", "y", "d"], observed=True)
-                    .size()
-                    .rename("w")
-                    .reset_index()
-                )
-                args = (cells["y"].to_numpy(), cells["d"].to_numpy())
-                kw = {"sensitive_features": cells["g"].to_numpy(), "sample_weight": cells["w"].to_numpy()}
-                summaries = {"demographic_parity_ratio": demographic_parity_ratio(*args, **kw)}
-                if labelled:
-                    summaries["equalized_odds_difference"] = equalized_odds_difference(*args, **kw)
-                for m, value in summaries.items():
-                    lo = hi = float("nan")
-                    if ("selection_rate", k) in rep_arrays[i]:
-                        sel = rep_arrays[i][("selection_rate", k)][:, kept]
-                        if m == "demographic_parity_ratio":
-                            r = _div(_nan_extreme(sel, np.nanmin), _nan_extreme(sel, np.nanmax))
-                        else:
-                            tpr = rep_arrays[i][("tpr", k)][:, kept]
-                            fpr = rep_arrays[i][("fpr", k)][:, kept]
-                            r = np.fmax(
-                                _nan_extreme(tpr, np.nanmax) - _nan_extreme(tpr, np.nanmin),
-                                _nan_extreme(fpr, np.nanmax) - _nan_extreme(fpr, np.nanmin),
-                            )
-                        lo_a, hi_a = _interval(r[:, None])
-                        lo, hi = float(lo_a[0]), float(hi_a[0])
-                    overall_rows.append(
-                        {
-                            "grouping": grouping,
-                            "decision": k,
-                            "measure": m,
-                            "name": f"{m}.{metric_token(k)}.{metric_token(grouping)}",
-                            "value": float(value),
-                            "ci_low": lo,
-                            "ci_high": hi,
-                            "n_groups": len(kept),
-                        }
-                    )
-
-        # Calibration by risk decile within each non-suppressed group.
-        if labelled and scored:
-            cal_lo, cal_hi = _interval(np.concatenate(cal_reps[i], axis=0)) if cal_reps[i] else (None, None)
-            cells = pd.DataFrame({"g": pl["codes"], "decile": decile, "y": y, "p": p})
-            agg = cells.groupby(["g", "decile"]).agg(
-                n=("y", "size"), observed=("y", "mean"), mean_risk=("p", "mean")
-            )
-            for (g, dcl), row in agg.iterrows():
-                if g not in kept:
-                    continue
-                small = row["n"] < MIN_CELL_SIZE
-                c = int(g) * N_DECILES + int(dcl)
-                calibration_rows.append(
-                    {
-                        "grouping": grouping,
-                        "group": uniq[int(g)],
-                        "decile": int(dcl) + 1,
-                        "n": pd.NA if small else int(row["n"]),
-                        "mean_risk": np.nan if small else float(row["mean_risk"]),
-                        "observed": np.nan if small else float(row["observed"]),
-                        "ci_low": np.nan if small or cal_lo is None else float(cal_lo[c]),
-                        "ci_high": np.nan if small or cal_hi is None else float(cal_hi[c]),
-                    }
-                )
+    for pl, rep, cal in zip(plans, reps, cal_reps, strict=True):
+        point = _point_estimates(data, pl)
+        ci, wilson = _intervals(data, pl, rep)
+        by_group_rows += _by_group_rows(pl, point, ci)
+        disparity_rows += _disparity_rows(data, pl, point, rep, wilson, band, gated)
+        overall_rows += _overall_rows(data, pl, rep)
+        calibration_rows += _calibration_rows(data, pl, cal, min_cell_size)
 
     for frame_rows in (by_group_rows, disparity_rows, overall_rows):
         for row in frame_rows:
@@ -825,37 +871,22 @@ def audit_fairness(
     by_group = pd.DataFrame(by_group_rows)
     if not by_group.empty:
         by_group["size"] = by_group["size"].astype("Int64")
-    disparities = pd.DataFrame(
-        disparity_rows,
-        columns=[
-            "grouping", "group", "reference", "decision", "measure", "lens", "name", "gated",
-            "ratio", "ci_low", "ci_high", "status",
-        ],
-    )  # fmt: skip
-    overall = pd.DataFrame(
-        overall_rows,
-        columns=["grouping", "decision", "measure", "name", "value", "ci_low", "ci_high", "n_groups"],
-    )
-    calibration = pd.DataFrame(
-        calibration_rows,
-        columns=["grouping", "group", "decile", "n", "mean_risk", "observed", "ci_low", "ci_high"],
-    )
+    disparities = pd.DataFrame(disparity_rows, columns=DISPARITY_COLUMNS)
+    calibration = pd.DataFrame(calibration_rows, columns=CALIBRATION_COLUMNS)
     calibration["n"] = calibration["n"].astype("Int64")
     flagged = disparities.loc[disparities["status"].eq("flag") & disparities["gated"], "name"].tolist()
-    notes = []
-    if n_bootstrap <= 0:
-        notes.append("No bootstrap: intervals are missing and nothing can be flagged.")
+    notes = ["No bootstrap: intervals are missing and nothing can be flagged."] if n_bootstrap <= 0 else []
     return FairnessAudit(
         by_group=by_group,
         disparities=disparities,
-        overall=overall,
+        overall=pd.DataFrame(overall_rows, columns=OVERALL_COLUMNS),
         calibration=calibration,
-        reference=reference,
+        reference={pl.grouping: (pl.uniq[pl.ref] if pl.ref >= 0 else "") for pl in plans},
         flagged=flagged,
         band=(float(band[0]), float(band[1])),
         min_group_size=min_group_size,
-        labelled=labelled,
-        decisions=list(decisions),
+        labelled=data.labelled,
+        decisions=list(data.decisions),
         n_bootstrap=n_bootstrap,
         notes=notes,
     )

@@ -7,25 +7,38 @@ the age at the panel date from the month of birth).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-AGE_BANDS = ("18-24", "25-34", "35-49", "50+")
 MISSING = "(missing)"
 
 
-def age_band(age: pd.Series) -> pd.Series:
-    """Age band of each age in years (18-24, 25-34, 35-49, 50+); under 18 or unknown: (missing).
+def age_band_labels(lower_bounds: Sequence[int]) -> list[str]:
+    """Labels of the bands that start at each lower bound, the last open-ended.
 
     Examples
     --------
-    >>> age_band(pd.Series([18, 24, 25, 49, 50, 17, None])).tolist()
+    >>> age_band_labels([18, 25, 35, 50])
+    ['18-24', '25-34', '35-49', '50+']
+    """
+    edges = list(lower_bounds)
+    return [f"{a}-{b - 1}" for a, b in itertools.pairwise(edges)] + [f"{edges[-1]}+"]
+
+
+def age_band(age: pd.Series, lower_bounds: Sequence[int]) -> pd.Series:
+    """Age band of each age in years (``fairness.age_bands``); below the first bound or unknown: (missing).
+
+    Examples
+    --------
+    >>> age_band(pd.Series([18, 24, 25, 49, 50, 17, None]), [18, 25, 35, 50]).tolist()
     ['18-24', '18-24', '25-34', '35-49', '50+', '(missing)', '(missing)']
     """
     years = pd.to_numeric(age, errors="coerce").astype("Float64")
-    band = pd.cut(years, bins=[18, 25, 35, 50, np.inf], right=False, labels=list(AGE_BANDS))
+    bins = [*lower_bounds, np.inf]
+    band = pd.cut(years, bins=bins, right=False, labels=age_band_labels(lower_bounds))
     return band.astype("string").fillna(MISSING).astype(str).rename("age_band")
 
 
@@ -48,7 +61,11 @@ def age_at(birth_month: pd.Series, when: pd.Series) -> pd.Series:
 
 
 def build_groups(
-    rows: pd.DataFrame, persons: pd.DataFrame, groupings: Sequence[str], age: str = "age"
+    rows: pd.DataFrame,
+    persons: pd.DataFrame,
+    groupings: Sequence[str],
+    age_bands: Sequence[int],
+    age: str = "age",
 ) -> pd.DataFrame:
     """One column per grouping for each row of ``rows`` (same index, same order).
 
@@ -60,6 +77,8 @@ def build_groups(
         The linked persons: ``pseudo_id``, ``sex``, ``ethnicity``.
     groupings
         Any of ethnicity, sex, age_band, ethnicity_x_sex.
+    age_bands
+        Lower bounds of the age bands in years (``fairness.age_bands``).
     age
         The column of ``rows`` holding age in years.
     """
@@ -74,7 +93,7 @@ def build_groups(
         elif grouping == "sex":
             out[grouping] = sex
         elif grouping == "age_band":
-            out[grouping] = age_band(rows[age])
+            out[grouping] = age_band(rows[age], age_bands)
         elif grouping == "ethnicity_x_sex":
             out[grouping] = ethnicity + " x " + sex
         else:

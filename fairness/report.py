@@ -1,6 +1,9 @@
-"""The fairness report: plain-language summary, plots and tables in one self-contained HTML file.
+"""The fairness report: verdicts, plain-language summary, plots and tables in one self-contained page.
 
-Everything here is an aggregate over groups of at least ``min_group_size`` people;
+The page is rendered from the Jinja2 template ``templates/fairness_report.html.j2``;
+this module prepares what it shows (numbers formatted, sentences written from the
+measure registry :mod:`fairness.measures` and the verdicts of :mod:`fairness.verdicts`).
+Everything is an aggregate over groups of at least ``min_group_size`` people;
 suppressed groups appear by name only. Plots are PNGs (matplotlib's object API, no
 global pyplot state) embedded as base64 so the file can be emailed or archived alone.
 """
@@ -8,25 +11,33 @@ global pyplot state) embedded as base64 so the file can be emailed or archived a
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jinja2
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from fairness.audit import MEASURE_LABELS, FairnessAudit
+from fairness.audit import FairnessAudit
+from fairness.measures import BY_NAME, CALIBRATION_MEASURE, label_of, measures_for
+from fairness.verdicts import CHARACTERISTIC_WORDS, DISPARITY, NO_DISPARITY
 
-DECISION_LABELS = {
-    "red": "red",
-    "red_or_amber": "red or amber",
-    "": "",
-}
+DECISION_LABELS = {"red": "red", "red_or_amber": "red or amber", "": ""}
 GATED_PLOT_MEASURES = ("selection_rate", "fpr", "fnr")
 PLOT_LIMITS = (0.2, 5.0)
+VERDICT_CSS = {DISPARITY: "disparity", NO_DISPARITY: "none"}
+STATUS_CSS = {"flag": "flag", "not enough data": "nodata", "suppressed": "suppressed"}
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("fairness", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 @dataclass(frozen=True)
@@ -49,13 +60,17 @@ class RenderedReport:
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)) or x is pd.NA:
+    if x is None or x is pd.NA or (isinstance(x, float) and not np.isfinite(x)):
         return "–"
     return f"{float(x):.{digits}f}"
 
 
+def _interval(lo: Any, hi: Any, digits: int = 3) -> str:
+    return "" if _fmt(lo) == "–" else f"{_fmt(lo, digits)}–{_fmt(hi, digits)}"
+
+
 def _label(measure: str) -> str:
-    return MEASURE_LABELS.get(measure, measure.replace("_", " "))
+    return label_of(measure)
 
 
 def _decision(decision: str) -> str:
@@ -68,62 +83,52 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def _image(png: bytes, alt: str) -> dict[str, str]:
+    return {"alt": alt, "data": base64.b64encode(png).decode("ascii")}
 
 
 # ---------------------------------------------------------------------------------------
 # Plain language
 
 
-MEANING = {
-    ("fpr", "high"): (
-        "people in this group who did not go on to reoffend were put forward more often than in the "
-        "reference group: under the enforcement lens, more of them carry the cost of a wrong "
-        "selection (more intensive control)"
-    ),
-    ("fpr", "low"): (
-        "people in this group who did not go on to reoffend were put forward less often than in the "
-        "reference group"
-    ),
-    ("fnr", "high"): (
-        "people in this group who went on to reoffend were missed more often: under the support "
-        "lens, fewer of those who needed it were offered what the list brings"
-    ),
-    (
-        "fnr",
-        "low",
-    ): "people in this group who went on to reoffend were missed less often than in the reference group",
-    ("selection_rate", "high"): (
-        "this group is selected more often than the reference group; part of it can be a real "
-        "difference in reoffending (see the base rates), part can be how offending is recorded"
-    ),
-    ("selection_rate", "low"): (
-        "this group is selected less often than the reference group; check whether its base rate "
-        "is lower too, or whether the model misses its risk"
-    ),
-    ("obs_exp", "high"): (
-        "the model under-predicts for this group relative to the reference (more reoffended than predicted)"
-    ),
-    ("obs_exp", "low"): (
-        "the model over-predicts for this group relative to the reference (fewer reoffended than "
-        "predicted): a pattern that recording bias (e.g. more weak cases recorded for one group) "
-        "produces"
-    ),
-}
-
-
-def describe_disparity(row: Mapping[str, Any], with_meaning: bool = True) -> str:
-    """One sentence for one disparity row (ratio, interval, and what it could mean)."""
-    direction = "high" if float(row["ratio"]) > 1 else "low"
-    at = f" at {_decision(str(row['decision']))}" if row["decision"] else ""
-    meaning = MEANING.get((str(row["measure"]), direction), "") if with_meaning else ""
+def base_rate_words(audit: FairnessAudit, grouping: str, group: str) -> str:
+    """The group's base rate against the reference group's, in words (empty when not known)."""
+    d = audit.disparities
+    row = d.loc[d["grouping"].eq(grouping) & d["group"].eq(group) & d["measure"].eq("base_rate")]
+    if row.empty or not np.isfinite(float(row["ratio"].iloc[0])):
+        return ""
+    r = row.iloc[0]
+    if np.isfinite(r["ci_low"]) and r["ci_low"] > 1:
+        how = "higher than"
+    elif np.isfinite(r["ci_high"]) and r["ci_high"] < 1:
+        how = "lower than"
+    else:
+        how = "not clearly different from"
     return (
+        f"its base rate (share who reoffended) is {how} {r['reference']}'s: {float(r['ratio']):.2f} times, "
+        f"95% interval {_interval(r['ci_low'], r['ci_high'], 2)}"
+    )
+
+
+def describe_disparity(
+    row: Mapping[str, Any], with_meaning: bool = True, audit: FairnessAudit | None = None
+) -> str:
+    """One sentence for one disparity row: ratio, interval, what it could mean, and the base rates."""
+    direction_high = float(row["ratio"]) > 1
+    measure = BY_NAME.get(str(row["measure"]))
+    at = f" at {_decision(str(row['decision']))}" if row["decision"] else ""
+    meaning = ((measure.high if direction_high else measure.low) if measure else "") if with_meaning else ""
+    text = (
         f"{row['grouping']} {row['group']}: {_label(str(row['measure']))}{at} is "
         f"{float(row['ratio']):.2f} times the reference group's ({row['reference']}), 95% interval "
-        f"{_fmt(row['ci_low'], 2)}–{_fmt(row['ci_high'], 2)}" + (f": {meaning}." if meaning else ".")
+        f"{_fmt(row['ci_low'], 2)}–{_fmt(row['ci_high'], 2)}" + (f": {meaning}" if meaning else "")
     )
+    base = (
+        base_rate_words(audit, str(row["grouping"]), str(row["group"]))
+        if audit is not None and row["measure"] != "base_rate"
+        else ""
+    )
+    return text + (f"; {base}." if base else ".")
 
 
 def gate_summary(flagged: Sequence[str], n_gated: int, band: tuple[float, float], mode: str) -> str:
@@ -149,13 +154,27 @@ def base_rates_differ(audit: FairnessAudit) -> list[str]:
     return [f"{r.grouping} {r.group} ({r.ratio:.2f}× {r.reference})" for r in rows.itertuples()]
 
 
+def gating_text(gated_measures: Sequence[str]) -> str:
+    """Why these measures gate (the fairness tree), generated from the registry and params."""
+    labels = " and ".join(f"the {label_of(m)}" for m in gated_measures)
+    return (
+        f"The verdicts and the gate rest on {labels} at each decision (params: fairness.gated_measures), "
+        "chosen by the fairness tree of the bias-audit literature (Aequitas): a place on IOM's red tier is "
+        "both an intrusion, intensive supervision that harms someone who would not have reoffended (so the "
+        "false positive rate must not differ between groups), and support, which someone who needed it "
+        "misses when left off (so the false negative rate must not differ either). The selection rate "
+        "(demographic parity) is reported, not gated: the list is meant to follow need and risk, not to "
+        "mirror the population, so a group can rightly be selected more or less often when its base rate "
+        "differs. Calibration by group gets its own verdict."
+    )
+
+
 IMPOSSIBILITY = (
     "Base rates differ between groups ({examples}). When they do, no risk score can at the same time "
     "be calibrated within every group and give every group equal false positive and false negative "
     "rates (Kleinberg, Mullainathan and Raghavan 2016; Chouldechova 2017). A choice is unavoidable: "
-    "this report shows calibration, false positive parity (the lens for enforcement actions) and false "
-    "negative parity (the lens for support) side by side so that the panel can make it knowingly, and "
-    "record it."
+    "this report shows calibration, false positive parity (the intrusion lens) and false negative "
+    "parity (the support lens) side by side so that the panel can make it knowingly, and record it."
 )
 
 RECORDING_CAVEAT = (
@@ -163,6 +182,23 @@ RECORDING_CAVEAT = (
     "is recorded more than another's, both the model's inputs and its outcome carry that bias: the "
     "audit can then show a higher base rate rather than a model error. Read a higher base rate "
     "together with what is known about how the area is policed."
+)
+
+METHOD = (
+    "Point estimates: fairlearn MetricFrame per grouping and decision, from the measure registry "
+    "(fairness/measures.py). Intervals: {n_bootstrap} person-level bootstrap replicates (a person's rows "
+    "are resampled together), 2.5th and 97.5th percentiles; a measure undefined in half the replicates "
+    "or more has no interval. Ratios are computed within each replicate. For rates, the interval is the "
+    "wider of the bootstrap's and Wilson's score interval (the bootstrap alone is overconfident when a "
+    "rate rests on a few events, and gives no width at all to 0 of 80); a ratio's interval is widened "
+    "likewise to the group's Wilson bounds over the reference rate. Calibration deciles are cut on the "
+    "whole audited population; cells under {min_cell_size} rows are blank.",
+    "A ratio's status: wholly outside the band (flag), wholly inside (within band), or not enough data. "
+    "The intervals are per measure and not adjusted for the number of comparisons. Requiring the whole "
+    "interval to lie outside the band makes a chance flag rare when a group is treated alike, but with "
+    "dozens of gated measures one can still arise, most often for a small group at the narrow red "
+    "decision. A flag that recurs across model versions, or at both decisions, is more credible than a "
+    "single one.",
 )
 
 
@@ -196,7 +232,7 @@ def plot_disparities(
             yy = y_of[f"{r.grouping}: {r.group}"]
             if not np.isfinite(r.ratio):
                 continue
-            color = {"flag": "#c0392b", "uncertain": "#d68910"}.get(str(r.status), "#2c3e50")
+            color = {"flag": "#c0392b", "not enough data": "#d68910"}.get(str(r.status), "#2c3e50")
             if np.isfinite(r.ci_low) and np.isfinite(r.ci_high):
                 # Intervals reaching 0 or beyond the axis are clipped to it (drawn to the edge).
                 ax.plot(
@@ -219,7 +255,7 @@ def plot_disparities(
     axes[0].set_ylim(len(labels) - 0.5, -0.5)
     fig.suptitle(
         f"Disparities at {_decision(decision)}: ratio to the reference group, 95% interval; "
-        f"band {lo_band:g}–{hi_band:g} shaded; red = flagged, amber = uncertain",
+        f"band {lo_band:g}–{hi_band:g} shaded; red = wholly outside, amber = not enough data",
         fontsize=9,
         y=1.04,
     )
@@ -245,300 +281,293 @@ def plot_calibration(audit: FairnessAudit, grouping: str) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------
-# Tables
+# Tables (as data for the template)
 
 
-def group_table(audit: FairnessAudit, grouping: str, decisions: Sequence[str] | None = None) -> str:
-    """Per-group measures of one grouping as an HTML table (value and 95% interval)."""
-    bg = audit.by_group.loc[audit.by_group["grouping"].eq(grouping)]
-    decisions = list(audit.decisions if decisions is None else decisions)
-    cols = [(m, "") for m in ("size", "base_rate", "mean_risk", "obs_exp", "auc", "brier")] + [
-        (m, k) for k in decisions for m in ("selection_rate", "tpr", "fpr", "fnr", "precision", "fdr", "for")
-    ]
-    present = set(zip(bg["measure"], bg["decision"], strict=True))
-    cols = [c for c in cols if c in present]
-    head = "".join(
-        "<th>"
-        + html.escape(_label(m))
-        + (f"<br><small>{html.escape(_decision(k))}</small>" if k else "")
-        + "</th>"
-        for m, k in cols
-    )
-    body = []
+def _table_rows(bg: pd.DataFrame, cols: Sequence[tuple[str, str]], digits: int = 3) -> list[dict[str, Any]]:
+    rows = []
     for group, g in bg.groupby("group", sort=True):
-        ref = " (reference)" if bool(g["reference"].any()) else ""
-        name = f"<th>{html.escape(str(group))}{ref}</th>"
         if bool(g["suppressed"].all()):
-            body.append(
-                f"<tr class='suppressed'>{name}<td colspan='{len(cols)}'>suppressed: fewer than "
-                f"{audit.min_group_size} people</td></tr>"
-            )
+            rows.append({"group": str(group), "suppressed": True})
             continue
-        cells = []
         idx = g.set_index(["measure", "decision"])
+        cells = []
         for m, k in cols:
             r = idx.loc[(m, k)]
             if m == "size":
-                cells.append(f"<td>{int(r['value'])}</td>")
+                cells.append({"value": str(int(r["value"])), "interval": ""})
             else:
-                ci = (
-                    f"<br><small>{_fmt(r['ci_low'])}–{_fmt(r['ci_high'])}</small>"
-                    if np.isfinite(r["ci_low"])
-                    else ""
+                cells.append(
+                    {
+                        "value": _fmt(r["value"], digits),
+                        "interval": _interval(r["ci_low"], r["ci_high"], digits),
+                    }
                 )
-                cells.append(f"<td>{_fmt(r['value'])}{ci}</td>")
-        body.append(f"<tr>{name}{''.join(cells)}</tr>")
-    return (
-        f"<table><thead><tr><th>{html.escape(grouping)}</th>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
-
-
-def disparity_table(audit: FairnessAudit, only_gated: bool = True) -> str:
-    """Ratios to the reference group with intervals and status, as an HTML table."""
-    d = audit.disparities.loc[audit.disparities["status"].ne("suppressed")]
-    if only_gated:
-        d = d.loc[d["gated"]]
-    rows = []
-    for r in d.itertuples():
-        cls = {"flag": "flag", "uncertain": "uncertain", "suppressed": "suppressed"}.get(str(r.status), "")
-        if r.status == "suppressed":
-            vals = "<td colspan='2'>suppressed</td>"
-        else:
-            vals = f"<td>{_fmt(r.ratio, 2)}</td><td>{_fmt(r.ci_low, 2)}–{_fmt(r.ci_high, 2)}</td>"
         rows.append(
-            f"<tr class='{cls}'><td>{html.escape(str(r.grouping))}</td><td>{html.escape(str(r.group))}</td>"
-            f"<td>{html.escape(str(r.reference))}</td><td>{html.escape(_decision(str(r.decision)))}</td>"
-            f"<td>{html.escape(_label(str(r.measure)))}</td><td>{html.escape(str(r.lens))}</td>{vals}"
-            f"<td>{html.escape(str(r.status))}</td><td><code>{html.escape(str(r.name))}</code></td></tr>"
+            {
+                "group": str(group),
+                "suppressed": False,
+                "reference": bool(g["reference"].any()),
+                "cells": cells,
+            }
         )
-    return (
-        "<table><thead><tr><th>grouping</th><th>group</th><th>reference</th><th>decision</th><th>measure</th>"
-        "<th>lens</th><th>ratio</th><th>95% interval</th><th>status</th><th>metric name</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    return rows
 
 
-def overall_table(audit: FairnessAudit) -> str:
-    """fairlearn's between-group summaries with intervals."""
-    if audit.overall.empty:
-        return "<p>Fewer than two groups large enough to compare.</p>"
-    rows = "".join(
-        f"<tr><td>{html.escape(str(r.grouping))}</td><td>{html.escape(_decision(str(r.decision)))}</td>"
-        f"<td>{html.escape(str(r.measure).replace('_', ' '))}</td><td>{_fmt(r.value)}</td>"
-        f"<td>{_fmt(r.ci_low)}–{_fmt(r.ci_high)}</td><td>{int(r.n_groups)}</td></tr>"
-        for r in audit.overall.itertuples()
-    )
-    return (
-        "<table><thead><tr><th>grouping</th><th>decision</th><th>measure (fairlearn)</th><th>value</th>"
-        f"<th>95% interval</th><th>groups compared</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
+def group_tables(audit: FairnessAudit, grouping: str) -> list[dict[str, Any]]:
+    """Per-group measures of one grouping: one table of the score measures, one per decision.
+
+    Split so that no table is wider than about eight columns (it reads at 1024 px).
+    """
+    bg = audit.by_group.loc[audit.by_group["grouping"].eq(grouping)]
+    present = set(zip(bg["measure"], bg["decision"], strict=True))
+    tables = []
+    score_cols = [("size", "")] + [(m.name, "") for m in measures_for("score", True, True)]
+    score_cols = [c for c in score_cols if c in present]
+    if len(score_cols) > 1:
+        tables.append(
+            {
+                "caption": "The risk score",
+                "head": [{"label": _label(m), "sub": ""} for m, _ in score_cols],
+                "rows": _table_rows(bg, score_cols),
+            }
+        )
+    for k in audit.decisions:
+        cols = [(m.name, k) for m in measures_for("decision", True, True) if (m.name, k) in present]
+        if len(score_cols) <= 1:
+            cols = [("size", ""), *cols]
+        tables.append(
+            {
+                "caption": f"Decision: {_decision(k)}",
+                "head": [{"label": _label(m), "sub": _decision(kk)} for m, kk in cols],
+                "rows": _table_rows(bg, cols),
+            }
+        )
+    return tables
 
 
-def share_table(audit: FairnessAudit, grouping: str, prefix: str) -> str:
+def share_tables(audit: FairnessAudit, grouping: str, prefix: str) -> list[dict[str, Any]]:
     """Selection-rate shares (e.g. typology shares) per group: rows groups, columns decisions."""
     bg = audit.by_group.loc[audit.by_group["grouping"].eq(grouping)]
     decisions = [k for k in audit.decisions if k.startswith(prefix)]
-    head = "".join(f"<th>{html.escape(k.removeprefix(prefix))}</th>" for k in decisions)
-    body = []
-    for group, g in bg.groupby("group", sort=True):
-        name = f"<th>{html.escape(str(group))}{' (reference)' if bool(g['reference'].any()) else ''}</th>"
-        if bool(g["suppressed"].all()):
-            body.append(
-                f"<tr class='suppressed'>{name}<td colspan='{len(decisions) + 1}'>suppressed</td></tr>"
-            )
+    cols = [("size", ""), *[("selection_rate", k) for k in decisions]]
+    head = [
+        {"label": "people", "sub": ""},
+        *[{"label": k.removeprefix(prefix).replace("_", " "), "sub": "share"} for k in decisions],
+    ]
+    return [
+        {"caption": "Share of each group in each typology", "head": head, "rows": _table_rows(bg, cols, 2)}
+    ]
+
+
+def disparity_tables(audit: FairnessAudit, only_gated: bool = True) -> list[dict[str, Any]]:
+    """Ratios to the reference group with intervals and status, one table per grouping."""
+    d = audit.disparities.loc[audit.disparities["status"].ne("suppressed")]
+    if only_gated:
+        d = d.loc[d["gated"]]
+    tables = []
+    for grouping in audit.reference:
+        sub = d.loc[d["grouping"].eq(grouping)]
+        if sub.empty:
             continue
-        idx = g.set_index(["measure", "decision"])
-        size = int(idx.loc[("size", ""), "value"])
-        cells = []
-        for k in decisions:
-            r = idx.loc[("selection_rate", k)]
-            cells.append(
-                f"<td>{_fmt(r['value'], 2)}<br>"
-                f"<small>{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}</small></td>"
-            )
-        body.append(f"<tr>{name}<td>{size}</td>{''.join(cells)}</tr>")
-    return (
-        f"<table><thead><tr><th>{html.escape(grouping)}</th><th>people</th>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+        rows = [
+            {
+                "css": STATUS_CSS.get(str(r.status), ""),
+                "group": str(r.group),
+                "decision": _decision(str(r.decision)) or "–",
+                "measure": _label(str(r.measure)),
+                "lens": str(r.lens),
+                "ratio": _fmt(r.ratio, 2),
+                "interval": _interval(r.ci_low, r.ci_high, 2),
+                "status": str(r.status),
+                "name": str(r.name),
+            }
+            for r in sub.itertuples()
+        ]
+        tables.append({"grouping": grouping, "reference": audit.reference[grouping] or "–", "rows": rows})
+    return tables
+
+
+def overall_rows(audit: FairnessAudit) -> list[dict[str, Any]]:
+    """fairlearn's between-group summaries with intervals."""
+    return [
+        {
+            "grouping": str(r.grouping),
+            "decision": _decision(str(r.decision)),
+            "measure": str(r.measure).replace("_", " "),
+            "value": _fmt(r.value),
+            "interval": _interval(r.ci_low, r.ci_high),
+            "n_groups": int(r.n_groups),
+        }
+        for r in audit.overall.itertuples()
+    ]
 
 
 def non_pass_list(
     audit: FairnessAudit, statuses: Sequence[str] = ("flag",), only_gated: bool = True
 ) -> list[str]:
-    """Sentences for the disparities with the given statuses."""
+    """Sentences for the disparities with the given statuses (with the group's base rate)."""
     d = audit.disparities
     rows = d.loc[d["status"].isin(statuses) & (d["gated"] if only_gated else True)]
-    return [describe_disparity(r) for r in rows.to_dict("records")]
+    return [describe_disparity(r, audit=audit if audit.labelled else None) for r in rows.to_dict("records")]
 
 
 # ---------------------------------------------------------------------------------------
 # The page
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;
-color:#222;line-height:1.45;padding:0 1em}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.8em}
-th,td{border:1px solid #ddd;padding:.25em .45em;text-align:right;vertical-align:top}
-thead th{background:#f3f3f3;position:sticky;top:0}
-tbody th{text-align:left;background:#fafafa}
-tr.flag td{background:#fbe3e1}tr.uncertain td{background:#fdf2dc}
-tr.suppressed td{color:#888;font-style:italic}
-.gate{padding:.8em 1em;border-radius:6px;margin:1em 0}
-.gate.pass{background:#e8f5e9;border:1px solid #7cb342}
-.gate.flagged{background:#fdecea;border:1px solid #e57373}
-.note{background:#f5f7fa;border-left:4px solid #90a4ae;padding:.6em 1em}
-small{color:#666}img{max-width:100%}code{font-size:.9em}
-"""
+
+def _verdict_view(verdicts: Mapping[str, Any] | None, decisions: Sequence[str]) -> list[dict[str, Any]]:
+    if not verdicts:
+        return []
+    out = []
+    for name, entry in verdicts["characteristics"].items():
+        cells = []
+        for decided in [*(entry["decisions"][k] for k in decisions), entry["calibration"]]:
+            first = decided["deciding_measures"][0] if decided["deciding_measures"] else None
+            detail = (
+                f"{first['group']}: {label_of(first['name'].removesuffix('_ratio'))} "
+                f"{_fmt(first['ratio'], 2)}× ({_interval(first['ci_low'], first['ci_high'], 2)})"
+                if first
+                else ""
+            )
+            cells.append(
+                {
+                    "verdict": decided["verdict"],
+                    "css": VERDICT_CSS.get(decided["verdict"], "nodata"),
+                    "detail": detail,
+                }
+            )
+        out.append(
+            {
+                "label": CHARACTERISTIC_WORDS.get(name, name),
+                "cells": cells,
+                "summary": entry["summary_sentence"],
+                "base_rates": entry.get("base_rate_sentence", ""),
+                "sentences": [
+                    *(entry["decisions"][k]["sentence"] for k in decisions),
+                    entry["calibration"]["sentence"],
+                ],
+            }
+        )
+    return out
+
+
+def _section_view(sec: ReportSection, plots: dict[str, bytes]) -> dict[str, Any]:
+    a = sec.audit
+    images = []
+    for k in a.decisions:
+        if k.startswith("typology_"):
+            continue
+        png = plot_disparities(a, k, GATED_PLOT_MEASURES if a.labelled else ("selection_rate",))
+        if png is None:
+            continue
+        fname = f"{sec.key}_disparities_{k}.png"
+        plots[fname] = png
+        images.append(_image(png, f"disparities at {_decision(k)}"))
+    groupings = []
+    typology = any(k.startswith("typology_") for k in a.decisions)
+    for grouping in a.reference:
+        g_images = []
+        if sec.show_calibration and a.labelled and grouping != "ethnicity_x_sex":
+            png = plot_calibration(a, grouping)
+            fname = f"{sec.key}_calibration_{grouping}.png"
+            plots[fname] = png
+            g_images.append(_image(png, f"calibration by {grouping}"))
+        groupings.append(
+            {
+                "grouping": grouping,
+                "reference": a.reference[grouping] or "–",
+                "tables": share_tables(a, grouping, "typology_") if typology else group_tables(a, grouping),
+                "images": g_images,
+            }
+        )
+    return {
+        "key": sec.key,
+        "title": sec.title,
+        "intro": sec.intro,
+        "images": images,
+        "disparity_heading": (
+            "Gated disparities (ratio to the reference group)"
+            if a.labelled
+            else "Ratios to the reference group"
+        ),
+        "disparity_tables": disparity_tables(a, only_gated=a.labelled),
+        "overall": overall_rows(a) if a.labelled else [],
+        "groupings": groupings,
+    }
 
 
 def render_report(
     sections: Sequence[ReportSection],
     gate: Mapping[str, Any],
     context: Mapping[str, str],
-    extra_html: str = "",
+    verdicts: Mapping[str, Any] | None = None,
+    gated_measures: Sequence[str] = ("fpr", "fnr"),
+    min_cell_size: int = 10,
 ) -> RenderedReport:
-    """The whole report.
+    """The whole report, from the template ``fairness_report.html.j2``.
 
     Parameters
     ----------
     sections
         The audits, the first being the model on the out-of-time test block.
     gate
-        The gate block of ``metrics/fairness.json``.
+        The gate block (``mode``, ``status``, ``summary``).
     context
         Key facts shown at the top (model version, test dates, tiering rule, ...).
-    extra_html
-        Further sections (already HTML).
+    verdicts
+        The verdicts (:func:`fairness.verdicts.audit_verdicts`), shown first.
+    gated_measures
+        The decision measures that gate (``fairness.gated_measures``).
+    min_cell_size
+        Calibration cells with fewer rows are blank (said in the method).
     """
     plots: dict[str, bytes] = {}
     main = sections[0].audit
-    parts = [f"<h1>Fairness audit: {html.escape(context.get('model', 'risk model'))}</h1>"]
-    facts = "".join(
-        f"<tr><th>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
-        for k, v in context.items()
-    )
-    parts.append(f"<table>{facts}</table>")
-    status = str(gate.get("status", "pass"))
-    parts.append(
-        f"<div class='gate {html.escape(status)}'><b>Gate ({html.escape(str(gate.get('mode')))}): "
-        f"{html.escape(status)}.</b> {html.escape(str(gate.get('summary', '')))}</div>"
-    )
-
-    # Plain-language summary.
-    parts.append("<h2>Summary</h2>")
-    flagged_sentences = {
-        sec.title: non_pass_list(sec.audit, ("flag",), only_gated=True)
+    lo, hi = main.band
+    flagged = [
+        (sec.title, non_pass_list(sec.audit, ("flag",), only_gated=True))
         for sec in sections
         if sec.audit.flagged
-    }
-    lo, hi = main.band
-    rule = (
-        f"A ratio to the reference group is <b>flagged</b> only when its whole 95% bootstrap interval lies "
-        f"outside {lo:g}–{hi:g} (the four-fifths rule); a point estimate outside the band whose interval "
-        "still reaches into it is shown as <b>uncertain</b> (there is not enough data to say). Groups with "
-        f"fewer than {main.min_group_size} people are suppressed and never shown as numbers."
-    )
-    parts.append(f"<p>{rule}</p>")
-    if flagged_sentences:
-        parts.append("<p>What is flagged, and what it could mean:</p>")
-        for title, sentences in flagged_sentences.items():
-            parts.append(f"<p><b>{html.escape(title)}</b></p><ul>")
-            parts.extend(f"<li>{html.escape(s)}</li>" for s in sentences)
-            parts.append("</ul>")
-    else:
-        parts.append("<p>Nothing is flagged.</p>")
-    uncertain = [
-        f"{sec.title}: {s}"
-        for sec in sections
-        for s in non_pass_list(sec.audit, ("uncertain",), only_gated=True)
     ]
-    if uncertain:
-        parts.append(
-            f"<details><summary>{len(uncertain)} uncertain measure(s): outside the band, interval reaches "
-            "into it</summary><ul>"
-        )
-        parts.extend(f"<li>{html.escape(s)}</li>" for s in uncertain)
-        parts.append("</ul></details>")
     noted = [
         f"{sec.title}: {s}"
         for sec in sections
         if not sec.audit.disparities["gated"].any()
         for s in non_pass_list(sec.audit, ("flag",), only_gated=False)
     ]
-    if noted:
-        parts.append(
-            f"<details><summary>Also noted: {len(noted)} share(s) outside the band in the typology "
-            "assignment or the panel's own decisions (reported, not gated)</summary><ul>"
-        )
-        parts.extend(f"<li>{html.escape(s)}</li>" for s in noted)
-        parts.append("</ul></details>")
     differ = base_rates_differ(main) if main.labelled else []
-    if differ:
-        examples = "; ".join(differ[:4]) + (" and others" if len(differ) > 4 else "")
-        parts.append(f"<p class='note'>{html.escape(IMPOSSIBILITY.format(examples=examples))}</p>")
-    if main.labelled:
-        parts.append(f"<p class='note'>{html.escape(RECORDING_CAVEAT)}</p>")
-
-    for sec in sections:
-        a = sec.audit
-        parts.append(f"<h2>{html.escape(sec.title)}</h2><p>{html.escape(sec.intro)}</p>")
-        if any(not k.startswith("typology_") for k in a.decisions) or a.labelled:
-            for k in a.decisions:
-                if k.startswith("typology_"):
-                    continue
-                png = plot_disparities(
-                    a,
-                    k,
-                    GATED_PLOT_MEASURES if a.labelled else ("selection_rate",),
-                )
-                if png is None:
-                    continue
-                fname = f"{sec.key}_disparities_{k}.png"
-                plots[fname] = png
-                parts.append(_img(png, f"disparities at {k}"))
-        if a.labelled:
-            parts.append("<h3>Gated disparities (ratio to the reference group)</h3>")
-            parts.append(disparity_table(a, only_gated=True))
-            parts.append("<h3>Between-group summaries</h3>" + overall_table(a))
-        for grouping in a.reference:
-            parts.append(
-                f"<h3>By {html.escape(grouping)} "
-                f"(reference: {html.escape(a.reference[grouping] or '–')})</h3>"
-            )
-            if any(k.startswith("typology_") for k in a.decisions):
-                parts.append(share_table(a, grouping, "typology_"))
-            else:
-                parts.append(group_table(a, grouping))
-            if sec.show_calibration and a.labelled and grouping != "ethnicity_x_sex":
-                png = plot_calibration(a, grouping)
-                fname = f"{sec.key}_calibration_{grouping}.png"
-                plots[fname] = png
-                parts.append(_img(png, f"calibration by {grouping}"))
-        if not a.labelled:
-            parts.append("<h3>Ratios to the reference group</h3>" + disparity_table(a, only_gated=False))
-
-    parts.append(extra_html)
-    parts.append(
-        "<h2>Method</h2><p>Point estimates: fairlearn MetricFrame per grouping and decision. Intervals: "
-        f"{main.n_bootstrap} person-level bootstrap replicates (a person's rows are resampled together), "
-        "2.5th and 97.5th percentiles; a measure undefined in half the replicates or more has no interval. "
-        "Ratios are computed within each replicate. For rates, the interval is the wider of the bootstrap's "
-        "and Wilson's score interval (the bootstrap alone is overconfident when a rate rests on a few "
-        "events, and gives no width at all to 0 of 80); a ratio's interval is widened likewise to the "
-        "group's Wilson bounds over the reference rate. Calibration deciles are cut on the whole audited "
-        "population; cells under 10 rows are blank. Gated measures: selection rate, false positive rate, "
-        "false negative rate (at each decision) and observed/expected.</p>"
-        "<p>The intervals are per measure and not adjusted for the number of comparisons. Requiring the "
-        "whole interval to lie outside the band makes a chance flag rare when a group is treated alike, "
-        "but with dozens of gated measures one can still arise, most often for a small group at the "
-        "narrow red decision. A flag that recurs across model versions, or at both decisions, is more "
-        "credible than a single one.</p>"
-    )
-    page = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Fairness audit</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+    examples = "; ".join(differ[:4]) + (" and others" if len(differ) > 4 else "")
+    first = next(iter(verdicts["characteristics"].values()), None) if verdicts else None
+    decisions = list(first["decisions"]) if first else []
+    gated = [
+        {"label": label_of(m), "lens": BY_NAME[m].lens, "high": BY_NAME[m].high, "low": BY_NAME[m].low}
+        for m in [*gated_measures, CALIBRATION_MEASURE]
+    ]
+    page = _ENV.get_template("fairness_report.html.j2").render(
+        model=context.get("model", "risk model"),
+        facts=list(context.items()),
+        band_text=f"{lo:g}–{hi:g}",
+        decisions=[{"label": _decision(k)} for k in decisions],
+        characteristics=_verdict_view(verdicts, decisions),
+        gating_text=gating_text(gated_measures),
+        gated=gated,
+        gate_status=str(gate.get("status", "pass")),
+        gate_mode=str(gate.get("mode", "report")),
+        gate_summary=str(gate.get("summary", "")),
+        rule_text=(
+            f"A ratio to the reference group is flagged only when its whole 95% interval lies outside "
+            f"{lo:g}–{hi:g} (the four-fifths rule), and within band only when its whole interval lies "
+            "inside; an interval that reaches across an edge is not enough data, whatever the point "
+            f"estimate. Groups with fewer than {main.min_group_size} people are suppressed and never "
+            "shown as numbers."
+        ),
+        flagged=flagged,
+        noted=noted,
+        impossibility=IMPOSSIBILITY.format(examples=examples) if differ else "",
+        recording_caveat=RECORDING_CAVEAT if main.labelled else "",
+        sections=[_section_view(sec, plots) for sec in sections],
+        min_group_size=main.min_group_size,
+        method=[p.format(n_bootstrap=main.n_bootstrap, min_cell_size=min_cell_size) for p in METHOD],
     )
     return RenderedReport(html=page, plots=plots)

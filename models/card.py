@@ -1,17 +1,83 @@
-"""The risk model's card: what it is for, how it was validated, its figures and limits."""
+"""The risk model's card: what it is for, how it was validated, its figures, fairness and drift.
+
+The card is rendered after the audit (stage ``card``), because its verdicts come from the
+audit: from the train stage's evaluation (``reports/model/evaluation.json``), the audit's
+verdicts (``reports/fairness/verdicts.json``) and the drift (``reports/drift/drift.json``).
+The Markdown comes from a Jinja2 template (``templates/model_card.md.j2``) and the HTML
+from markdown-it-py, with the charts embedded as data URIs so the page works offline. The
+registered version's MLflow description is the card's headline
+(``templates/version_description.md.j2``).
+"""
 
 from __future__ import annotations
 
-import html
+import base64
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from models.risk_params import TrainParams
-    from models.risk_train import TrainResult
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markdown_it import MarkdownIt
 
-METRIC_KEYS = ("auc", "brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+MODEL_LABELS = {
+    "risk_model": "risk model",
+    "ogrs3": "OGRS3-style baseline",
+    "rfg": "recency-frequency-gravity matrix",
+    "oracle": "oracle (the simulator's truth)",
+}
+MODEL_COLOURS = {"risk_model": "#1f77b4", "ogrs3": "#ff7f0e", "rfg": "#2ca02c", "oracle": "#7f7f7f"}
+
+MIN_BIN_ROWS = 30  # calibration bins with fewer rows are shown apart, not joined to the curve
+
+CHARACTERISTIC_LABELS = {
+    "ethnicity": "Ethnicity",
+    "sex": "Sex",
+    "age_band": "Age band",
+    "ethnicity_x_sex": "Ethnicity × sex",
+}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One of the model's goals on the out-of-time test, stated in words."""
+
+    key: str
+    text: str
+    figure: Callable[[Mapping[str, Any]], str]
+
+
+def _fmt(x: Any, nd: int = 3) -> str:
+    return "n/a" if x is None else f"{float(x):.{nd}f}"
+
+
+# The train stage's goal keys (models.risk_train.evaluate), each said in words with its figure.
+GOALS: tuple[Goal, ...] = (
+    Goal("ece_le_0.02", "Calibration error at most 0.02", lambda t: _fmt(t["risk_model"].get("ece"), 4)),
+    Goal(
+        "slope_0.9_1.1",
+        "Calibration slope between 0.9 and 1.1",
+        lambda t: _fmt(t["risk_model"].get("calibration_slope")),
+    ),
+    Goal(
+        "auc_above_ogrs3",
+        "AUC above the OGRS3-style baseline's",
+        lambda t: f"{_fmt(t['risk_model'].get('auc'))} against {_fmt(t.get('ogrs3', {}).get('auc'))}",
+    ),
+    Goal(
+        "auc_above_rfg",
+        "AUC above the recency-frequency-gravity matrix's",
+        lambda t: f"{_fmt(t['risk_model'].get('auc'))} against {_fmt(t.get('rfg', {}).get('auc'))}",
+    ),
+    Goal(
+        "auc_within_0.015_of_oracle",
+        "AUC within 0.015 of the oracle's (the best any model could do)",
+        lambda t: f"{_fmt(t['risk_model'].get('auc'))} against {_fmt(t.get('oracle', {}).get('auc'))}",
+    ),
+)
 
 # Fields of the UK Algorithmic Transparency Recording Standard that do not depend on the run.
 ATRS_FIXED: tuple[tuple[str, str], ...] = (
@@ -50,17 +116,169 @@ ATRS_FIXED: tuple[tuple[str, str], ...] = (
 )
 
 
-def atrs_table(result: TrainResult, params: TrainParams) -> str:
-    """The ATRS fields the pipeline can fill, as a Markdown table."""
-    m = result.metrics
+def goals_in_words(goals: Mapping[str, Any], test: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The goals the train stage checked, as sentences with met / not met and the figure.
+
+    Booleans are goals; numbers (``auc_gap_to_oracle``) are figures, shown beside theirs.
+    A goal key this table does not know is still shown, its underscores read as spaces.
+    """
+    known = {g.key: g for g in GOALS}
+    out = []
+    for key, met in goals.items():
+        if not isinstance(met, bool):
+            continue
+        goal = known.get(key)
+        out.append(
+            {
+                "key": key,
+                "text": goal.text if goal else key.replace("_", " "),
+                "met": met,
+                "figure": goal.figure(test) if goal else "",
+            }
+        )
+    return out
+
+
+def test_rows(test: Mapping[str, Mapping[str, Any]], capacity: int) -> list[dict[str, str]]:
+    """One row per model on the out-of-time test, formatted for the card's tables."""
+    rows = []
+    for key, m in test.items():
+        rows.append(
+            {
+                "key": key,
+                "label": MODEL_LABELS.get(key, key),
+                "auc": _fmt(m.get("auc")),
+                "brier": _fmt(m.get("brier")),
+                "log_loss": _fmt(m.get("log_loss")),
+                "ece": _fmt(m.get("ece"), 4),
+                "calibration_slope": _fmt(m.get("calibration_slope"), 2),
+                "calibration_intercept": _fmt(m.get("calibration_intercept"), 2),
+                "precision": _fmt(m.get(f"precision_at_{capacity}"), 2),
+                "recall": _fmt(m.get(f"recall_at_{capacity}"), 3),
+            }
+        )
+    return rows
+
+
+def _span(dates: Sequence[str]) -> str:
+    return f"{dates[0]} to {dates[-1]}" if dates else "–"
+
+
+def split_context(split: Mapping[str, Any]) -> dict[str, Any]:
+    """The temporal split (as ``evaluation.json`` holds it) for the card."""
+    names = {
+        "train": "training",
+        "valid": "early stopping",
+        "calib": "calibration",
+        "test": "out-of-time test",
+    }
+    rows = split.get("rows", {})
+    test = list(split.get("test", []))
+    return {
+        "blocks": [
+            {"name": names[b], "span": _span(split.get(b, [])), "n": len(split.get(b, []))} for b in names
+        ],
+        "rows": rows,
+        "rows_text": ", ".join(f"{names.get(b, b)} {n:,}" for b, n in rows.items()),
+        "test_first": test[0] if test else "–",
+        "test_last": test[-1] if test else "–",
+        "n_test": len(test),
+    }
+
+
+def _decision_text(decision: Mapping[str, Any] | None) -> str:
+    if not decision:
+        return "not audited"
+    verdict = str(decision.get("verdict", "not audited"))
+    measures = decision.get("deciding_measures") or []
+    if verdict == "disparity found" and measures:
+        m = measures[0]
+        why = m.get("why") or f"{m.get('name')} for {m.get('group')}"
+        return f"**disparity found**: {why}"
+    return verdict
+
+
+def fairness_context(verdicts: Mapping[str, Any] | None, report: str) -> dict[str, Any] | None:
+    """The audit's verdicts (``fairness.read_verdicts`` schema) as card rows, or None."""
+    if not verdicts or not verdicts.get("characteristics"):
+        return None
+    rows = []
+    for key, c in verdicts["characteristics"].items():
+        decisions = c.get("decisions", {})
+        cells = {
+            "red": _decision_text(decisions.get("red")),
+            "red_or_amber": _decision_text(decisions.get("red_or_amber")),
+            "calibration": _decision_text(c.get("calibration")),
+        }
+        short = "; ".join(
+            f"{where}, {cells[k].replace('**', '')}"
+            for k, where in (
+                ("red", "in red"),
+                ("red_or_amber", "in red or amber"),
+                ("calibration", "calibration"),
+            )
+        )
+        rows.append(
+            {
+                "key": key,
+                "label": CHARACTERISTIC_LABELS.get(key, key.replace("_", " ")),
+                **cells,
+                "short": short,
+                "sentence": c.get("summary_sentence") or short,
+            }
+        )
+    scope = verdicts.get("audit_date_scope", {})
+    band = verdicts.get("band") or []
+    return {
+        "rows": rows,
+        "dates": _span(list(scope.get("as_of_dates", []))),
+        "band": f"{band[0]:g} to {band[1]:g}" if len(band) == 2 else "declared in params",
+        "report": report,
+    }
+
+
+def drift_context(drift: Mapping[str, Any] | None, top: int = 10) -> dict[str, Any] | None:
+    """``reports/drift/drift.json`` for the card: the verdict, the top features, the typology mix."""
+    if not drift:
+        return None
+    threshold = float(drift["threshold"])
+    labels = {f["name"]: f["label"] for f in drift["features"]}
+    beyond = list(drift.get("beyond", []))
+    mix = drift.get("typology_mix") or {}
+    if beyond:
+        named = "; ".join(f"{labels.get(n, n)} (`{n}`)" for n in beyond)
+        verdict = f"**{len(beyond)} feature(s) beyond the threshold {threshold:g}**: {named}."
+    else:
+        verdict = f"No feature is beyond the threshold {threshold:g}."
+    if mix.get("beyond"):
+        verdict += f" The typology mix is beyond it too (PSI {mix.get('psi')})."
+    feats = drift["features"][:top]
+    dates = list(drift.get("train_dates", []))
+    return {
+        "threshold": f"{threshold:g}",
+        "verdict": verdict,
+        "top": [{**f, "psi": f"{f['psi']:.3f}", "beyond": f["name"] in beyond} for f in feats],
+        "mix": [
+            {"typology": t, "train": f"{mix['train'][t]:.1%}", "panel": f"{mix['panel'].get(t, 0.0):.1%}"}
+            for t in mix.get("train", {})
+        ],
+        "typology_psi": "n/a" if mix.get("psi") is None else f"{mix['psi']:.3f}",
+        "typology_beyond": bool(mix.get("beyond")),
+        "panel_date": drift.get("panel_date", "–"),
+        "train_span": _span(dates),
+        "n_train": f"{int(drift.get('n_train_rows', 0)):,}",
+        "n_panel": f"{int(drift.get('n_panel_rows', 0)):,}",
+    }
+
+
+def atrs_rows(evaluation: Mapping[str, Any], params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ATRS fields the pipeline can fill."""
+    m = evaluation
     test = m["test"].get("risk_model", {})
-    protected = (
-        " (and model features: " + ", ".join(params.protected_features) + ")"
-        if params.protected_features
-        else ""
-    )
-    rows = [
-        ("Name", f"IOM 12-month reoffending risk (`{params.register_name}`)"),
+    protected = params.get("protected_features") or []
+    protected_text = f" (and model features: {', '.join(protected)})" if protected else ""
+    return [
+        ("Name", f"IOM 12-month reoffending risk (`{params['register_name']}`)"),
         (
             "Description",
             "Ranks the IOM cohort by the estimated probability of proven reoffending within "
@@ -69,197 +287,250 @@ def atrs_table(result: TrainResult, params: TrainParams) -> str:
         *ATRS_FIXED[:5],
         (
             "Model performance",
-            f"Out-of-time test: AUC {test.get('auc', 'n/a')}, Brier {test.get('brier', 'n/a')}, "
-            f"ECE {test.get('ece', 'n/a')} (baselines above)",
+            f"Out-of-time test: AUC {_fmt(test.get('auc'))}, Brier {_fmt(test.get('brier'))}, "
+            f"calibration error {_fmt(test.get('ece'), 4)} (baselines above)",
         ),
         *ATRS_FIXED[5:7],
         ("Data quantities", f"{sum(m['split'].get('rows', {}).values()):,} person-dates"),
-        ("Sensitive attributes", f"Sex and ethnicity: audit only{protected}; age is a model feature"),
+        ("Sensitive attributes", f"Sex and ethnicity: audit only{protected_text}; age is a model feature"),
         *ATRS_FIXED[7:],
     ]
-    return "| ATRS field | entry |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 
-def model_card_markdown(result: TrainResult, params: TrainParams) -> str:
-    """The model card as Markdown."""
-    m, split = result.metrics, result.split
-    cap = params.capacity
-    keys = (*METRIC_KEYS, f"precision_at_{cap}", f"recall_at_{cap}")
-    rows = [
-        f"| {name} | " + " | ".join(str(v.get(k, "")) for k in keys) + " |" for name, v in m["test"].items()
-    ]
-    goals = "\n".join(f"- {k}: **{v}**" for k, v in m["goals"].items())
-    return f"""# Model card: IOM 12-month reoffending risk (`{params.register_name}`)
+@dataclass
+class CardInputs:
+    """Everything the card and the version description are rendered from.
 
-## Purpose
-Estimates, for each person in the IOM cohort at an as-of date, the probability of a proven
-offence in the next 12 months (`risk_12m`). It informs, and does not replace, the tiering
-panel's judgement. Sex and ethnicity are {
-        "used: " + ", ".join(params.protected_features)
-        if params.protected_features
-        else "not used as features"
-    }; they are used in the fairness audit.
+    Attributes
+    ----------
+    evaluation
+        The train stage's ``reports/model/evaluation.json``: ``metrics`` (test, goals, model,
+        split) and ``params`` (the ``train:`` section).
+    verdicts
+        The audit's verdicts (``fairness.read_verdicts``), or None before the audit.
+    drift
+        ``reports/drift/drift.json``, or None.
+    version
+        The registered version ("unregistered" without MLflow).
+    report
+        How the card names the fairness report (a Markdown link or a path).
+    links
+        ``(text, url)`` pairs for the version description (audit run, train run, report).
+    limits_extra
+        Further Markdown sections placed at the end of the Limits section.
+    """
 
-## Intended use, and misuse
-- **Use**: ordering the IOM cohort for a multi-agency tiering panel, which reads each
-  score with its reasons, decides the tier, and records its decision (overrides are
-  audited). Suggested tiers follow the unit's capacity or cut-points in params.
-- **Not for**: decisions about an individual without the panel (charging, bail,
-  sentencing, licence recall, disclosure, eligibility for services); people outside the
-  cohort definition (under 18, no proven offence in the look-back window); other areas or
-  periods without re-validation; inferring anything about a person's ethnicity or sex.
-  A high score is not evidence of an offence.
-
-## Data
-Partner-record extract in the contract shape (`partner-records/1`): police nominals and
-offences, custody episodes, probation orders, contacts and assessments, health and
-housing events, linked across agencies without a shared key and pseudonymised. One row
-per person per quarter-end as-of date in the cohort (aged 18+, a proven offence in the
-preceding 24 months, not in custody, or due out within 56 days). Rows used: {
-        ", ".join(f"{b} {n:,}" for b, n in m["split"].get("rows", {}).items())
-    }.
-
-## Outcome
-**Proven reoffending within 12 months** (after the Ministry of Justice definition): a
-proven offence dated after the as-of date and within 365 days of it, proven within 183
-days of the offence. Only as-of dates at least 548 days before the extract date have a
-label; nothing dated after the as-of date enters its features. The outcome is recorded,
-proven offending: what the police detect and the courts prove, not all offending.
-
-## Model
-xgboost, {m["model"]["n_trees"]} trees of depth {params.max_depth} (early stopping on the
-validation dates{
-        "; the same number of trees then regrown on the training and validation dates together"
-        if params.refit_on_valid
-        else ""
-    }), monotone constraints from the feature catalogue (e.g. more proven
-offences never lowers the risk), {m["model"]["n_features"]} features. Calibrated on held-out
-dates by **{params.calibration}** scaling of the trees' log-odds: Platt has two parameters,
-is strictly increasing (keeps the ranking and the monotone constraints) and smooth (so
-explanations map to probability points).
-
-## Interval
-`risk_12m_low`/`risk_12m_high`: {params.n_bootstrap} bootstrap refits (trees and calibrator)
-in which each person gets a Poisson(1) weight, so all of a person's as-of dates are
-resampled together. The interval is `risk_12m` moved, in log-odds, by the central
-{params.interval:.0%} of the refits' deviations from their mean for that person (the
-refits give the spread, the fitted model the centre, so the interval always contains
-`risk_12m`). It reflects estimation uncertainty, not the person's own uncertainty (a 30%
-risk is already a statement of that). The refits are logged with the model, so a
-registered version reproduces its intervals.
-
-## Temporal validation
-Train: {split.train[0].date()}..{split.train[-1].date()} ({len(split.train)} as-of dates);
-early stopping: {split.valid[0].date()}..{split.valid[-1].date()} ({len(split.valid)});
-calibration: {split.calib[0].date()}..{split.calib[-1].date()} ({len(split.calib)});
-out-of-time test: {split.test[0].date()}..{split.test[-1].date()} ({len(split.test)}).
-
-## Out-of-time test figures
-| model | {" | ".join(keys)} |
-|---|{"---|" * len(keys)}
-{chr(10).join(rows)}
-
-Capacity: {cap} people per as-of date. Oracle: the simulator's true probability (simulated
-extracts only).
-
-## Calibration
-On the out-of-time test the model's expected calibration error (10 bins) is {
-        m["test"].get("risk_model", {}).get("ece", "n/a")
-    }, slope {m["test"].get("risk_model", {}).get("calibration_slope", "n/a")} and intercept {
-        m["test"].get("risk_model", {}).get("calibration_intercept", "n/a")
-    } (a perfectly calibrated model has 0, 1 and 0). The calibration plot is
-`reports/model/plots/calibration_*.csv` (`dvc plots show`).
-
-## Goals
-{goals}
-
-## Fairness
-The audit stage (`iom audit`) runs after training on the same out-of-time test dates and
-at the panel's decisions (red; red or amber), across ethnicity, sex, age band and
-ethnicity x sex, with bootstrap intervals and small groups suppressed. Its result is
-attached to this registered version as the tags `fairness_gate` and `fairness_run_id`
-(the run holds the report `fairness_report.html`); the panel pack shows it on its first
-page.
-
-## Explanations
-Reasons are exact TreeSHAP contributions (log-odds) shared out of the calibrated
-probability change from the base risk, so base + points = risk_12m; history (static) and
-needs (dynamic) are listed apart.
-
-## Limits
-Trained on recorded, proven offending: policing patterns shape the label. Check the
-fairness audit before use. Probabilities drift as the cohort changes: recalibrate on
-recent dates. Career and history features look back a fixed window
-(`features.history_months`), never to the start of the agencies' records: counts "ever"
-would grow with the calendar date for everyone (records start somewhere) and the model
-would read that growth as risk. The window must fit inside the records before the first
-training date (the features stage refuses otherwise).
-
-## Algorithmic Transparency Recording Standard (fields the pipeline can fill)
-{atrs_table(result, params)}
-
-## Registry
-Registered in MLflow as `{params.register_name}`; the version's `fingerprint` tag is the
-sha256 of the model files (trees, calibrator, bootstrap refits), so an identical retrain
-reuses the version. `iom score --extract DIR --panel-date D --model-version V` scores a new
-extract with a registered version without retraining.
-"""
+    evaluation: Mapping[str, Any]
+    verdicts: Mapping[str, Any] | None = None
+    drift: Mapping[str, Any] | None = None
+    version: str = "unregistered"
+    report: str = "`reports/fairness/fairness_report.html`"
+    links: list[tuple[str, str]] = field(default_factory=list)
+    limits_extra: list[str] = field(default_factory=list)
 
 
-def markdown_to_html(md: str) -> str:
-    """A minimal Markdown-to-HTML rendering (headings, tables, lists, paragraphs)."""
-    out: list[str] = []
-    table: list[str] = []
-    para: list[str] = []
-
-    def flush() -> None:
-        if para:
-            out.append("<p>" + " ".join(para) + "</p>")
-            para.clear()
-        if table:
-            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in table if "---" not in r]
-            head = "".join(f"<th>{c}</th>" for c in cells[0])
-            body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
-            out.append(f"<table><tr>{head}</tr>{body}</table>")
-            table.clear()
-
-    for raw in md.splitlines():
-        line = html.escape(raw).replace("**", "")
-        if raw.startswith("|"):
-            if para:
-                flush()
-            table.append(line)
-            continue
-        if table:
-            flush()
-        if not raw.strip():
-            flush()
-        elif raw.startswith("#"):
-            flush()
-            level = len(raw) - len(raw.lstrip("#"))
-            out.append(f"<h{level}>{line.lstrip('#').strip()}</h{level}>")
-        elif raw.startswith("- "):
-            flush()
-            out.append(f"<li>{line[2:]}</li>")
-        else:
-            para.append(line)
-    flush()
-    style = (
-        "body{font-family:sans-serif;max-width:60em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px}"
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # Markdown out; markdown-it escapes when it makes the HTML
     )
-    head = f"<head><meta charset='utf-8'><style>{style}</style></head>"
-    return f"<!doctype html><html>{head}<body>{''.join(out)}</body></html>"
 
 
-def write_model_card(
-    result: TrainResult, params: TrainParams, folder: Path, all_params: dict[str, Any] | None = None
-) -> list[Path]:
-    """Write ``model_card.md`` and ``model_card.html`` to ``folder``."""
+def card_context(inputs: CardInputs) -> dict[str, Any]:
+    """The template context shared by the card and the version description."""
+    metrics, params = inputs.evaluation["metrics"], inputs.evaluation["params"]
+    capacity = int(params["capacity"])
+    test = metrics["test"]
+    protected = params.get("protected_features") or []
+    fairness = fairness_context(inputs.verdicts, inputs.report)
+    drift = drift_context(inputs.drift)
+    return {
+        "name": params["register_name"],
+        "version": inputs.version,
+        "protected": "model features: " + ", ".join(protected) if protected else "not model features",
+        "capacity": capacity,
+        "test_rows": test_rows(test, capacity),
+        "has_oracle": "oracle" in test,
+        "goals": goals_in_words(metrics.get("goals", {}), test),
+        "split": split_context(metrics["split"]),
+        "model": {
+            "n_trees": metrics["model"]["n_trees"],
+            "n_features": metrics["model"]["n_features"],
+            "max_depth": params["max_depth"],
+            "refit_on_valid": params.get("refit_on_valid", False),
+            "calibration": params["calibration"],
+            "n_bootstrap": params["n_bootstrap"],
+            "interval": f"{float(params['interval']):.0%}",
+        },
+        "fairness": fairness,
+        "drift": drift,
+        "links": inputs.links,
+        "limits_extra": inputs.limits_extra,
+        "atrs": atrs_rows(metrics, params),
+        "headline": headline(fairness, drift),
+    }
+
+
+def headline(fairness: Mapping[str, Any] | None, drift: Mapping[str, Any] | None) -> str:
+    """One paragraph at the top of the card: the verdicts and the drift, in short."""
+    parts = []
+    if fairness:
+        found = [r["label"] for r in fairness["rows"] if "disparity found" in r["short"]]
+        parts.append(
+            "**Fairness**: disparity found for " + ", ".join(found) + " (see below)."
+            if found
+            else "**Fairness**: no disparity found for any audited characteristic at the tested decisions."
+        )
+    else:
+        parts.append("**Fairness**: the audit has not run for this version yet.")
+    parts.append(f"**Drift**: {drift['verdict']}" if drift else "**Drift**: not measured yet.")
+    return " ".join(parts)
+
+
+def render_description(inputs: CardInputs) -> str:
+    """The registered version's MLflow description (Markdown): the card's headline and links."""
+    return (
+        _environment().get_template("version_description.md.j2").render(**card_context(inputs)).strip() + "\n"
+    )
+
+
+def render_markdown(inputs: CardInputs, image: Callable[[str], str]) -> str:
+    """The model card as Markdown; ``image(name)`` gives each chart's address."""
+    text = _environment().get_template("model_card.md.j2").render(**card_context(inputs), image=image)
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip() + "\n"
+
+
+def markdown_to_html(md: str, title: str) -> str:
+    """A self-contained HTML page of Markdown (CommonMark and tables, by markdown-it-py)."""
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(md)
+    page = _environment().get_template("model_card.html.j2")
+    return str(page.render(title=title, body=body))
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def plot_roc(roc: pd.DataFrame, path: Path) -> Path:
+    """ROC curve per model (one colour each) from ``reports/model/roc.csv`` (fpr, tpr, model)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=110)
+    for key, rows in roc.groupby("model", sort=False):
+        ax.plot(
+            rows["fpr"],
+            rows["tpr"],
+            label=MODEL_LABELS.get(str(key), str(key)),
+            color=MODEL_COLOURS.get(str(key)),
+        )
+    ax.plot([0, 1], [0, 1], color="#bbbbbb", linestyle=":", linewidth=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, out-of-time test")
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_calibration(cal: pd.DataFrame, path: Path) -> Path:
+    """Observed rate against mean predicted risk per bin, one colour per model, counts for the model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=110)
+    cal = cal.loc[cal["n"] > 0]
+    for key, all_rows in cal.groupby("model", sort=False):
+        # A bin of a handful of rows says little: drawn as an open marker with its count,
+        # not joined to the curve (a bin of 2 rows at 0.9 observed 0 is not a collapse).
+        sparse = all_rows.loc[all_rows["n"] < MIN_BIN_ROWS]
+        rows = all_rows.loc[all_rows["n"] >= MIN_BIN_ROWS]
+        ax.scatter(
+            sparse["mean_predicted"],
+            sparse["observed"],
+            s=14,
+            facecolors="none",
+            edgecolors=MODEL_COLOURS.get(str(key)),
+        )
+        if key == "risk_model":
+            for r in sparse.itertuples():
+                ax.annotate(
+                    f"{r.n:,}",
+                    (r.mean_predicted, r.observed),
+                    fontsize=6,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+        ax.plot(
+            rows["mean_predicted"],
+            rows["observed"],
+            marker="o",
+            markersize=3,
+            label=MODEL_LABELS.get(str(key), str(key)),
+            color=MODEL_COLOURS.get(str(key)),
+        )
+        if key == "risk_model":
+            for r in rows.itertuples():
+                ax.annotate(
+                    f"{r.n:,}",
+                    (r.mean_predicted, r.observed),
+                    fontsize=6,
+                    xytext=(3, -8),
+                    textcoords="offset points",
+                )
+    ax.plot([0, 1], [0, 1], color="#bbbbbb", linestyle=":", linewidth=1)
+    ax.set(
+        xlabel="mean predicted risk",
+        ylabel="observed reoffending rate",
+        title=(
+            f"Calibration, out-of-time test (10 bins; risk model's rows per bin;\n"
+            f"open markers: bins under {MIN_BIN_ROWS} rows)"
+        ),
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.title.set_fontsize(9)
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})  # no version stamp: same bytes each run
+    plt.close(fig)
+    return path
+
+
+CHARTS = ("roc.png", "calibration.png", "shap_bar.png", "shap_beeswarm.png")
+
+
+def write_model_card(inputs: CardInputs, model_reports: Path, folder: Path) -> list[Path]:
+    """Write ``model_card.md``, ``model_card.html`` (self-contained) and its charts to ``folder``.
+
+    ``model_reports`` is the train stage's report folder (``roc.csv``, ``calibration.csv``,
+    the SHAP charts). Returns the card's two files.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    md = model_card_markdown(result, params)
+    model_reports = Path(model_reports)
+    plot_roc(pd.read_csv(model_reports / "roc.csv"), folder / "roc.png")
+    plot_calibration(pd.read_csv(model_reports / "calibration.csv"), folder / "calibration.png")
+    for name in CHARTS[2:]:
+        src = model_reports / name
+        if src.exists():
+            (folder / name).write_bytes(src.read_bytes())
+    md = render_markdown(inputs, image=lambda name: name)
+    inline = render_markdown(
+        inputs, image=lambda name: _data_uri(folder / name) if (folder / name).exists() else name
+    )
+    name = inputs.evaluation["params"]["register_name"]
+    html = markdown_to_html(inline, title=f"Model card: {name} version {inputs.version}")
     paths = [folder / "model_card.md", folder / "model_card.html"]
     paths[0].write_text(md, encoding="utf-8")
-    paths[1].write_text(markdown_to_html(md), encoding="utf-8")
+    paths[1].write_text(html, encoding="utf-8")
     return paths

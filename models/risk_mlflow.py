@@ -189,3 +189,122 @@ def fetch_model(name: str, version: str | None, dst: Path | None = None) -> tupl
     fingerprint = mv.tags.get(FINGERPRINT_TAG, "")
     record = _version_record(mv, fingerprint, mv.tags.get("trained_on", ""))
     return model, record
+
+
+PANEL_ALIAS = "panel"  # the version that scored the latest published cohort list
+
+
+def set_panel_alias(name: str, version: str, alias: str = PANEL_ALIAS) -> bool:
+    """Point ``alias`` at the version that scored the list just published; False if not registered."""
+    _quiet_env()
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    if not version or version in ("unregistered", "unknown"):
+        return False
+    client = MlflowClient()
+    try:
+        client.set_registered_model_alias(name, alias, str(version))
+        described = client.get_model_version(name, str(version)).description or ""
+        # The registered model's page (one click from Models) shows the panel version's headline.
+        client.update_registered_model(
+            name,
+            description=(
+                f"Alias **`{alias}`** is **version {version}**: the version that scored the latest "
+                f"published cohort list. Its card's headline:\n\n{described}"
+            ),
+        )
+        point_experiment_at_version(name, str(version), alias)
+    except MlflowException as exc:  # the version lives in another store
+        logger.warning("could not set alias %r on %s v%s: %s", alias, name, version, exc)
+        return False
+    logger.info("alias %r -> %s v%s", alias, name, version)
+    return True
+
+
+ENTRY_MARK = "Auditor, start here:"  # plain: the home page lists descriptions unrendered
+NOTE_TAG = "mlflow.note.content"
+
+
+def point_experiment_at_version(name: str, version: str, alias: str = PANEL_ALIAS) -> None:
+    """Open the training run's experiment description with a link to the version's page.
+
+    MLflow 3.17's UI opens an experiment on its GenAI overview unless the reader has
+    switched to "Model training" (the experiment's ``mlflow.experimentKind`` tag is not
+    read any more), so the experiment's description, shown at the top of either view,
+    carries the link: home page -> the area's experiment -> this link -> the version's
+    description with the fairness verdicts. The line replaces the previous one.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    if not mv.run_id:
+        return
+    exp_id = client.get_run(mv.run_id).info.experiment_id
+    note = client.get_experiment(exp_id).tags.get(NOTE_TAG, "")
+    rest = "\n".join(line for line in note.splitlines() if not line.startswith(ENTRY_MARK)).strip()
+    entry = (
+        f"{ENTRY_MARK} [{name} version {version}](#/models/{name}/versions/{version}) (alias `{alias}`: "
+        "the version that scored the latest published list): its model card headline and the fairness "
+        "verdict per characteristic."
+    )
+    client.set_experiment_tag(exp_id, NOTE_TAG, f"{entry}\n\n{rest}" if rest else entry)
+
+
+def find_audit_run(name: str, version: str) -> Any | None:
+    """The latest ``audit`` run of a registered version (its ``fairness_run_id`` tag, else a search)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    run_id = mv.tags.get("fairness_run_id")
+    if run_id:
+        try:
+            return client.get_run(run_id)
+        except MlflowException:
+            pass
+    runs = client.search_runs(
+        experiment_ids=[e.experiment_id for e in client.search_experiments()],
+        filter_string=(
+            f"tags.stage = 'audit' and tags.model_name = '{name}' and tags.model_version = '{version}'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0] if runs else None
+
+
+def run_link(run: Any, artifact: str | None = None) -> str:
+    """The MLflow UI's address of a run (or of one of its artifacts), relative to the UI's root."""
+    base = f"#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    return f"{base}/artifacts/{artifact}" if artifact else base
+
+
+def describe_version(
+    name: str, version: str, description: str, card_files: list[Path], tags: dict[str, str]
+) -> None:
+    """Write the version's description, log the card at the top of its model's artifacts, tag it.
+
+    Called after the audit (stage ``card``): the version was registered by ``train``, its
+    verdicts exist only now. The card goes to the logged model's own artifact root, beside
+    ``MLmodel``, not into ``artifacts/`` among the bootstrap refits.
+    """
+    _quiet_env()
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    # The logged model behind the version (MLflow 3): its id, or the source "models:/<id>".
+    model_id = getattr(mv, "model_id", None) or (
+        str(mv.source).removeprefix("models:/") if str(mv.source).startswith("models:/m-") else None
+    )
+    for path in card_files:
+        if model_id:
+            client.log_model_artifact(model_id, str(path))
+        if mv.run_id:  # and on the training run's page, at its top
+            client.log_artifact(mv.run_id, str(path))
+    client.update_model_version(name, version, description=description)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)

@@ -34,10 +34,20 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from fairness.audit import FairnessAudit, audit_fairness
+from fairness.audit import FairnessAudit, audit_fairness, metric_token
 from fairness.groups import age_at, build_groups
+from fairness.measures import CALIBRATION_MEASURE
 from fairness.params import FairnessParams
 from fairness.report import RenderedReport, ReportSection, gate_summary, render_report
+from fairness.verdicts import (
+    DISPARITY,
+    NO_DISPARITY,
+    NOT_ENOUGH,
+    audit_verdicts,
+    empty_verdicts,
+    verdict_counts,
+    write_verdicts,
+)
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, ParamsError, load_params, read_params
 from models.tiering import TieringRule, assign_tiers
@@ -93,6 +103,7 @@ def audit_settings(params: FairnessParams) -> dict[str, Any]:
         "min_group_size": params.min_group_size,
         "n_bootstrap": params.n_bootstrap,
         "seed": params.seed,
+        "min_cell_size": params.min_cell_size,
     }
 
 
@@ -109,7 +120,7 @@ def audit_test_block(
     if test.empty:
         raise ValueError("predictions.parquet has no labelled rows in block 'test'")
     test = test.assign(as_of_date=pd.to_datetime(test["as_of_date"]).astype("datetime64[ms]"))
-    groups = build_groups(_with_age(test, ages), persons, params.groups)
+    groups = build_groups(_with_age(test, ages), persons, params.groups, params.age_bands)
     audit = audit_fairness(
         test["label"].to_numpy(dtype=np.float64),
         test["risk_model"].to_numpy(dtype=np.float64),
@@ -117,6 +128,7 @@ def audit_test_block(
         selected=decisions_of(test, rule, "risk_model"),
         **audit_settings(params),
         cluster=test["pseudo_id"].to_numpy(),
+        gated=params.gated,
     )
     dates = sorted(pd.to_datetime(test["as_of_date"]).dt.strftime("%Y-%m-%d").unique().tolist())
     info = {"rows": len(test), "people": int(test["pseudo_id"].nunique()), "dates": dates}
@@ -129,7 +141,7 @@ def audit_panel_list(
     """The panel-date list without labels: who is on it, their mean risk, who is red / amber."""
     frame = scores.assign(as_of_date=pd.to_datetime(scores["as_of_date"]).astype("datetime64[ms]"))
     frame = frame.loc[frame["risk_12m"].notna()].reset_index(drop=True)
-    groups = build_groups(_with_age(frame, ages), persons, params.groups)
+    groups = build_groups(_with_age(frame, ages), persons, params.groups, params.age_bands)
     audit = audit_fairness(
         None,
         frame["risk_12m"].to_numpy(dtype=np.float64),
@@ -137,6 +149,7 @@ def audit_panel_list(
         selected=decisions_of(frame, rule, "risk_12m"),
         **audit_settings(params),
         cluster=frame["pseudo_id"].to_numpy(),
+        gated=params.gated,
         name_prefix="panel.",
     )
     dates = sorted(frame["as_of_date"].dt.strftime("%Y-%m-%d").unique().tolist())
@@ -157,7 +170,7 @@ def audit_typology(
         return None
     labels = at["typology"].astype(str).to_numpy()
     selected = {f"typology_{name}": labels == name for name in sorted(set(labels))}
-    groups = build_groups(_with_age(at, ages), persons, params.groups)
+    groups = build_groups(_with_age(at, ages), persons, params.groups, params.age_bands)
     return audit_fairness(
         None,
         None,
@@ -190,7 +203,7 @@ def audit_overrides(
     return audit_fairness(
         None,
         None,
-        sensitive_features=build_groups(rows, persons, params.groups),
+        sensitive_features=build_groups(rows, persons, params.groups, params.age_bands),
         selected=selected,
         **audit_settings(params),
         cluster=d["pseudo_id"].to_numpy(),
@@ -244,66 +257,154 @@ def audit_metrics(audit: FairnessAudit) -> dict[str, Any]:
 
 
 def gate_block(audits: list[FairnessAudit], params: FairnessParams) -> dict[str, Any]:
-    """The ``gate`` block of metrics/fairness.json (docs: fairness/gate.py)."""
+    """The gate: ``mode``, ``status``, ``flagged`` and a short ``summary`` (docs: fairness/gate.py)."""
     flagged = [name for a in audits for name in a.flagged]
     n_gated = int(
         sum(int((a.disparities["gated"] & a.disparities["status"].ne("suppressed")).sum()) for a in audits)
     )
-    signed = set(params.sign_off.measures) if params.sign_off else set()
     return {
         "mode": params.gate,
         "status": "flagged" if flagged else "pass",
         "flagged": flagged,
-        "signed_off": bool(flagged) and set(flagged) <= signed,
         "summary": gate_summary(flagged, n_gated, params.band, params.gate),
+        "n_gated": n_gated,
+    }
+
+
+def headline_metrics(result: dict[str, Any], verdicts: dict[str, Any]) -> dict[str, Any]:
+    """``metrics/fairness.json``: the headline only, so ``dvc metrics show`` reads in a terminal.
+
+    The audited model version, the gate (the publish stage reads it) and how many
+    verdicts (characteristic x decision, and calibration) are of each kind. Everything
+    else is in ``reports/fairness/audit.json`` and ``verdicts.json``.
+    """
+    counts = verdict_counts(verdicts)
+    return {
+        "model_version": result["model_version"],
+        "gate": {k: result["gate"][k] for k in ("mode", "status", "flagged")}
+        | {
+            "summary": f"{len(result['gate']['flagged'])} of {result['gate']['n_gated']} gated ratios flagged"
+        },
+        "disparity_found": counts[DISPARITY],
+        "no_disparity": counts[NO_DISPARITY],
+        "not_enough_data": counts[NOT_ENOUGH],
     }
 
 
 _METRIC_NAME = re.compile(r"[^0-9A-Za-z_\-. /]")
 
 
-def mlflow_metrics(sections: dict[str, FairnessAudit]) -> dict[str, float]:
-    """Every rate and ratio as an MLflow metric under its stable name (+ ``.ci_low``/``.ci_high``).
+def _tightest(rows: pd.DataFrame, band: tuple[float, float]) -> pd.Series | None:
+    """The ratio whose interval comes nearest the band's far side (or goes furthest past it).
 
-    Names are those of :func:`fairness.audit.measure_name`: the test block's unprefixed
-    (``fpr_ratio.red.ethnicity.Black``), the other audits' prefixed (``panel.``, ...).
+    That is the strongest evidence of a disparity among the rows: ``max(log(lo / high),
+    log(low / hi))`` is positive exactly when the whole interval lies outside the band.
+    """
+    ok = rows.loc[rows["ci_low"].notna() & rows["ci_high"].notna() & rows["ratio"].notna()]
+    if ok.empty:
+        return None
+    with np.errstate(divide="ignore"):
+        lo = np.log(np.maximum(ok["ci_low"].to_numpy(dtype=float), 1e-12))
+        hi = np.log(np.maximum(ok["ci_high"].to_numpy(dtype=float), 1e-12))
+    score = np.maximum(lo - np.log(band[1]), np.log(band[0]) - hi)
+    return ok.iloc[int(np.argmax(score))]
+
+
+def mlflow_headline(
+    audit: FairnessAudit | None, verdicts: dict[str, Any], gated: list[str]
+) -> dict[str, float]:
+    """At most 100 headline metrics, named ``<characteristic>.<decision>.<measure>_ratio.<what>``.
+
+    Per characteristic and decision, for each gated measure and for calibration: the
+    ratio nearest to (or furthest past) the band with its interval (``.tightest``,
+    ``.tightest.ci_low``, ``.tightest.ci_high``); fairlearn's between-group summaries;
+    and the verdict counts (``verdicts.disparity_found`` ...). A search for ``ethnicity``,
+    ``fpr`` or ``verdicts`` in the MLflow UI finds them. The full per-group table is logged
+    as a table (``tables/by_group.json``), not as metrics.
     """
     out: dict[str, float] = {}
+    counts = verdict_counts(verdicts)
+    out["verdicts.disparity_found"] = float(counts[DISPARITY])
+    out["verdicts.no_disparity_found"] = float(counts[NO_DISPARITY])
+    out["verdicts.not_enough_data"] = float(counts[NOT_ENOUGH])
+    if audit is None:
+        return out
+    out["verdicts.flagged_ratios"] = float(len(audit.flagged))
+    d = audit.disparities.loc[audit.disparities["status"].ne("suppressed")]
+    slots: list[tuple[str, str]] = [
+        (k, m) for k in ("red", "red_or_amber") if k in audit.decisions for m in gated
+    ]
+    slots.append(("", CALIBRATION_MEASURE))
+    for grouping in audit.reference:
+        for k, m in slots:
+            row = _tightest(
+                d.loc[d["grouping"].eq(grouping) & d["decision"].eq(k) & d["measure"].eq(m)], audit.band
+            )
+            if row is None:
+                continue
+            name = ".".join([metric_token(grouping), *([k] if k else ["calibration"]), f"{m}_ratio.tightest"])
+            out[name] = float(row["ratio"])
+            out[f"{name}.ci_low"] = float(row["ci_low"])
+            out[f"{name}.ci_high"] = float(row["ci_high"])
+    for r in audit.overall.itertuples():
+        if np.isfinite(r.value):
+            out[f"{metric_token(r.grouping)}.{r.decision}.{r.measure}"] = float(r.value)
+    if len(out) > MAX_HEADLINE_METRICS:
+        raise ValueError(
+            f"{len(out)} headline metrics; MLflow's headline is capped at {MAX_HEADLINE_METRICS}"
+        )
+    return {_METRIC_NAME.sub("_", k): v for k, v in out.items()}
+
+
+MAX_HEADLINE_METRICS = 100
+
+
+def full_table(sections: dict[str, FairnessAudit]) -> pd.DataFrame:
+    """Every per-group value and every ratio of every audit, one row each (for ``mlflow.log_table``)."""
+    frames = []
     for key, audit in sections.items():
-        bg = audit.by_group.loc[~audit.by_group["suppressed"]]
-        for r in bg.itertuples():
-            for suffix, v in (("", r.value), (".ci_low", r.ci_low), (".ci_high", r.ci_high)):
-                if np.isfinite(v):
-                    out[_METRIC_NAME.sub("_", f"{r.name}{suffix}")] = float(v)
-        for r in audit.disparities.itertuples():
-            for suffix, v in (("", r.ratio), (".ci_low", r.ci_low), (".ci_high", r.ci_high)):
-                if np.isfinite(v):
-                    out[_METRIC_NAME.sub("_", f"{r.name}{suffix}")] = float(v)
-            out[_METRIC_NAME.sub("_", f"{r.name}.flagged")] = float(r.status == "flag")
-        for r in audit.overall.itertuples():
-            if np.isfinite(r.value):
-                out[_METRIC_NAME.sub("_", f"{r.name}")] = float(r.value)
-        out[f"n_flagged.{key}"] = float(len(audit.flagged))
-    return out
+        bg = audit.by_group.assign(audit=key, kind="value", ratio=np.nan, status="")
+        d = audit.disparities.assign(audit=key, kind="ratio", value=np.nan)
+        d = d.rename(columns={"reference": "reference_group"})
+        bg = bg.assign(reference_group=bg["grouping"].map(audit.reference))
+        frames += [bg, d]
+    cols = [
+        "audit", "kind", "grouping", "group", "reference_group", "decision", "measure", "name",
+        "value", "ratio", "ci_low", "ci_high", "status", "suppressed", "size",
+    ]  # fmt: skip
+    table = pd.concat(frames, ignore_index=True).reindex(columns=cols)
+    table["suppressed"] = table["suppressed"].astype("boolean").fillna(False).astype(bool)
+    table["size"] = table["size"].astype("Float64").astype(float)
+    for c in ("value", "ratio", "ci_low", "ci_high"):
+        table[c] = table[c].astype(float).round(6)
+    return table
 
 
 def log_audit_run(
-    metrics: dict[str, Any],
-    numbers: dict[str, float],
+    result: dict[str, Any],
+    headline: dict[str, float],
+    verdicts: dict[str, Any],
+    table: pd.DataFrame,
     params: FairnessParams,
     rule: TieringRule,
     artifacts: list[Path],
 ) -> str | None:
-    """Log the audit as MLflow run ``audit`` and tag the registered model version; return the run id."""
-    from pipelines.tracking import configure_mlflow
+    """Log the audit as MLflow run ``audit`` and tag the registered model version; return the run id.
 
-    configure_mlflow(FALLBACK_AREA)
+    The run holds the headline metrics (at most 100), one tag per verdict
+    (``verdict.<characteristic>.<decision>``), the full per-group table as an MLflow
+    table (``tables/by_group.json``), and the report, its charts, the verdicts and the
+    detail JSON as artifacts.
+    """
+    from pipelines.tracking import area_of_run, configure_mlflow
+
+    configure_mlflow(area_of_run(result.get("train_run_id"), FALLBACK_AREA))  # not an empty iom/risk-model
     import mlflow
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    name, version = str(metrics.get("model_name") or ""), str(metrics.get("model_version") or "")
-    train_run = metrics.get("train_run_id")
+    name, version = str(result.get("model_name") or ""), str(result.get("model_version") or "")
+    train_run = result.get("train_run_id")
     if train_run:
         try:  # the same experiment as the model's training run
             mlflow.set_experiment(experiment_id=client.get_run(str(train_run)).info.experiment_id)
@@ -311,7 +412,7 @@ def log_audit_run(
             logger.info(
                 "train run %s not in this MLflow store; audit logged to iom/%s", train_run, FALLBACK_AREA
             )
-    gate = metrics["gate"]
+    gate = result["gate"]
     tags = {
         "stage": "audit",
         "model_name": name,
@@ -320,17 +421,20 @@ def log_audit_run(
         "fairness_gate_mode": gate["mode"],
         "fairness_flagged": str(len(gate["flagged"])),
     }
+    for characteristic, entry in verdicts["characteristics"].items():
+        for decision, decided in entry["decisions"].items():
+            tags[f"verdict.{characteristic}.{decision}"] = decided["verdict"]
+        tags[f"verdict.{characteristic}.calibration"] = entry["calibration"]["verdict"]
     if train_run:
         tags["train_run_id"] = str(train_run)
     with mlflow.start_run(run_name="audit", tags=tags) as run:
         flat = {f"fairness.{k}": str(v)[:500] for k, v in params.model_dump(mode="json").items()}
         flat.update({f"tiering.{k}": str(v) for k, v in rule.model_dump().items()})
         mlflow.log_params(flat)
-        items = sorted(numbers.items())
-        for start in range(0, len(items), 1000):
-            mlflow.log_metrics(dict(items[start : start + 1000]))
+        mlflow.log_metrics(dict(sorted(headline.items())))
+        mlflow.log_table(table, artifact_file="tables/by_group.json")
         for path in artifacts:
-            sub = "plots" if path.suffix == ".png" else ("tables" if path.suffix == ".csv" else None)
+            sub = {".png": "plots", ".csv": "tables"}.get(path.suffix)
             mlflow.log_artifact(str(path), artifact_path=sub)
         run_id = str(run.info.run_id)
     if name and version and version != "unregistered":
@@ -471,6 +575,14 @@ def run(
         result["overrides"] = audit_metrics(override_audit)
 
     out.mkdir(parents=True, exist_ok=True)
+    panel_date = panel_info["dates"][-1] if panel_info["dates"] else None
+    if test_audit is not None:
+        verdicts = audit_verdicts(
+            test_audit, params.gated_measures, as_of_dates=test_info["dates"], panel_date=panel_date
+        )
+    else:
+        verdicts = empty_verdicts(params.groups, params.band, params.gated_measures, panel_date=panel_date)
+    verdicts_path = write_verdicts(verdicts, out / "verdicts.json")
     context = {
         "model": f"{result['model_name'] or 'risk model'} version {result['model_version']}",
         "model fingerprint": str(result["model_fingerprint"] or "–")[:16],
@@ -482,21 +594,36 @@ def run(
         "smallest group shown": f"{params.min_group_size} people",
         "bootstrap replicates": str(params.n_bootstrap),
     }
-    rendered: RenderedReport = render_report(sections, gate, context)
+    rendered: RenderedReport = render_report(
+        sections, gate, context, verdicts, params.gated_measures, min_cell_size=params.min_cell_size
+    )
     report_path = out / "fairness_report.html"
     report_path.write_text(rendered.html, encoding="utf-8")
-    artifacts = [report_path]
+    artifacts = [report_path, verdicts_path]
     for fname, png in rendered.plots.items():
         (out / fname).write_bytes(png)
         artifacts.append(out / fname)
     for key, audit in audits.items():
         artifacts.extend(_tables(audit, key, out))
+    # The detail (every rate and ratio with its interval) is a report, not a DVC metric.
+    detail_path = out / "audit.json"
+    detail_path.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    artifacts.append(detail_path)
 
+    headline = headline_metrics(result, verdicts)
     metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    metrics.write_text(json.dumps(headline, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     artifacts.append(metrics)
-    run_id = log_audit_run(result, mlflow_metrics(audits), params, rule, artifacts)
+    run_id = log_audit_run(
+        result,
+        mlflow_headline(test_audit, verdicts, params.gated_measures),
+        verdicts,
+        full_table(audits),
+        params,
+        rule,
+        artifacts,
+    )
     logger.info(
         "fairness audit: gate %s (%d flagged), MLflow run %s", gate["status"], len(gate["flagged"]), run_id
     )
-    return result
+    return {**result, "headline": headline, "verdicts": verdicts}

@@ -39,6 +39,16 @@ def _track(stage: str, manifest: Path, metrics: Path, params_path: Path, section
     logging.getLogger("iom").info("MLflow run %s (stage %s)", run_id, stage)
 
 
+def _point_panel_alias(name: str, version: str) -> None:
+    import mlflow
+
+    from models.risk_mlflow import set_panel_alias
+    from pipelines.tracking import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri())
+    set_panel_alias(name, version)
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
@@ -310,6 +320,46 @@ def audit(
 
 
 @app.command()
+def drift(
+    features: Annotated[Path, typer.Option(help="Output of `iom features`.")] = Path("data/features"),
+    evaluation: Annotated[
+        Path, typer.Option(help="The train stage's evaluation.json (the dates the model learned from).")
+    ] = Path("reports/model/evaluation.json"),
+    typology: Annotated[Path, typer.Option(help="Output of `iom typology`.")] = Path("data/typology"),
+    out: Annotated[Path, typer.Option(help="Folder for drift.json.")] = Path("reports/drift"),
+    metrics: Annotated[Path, typer.Option(help="Headline drift metrics JSON.")] = Path("metrics/drift.json"),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Measure label-free drift (PSI) between the training as-of dates and the panel date."""
+    from pipelines import drift as stage
+
+    stage.run(features, evaluation, typology, out, metrics, params)
+
+
+@app.command()
+def card(
+    model: Annotated[Path, typer.Option(help="Output of `iom train` (registration.json).")] = Path(
+        "data/model"
+    ),
+    model_reports: Annotated[Path, typer.Option(help="The train stage's reports folder.")] = Path(
+        "reports/model"
+    ),
+    verdicts: Annotated[Path, typer.Option(help="The audit's verdicts.json.")] = Path(
+        "reports/fairness/verdicts.json"
+    ),
+    drift: Annotated[Path, typer.Option(help="The drift stage's drift.json.")] = Path(
+        "reports/drift/drift.json"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the model card.")] = Path("reports/card"),
+    mlflow: TrackOpt = True,
+) -> None:
+    """Render the model card and write the registered version's description in MLflow."""
+    from pipelines import card as stage
+
+    stage.run(model, model_reports, verdicts, drift, out, track=mlflow)
+
+
+@app.command()
 def publish(
     model: Annotated[Path, typer.Option(help="Output of `iom train` or `iom score`.")] = Path("data/model"),
     typology: Annotated[Path, typer.Option(help="Output of `iom typology`.")] = Path("data/typology"),
@@ -331,7 +381,9 @@ def publish(
     """Publish the scored cohort list and the panel pack for the tiering meeting."""
     from pipelines import publish as stage
 
-    stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
+    result = stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
+    if mlflow and result.get("model_name"):  # alias `panel`: the version that scored this list
+        _point_panel_alias(str(result["model_name"]), str(result["model_version"]))
     # The area's name comes from the validated manifest, beside the linked tables.
     manifest = linked.parent / "validated" / "manifest.json"
     if mlflow and manifest.exists():

@@ -1,8 +1,9 @@
 """MLflow defaults for the whole project, fixed in one place.
 
 Tracking goes to ``sqlite:///mlflow.db`` at the repository root unless
-``MLFLOW_TRACKING_URI`` is set; artifacts go to ``mlartifacts/`` beside it; each
-extract's runs go to an experiment named after the extract's ``area``.
+``MLFLOW_TRACKING_URI`` is set; artifacts go to ``mlartifacts/`` beside it; every stage's
+run goes to the experiment ``iom/<area>`` named after the extract's ``area`` (its
+manifest), tagged so that MLflow's UI opens it on its runs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,46 @@ def experiment_name(area: str) -> str:
     return f"iom/{area}"
 
 
+# The experiment kind MLflow 3's UI reads to choose an experiment's first view: this one
+# opens on its runs (the UI's "custom_model_development"), not on the GenAI "Traces" view.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+NOTE_TAG = "mlflow.note.content"  # the experiment's description in the UI
+
+
+def experiment_note(name: str) -> str:
+    """The description shown on an area's experiment page."""
+    return (
+        f"Runs of the IOM pipeline for the area **{name.removeprefix('iom/')}**: one run per stage "
+        "(simulate, validate, link, features, typology, train, audit, publish). The risk model is "
+        "registered as `iom-risk` (Models); its version page carries the model card's headline, "
+        "the fairness verdict per characteristic and links to the train and audit runs."
+    )
+
+
+def area_near(folder: Path, default: str) -> str:
+    """The area of the extract whose stage outputs sit beside ``folder`` (``data/linked`` ->
+    ``data/validated/manifest.json``), or ``default`` when there is no such manifest."""
+    manifest = Path(folder).parent / "validated" / "manifest.json"
+    return area_of(manifest) if manifest.exists() else default
+
+
+def area_of_run(run_id: str | None, default: str) -> str:
+    """The area of the experiment holding ``run_id`` (``iom/<area>``), or ``default``."""
+    if not run_id:
+        return default
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    try:
+        client = mlflow.MlflowClient()
+        name = client.get_experiment(client.get_run(run_id).info.experiment_id).name
+    except Exception:  # the run is in another store
+        return default
+    return name.removeprefix("iom/")
+
+
 def configure_mlflow(area: str) -> str:
     """Point MLflow at the project store and select the area's experiment; return its id.
 
@@ -46,9 +87,15 @@ def configure_mlflow(area: str) -> str:
             # Artifacts live beside the SQLite file: mlartifacts/ at the repo root by
             # default, or next to whatever database MLFLOW_TRACKING_URI names.
             location = (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
-        exp_id = mlflow.create_experiment(name, artifact_location=location)
+        exp_id = mlflow.create_experiment(
+            name,
+            artifact_location=location,
+            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, NOTE_TAG: experiment_note(name)},
+        )
     else:
         exp_id = exp.experiment_id
+        if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:  # made before the tag existed
+            mlflow.MlflowClient().set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     mlflow.set_experiment(experiment_id=exp_id)
     return str(exp_id)
 

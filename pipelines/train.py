@@ -9,7 +9,10 @@ fits :class:`models.RiskModel` and the baselines on the temporal split declared 
   ``predictions.parquet`` (every labelled row, every model: for the fairness audit);
 - ``metrics``: ``metrics/model.json``;
 - ``reports/``: splits.png, SHAP plots, DVC plot data (roc/calibration/precision_at_k
-  CSVs), model_card.md/.html.
+  CSVs) and ``evaluation.json`` (every figure, the split and the params: what the model
+  card, rendered after the audit by stage ``card``, is made from).
+
+``metrics/model.json`` holds the headline figures only (``dvc metrics show``).
 
 The model is logged to MLflow and registered as ``train.register_name`` unless
 ``train.log_mlflow`` is false.
@@ -27,9 +30,8 @@ import pandas as pd
 
 from features import FeatureParams
 from features.partitions import read_features
-from iom_config import DEFAULT_PARAMS, load_params, read_params
+from iom_config import DEFAULT_PARAMS, load_params
 from models.baselines import oracle_risk
-from models.card import write_model_card
 from models.explain import plot_global
 from models.metrics import calibration_table, precision_at_k, roc_points
 from models.risk import model_fingerprint
@@ -40,7 +42,7 @@ from models.splits import plot_split
 
 logger = logging.getLogger(__name__)
 
-AREA = "risk-model"  # MLflow experiment iom/risk-model
+AREA = "risk-model"  # the experiment (iom/risk-model) when no extract manifest is beside the inputs
 
 
 def read_truth(features: pd.DataFrame, truth_dir: Path, reid: Path) -> pd.Series | None:
@@ -64,19 +66,16 @@ FPR_GRID = np.linspace(0.0, 1.0, 101)
 def write_plot_data(preds: pd.DataFrame, reports: Path, capacity: int) -> list[Path]:
     """ROC, calibration and precision-at-k points of the test block.
 
-    Writes one long CSV per plot (``roc.csv``, ``calibration.csv``, ``precision_at_k.csv``:
-    a ``model`` column) and, for ``dvc plots``, ``plots/roc.csv`` (true positive rate of
-    each model on a common false positive rate grid), ``plots/precision_at_k.csv`` (a
-    column per model) and ``plots/calibration_<model>.csv``.
+    Writes one long CSV per plot (``roc.csv``, ``calibration.csv`` with each bin's rows
+    ``n``, ``precision_at_k.csv``: a ``model`` column) and, for ``dvc plots``, the same in
+    ``plots/`` (the ROC on a common false positive rate grid), drawn one colour per model
+    by the templates in ``.dvc/plots/``. Calibration bins without rows are left out.
     """
     reports.mkdir(parents=True, exist_ok=True)
     (reports / PLOTS_DIR).mkdir(exist_ok=True)
     test = preds.loc[preds["block"].eq("test").fillna(False).to_numpy(dtype=bool)]
-    roc, cal, pak = [], [], []
+    roc, cal, pak, roc_grid = [], [], [], []
     ks = np.unique(np.linspace(10, max(capacity * 5, 50), 50).round().astype(np.int64))
-    roc_wide = pd.DataFrame({"fpr": FPR_GRID})
-    pak_wide = pd.DataFrame({"k": ks})
-    paths = []
     for name in MODEL_NAMES:
         rows = test.loc[test[name].notna()]
         if rows.empty:
@@ -86,24 +85,43 @@ def write_plot_data(preds: pd.DataFrame, reports: Path, capacity: int) -> list[P
         roc.append(roc_points(y, p).assign(model=name))
         # The ROC's upper envelope at each grid rate (ties in fpr: the highest tpr).
         env = points.groupby("fpr", sort=True)["tpr"].max()
-        roc_wide[name] = np.interp(FPR_GRID, env.index.to_numpy(), env.to_numpy())
+        tpr = np.interp(FPR_GRID, env.index.to_numpy(), env.to_numpy())
+        roc_grid.append(pd.DataFrame({"model": name, "fpr": FPR_GRID, "tpr": tpr}))
         table = calibration_table(y, p)
-        cal.append(table.assign(model=name))
-        path = reports / PLOTS_DIR / f"calibration_{name}.csv"
-        table.loc[:, ["mean_predicted", "observed"]].round(5).to_csv(path, index=False)
-        paths.append(path)
-        at_k = precision_at_k(y, p, d, ks)
-        pak.append(at_k.assign(model=name))
-        pak_wide[name] = at_k.set_index("k")["precision"].reindex(ks).to_numpy()
+        cal.append(table.loc[table["n"] > 0].assign(model=name))
+        pak.append(precision_at_k(y, p, d, ks).assign(model=name))
+    paths = []
     for frame, stem in ((roc, "roc"), (cal, "calibration"), (pak, "precision_at_k")):
         path = reports / f"{stem}.csv"
         pd.concat(frame, ignore_index=True).round(5).to_csv(path, index=False)
         paths.append(path)
-    for wide, stem in ((roc_wide, "roc"), (pak_wide, "precision_at_k")):
+    for frame, stem, cols in (
+        (roc_grid, "roc", ["model", "fpr", "tpr"]),
+        (cal, "calibration", ["model", "n", "mean_predicted", "observed"]),
+        (pak, "precision_at_k", ["model", "k", "precision"]),
+    ):
         path = reports / PLOTS_DIR / f"{stem}.csv"
-        wide.round(5).to_csv(path, index=False)
+        pd.concat(frame, ignore_index=True).loc[:, cols].round(5).to_csv(path, index=False)
         paths.append(path)
     return paths
+
+
+def headline_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The figures ``metrics/model.json`` keeps: the risk model's out-of-time AUC, Brier score
+    and calibration error, and the AUC of the OGRS3-style and RFG baselines.
+
+    ``dvc metrics show`` puts every file's keys side by side on one line, and the whole
+    table must fit 160 columns: these five take about 45 of them. Everything else
+    (log loss, slope, precision at capacity, the oracle, the calibration dates) is in
+    ``reports/model/evaluation.json`` and the model card.
+    """
+    test = metrics["test"]
+    m = test["risk_model"]
+    out = {"auc": m["auc"], "brier": m["brier"], "ece": m["ece"]}
+    for name in ("ogrs3", "rfg"):
+        if name in test:
+            out[f"auc_{name}"] = test[name]["auc"]
+    return {k: round(float(v), 4) for k, v in out.items()}
 
 
 def _log_run(result: TrainResult, params: TrainParams, metrics: Path, reports: Path) -> None:
@@ -118,12 +136,12 @@ def _log_run(result: TrainResult, params: TrainParams, metrics: Path, reports: P
     )
     mlflow.log_metrics({k.replace("@", "_"): v for k, v in numbers.items()})
     mlflow.log_artifact(str(metrics), artifact_path="metrics")
-    for path in sorted(reports.glob("*.png")) + sorted(reports.glob("*.csv")):  # aggregates only
+    for path in sorted(reports.glob("*.png")) + sorted(reports.glob("*.csv")) + [reports / "evaluation.json"]:
         mlflow.log_artifact(str(path), artifact_path="reports")
 
 
 def register(
-    result: TrainResult, params: TrainParams, out: Path, metrics: Path, reports: Path
+    result: TrainResult, params: TrainParams, out: Path, metrics: Path, reports: Path, area: str = AREA
 ) -> dict[str, Any]:
     """Register the saved model (or reuse the version with its fingerprint); the record."""
     fingerprint = model_fingerprint(out)
@@ -135,17 +153,33 @@ def register(
     from models.risk_mlflow import register_model
     from pipelines.tracking import configure_mlflow
 
-    configure_mlflow(AREA)
-    cards = [reports / c for c in ("model_card.md", "model_card.html") if (reports / c).exists()]
+    configure_mlflow(area)
+    # The card is logged to the version by stage `card`, after the audit (its verdicts).
     return register_model(
         out,
         result.model,
         fingerprint,
         trained_on,
         params.register_name,
-        cards,
+        [],
         lambda: _log_run(result, params, metrics, reports),
     )
+
+
+def write_evaluation(result: TrainResult, params: TrainParams, path: Path) -> Path:
+    """``evaluation.json``: every figure, the split, the dates the trees learned from, the params.
+
+    Not a DVC metric (too wide to read as one); the model card and the drift stage read it.
+    """
+    seen = result.split.valid if params.refit_on_valid and result.split.valid else []
+    learned = [d.date().isoformat() for d in [*result.split.train, *seen]]
+    record = {
+        "metrics": result.metrics,
+        "learned_from_dates": learned,
+        "params": params.model_dump(mode="json"),
+    }
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -180,7 +214,7 @@ def run(
     write_parquet(result.scores, out / "scores.parquet")
     write_parquet(result.predictions, out / "predictions.parquet")
     metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(json.dumps(result.metrics, indent=2, default=str) + "\n", encoding="utf-8")
+    metrics.write_text(json.dumps(headline_metrics(result.metrics), indent=2) + "\n", encoding="utf-8")
 
     rows = frame.groupby("as_of_date").size()
     plot_split(result.split, reports / "splits.png", rows)
@@ -189,8 +223,10 @@ def run(
     X_test = model_matrix(test_rows, people, params)
     phi, _ = result.model.shap_values(X_test)
     plot_global(phi, X_test, reports, np.random.default_rng(params.seed), history_months=history_months)
-    write_model_card(result, params, reports, all_params=read_params(params_path).get("train", {}))
-    record = register(result, params, out, metrics, reports)
+    write_evaluation(result, params, reports / "evaluation.json")
+    from pipelines.tracking import area_near
+
+    record = register(result, params, out, metrics, reports, area_near(Path(persons).parent, AREA))
     (out / "registration.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     logger.info(
         "model %s v%s (fingerprint %s)", record["name"], record["version"], record["fingerprint"][:12]

@@ -238,7 +238,11 @@ def run(
     )
 
     if params.log_mlflow:
-        _log_mlflow(experiment, params, result, metrics, out / "model.json", reports)
+        from pipelines.tracking import area_near  # the extract's experiment, iom/<area>
+
+        _log_mlflow(
+            area_near(Path(features), experiment), params, result, metrics, out / "model.json", reports
+        )
     return result
 
 

@@ -98,7 +98,7 @@ def test_ratios_to_the_reference_group(small_audit) -> None:  # type: ignore[no-
     assert not (small_audit.disparities["group"] == "B").any()  # no ratio of the reference to itself
     row = _ratio(small_audit, "A", "fpr", "red")
     assert row["name"] == "fpr_ratio.red.g.A"
-    assert bool(row["gated"]) and row["lens"].startswith("enforcement")
+    assert bool(row["gated"]) and row["lens"].startswith("intrusion")
     assert _ratio(small_audit, "A", "fnr", "red")["lens"].startswith("support")
     assert not bool(_ratio(small_audit, "A", "tpr", "red")["gated"])
 
@@ -129,7 +129,7 @@ def test_named_reference_group_and_its_errors() -> None:
     )  # fmt: skip
     assert audit.reference == {"g": "A"}
     assert _ratio(audit, "B", "fpr", "red")["ratio"] == pytest.approx(0.25)
-    assert _ratio(audit, "B", "fpr", "red")["status"] == "not estimable"  # no bootstrap, no interval
+    assert _ratio(audit, "B", "fpr", "red")["status"] == "not enough data"  # no bootstrap, no interval
     assert audit.flagged == []
     with pytest.raises(ValueError, match="suppressed"):
         audit_fairness(
@@ -186,11 +186,13 @@ def test_flag_only_when_the_whole_interval_is_outside_the_band() -> None:
     assert fpr_a["ratio"] == pytest.approx(4.0)
     assert fpr_a["status"] == "flag" and fpr_a["ci_low"] > 1.25
     assert "fpr_ratio.red.grp.A" in audit.flagged
-    assert "selection_rate_ratio.red.grp.A" in audit.flagged
+    # Selection rate is outside the band too, but reported, not gated (fairness.gated_measures).
+    assert _ratio(audit, "A", "selection_rate", "red")["status"] == "flag"
+    assert "selection_rate_ratio.red.grp.A" not in audit.flagged
     assert "base_rate_ratio.grp.A" not in audit.flagged  # not gated
     sel_s_row = _ratio(audit, "S", "selection_rate", "red")
     assert sel_s_row["ratio"] == pytest.approx(1.5)
-    assert sel_s_row["status"] == "uncertain"
+    assert sel_s_row["status"] == "not enough data"
     assert not any(name.endswith(".grp.S") for name in audit.flagged)
     # Intervals bracket the point estimates of every non-suppressed rate.
     bg = audit.by_group.loc[audit.by_group["measure"].isin(["selection_rate", "fpr", "base_rate"])]
@@ -294,9 +296,75 @@ def test_zero_selected_uses_wilson_not_a_zero_width_interval() -> None:
     z = _ratio(audit, "Z", "selection_rate", "red")
     assert z["ratio"] == 0 and z["ci_low"] == 0
     assert z["ci_high"] == pytest.approx(z2 / (100 + z2) / 0.02)  # 1.85: reaches into the band
-    assert z["status"] == "uncertain"
+    assert z["status"] == "not enough data"
     zz = _ratio(audit, "ZZ", "selection_rate", "red")
     assert zz["ci_high"] == pytest.approx(z2 / (2000 + z2) / 0.02)  # 0.096: wholly below 0.8
     assert zz["status"] == "flag"
     bg = audit.by_group.set_index("name")
     assert bg.loc["selection_rate.red.g.Z", "ci_high"] == pytest.approx(z2 / (100 + z2))
+
+
+def test_pandas_inputs_are_aligned_by_index_and_different_indexes_refused() -> None:
+    idx = pd.Index([f"r{i}" for i in range(12)])
+    y, p = pd.Series(Y, index=idx), pd.Series(P, index=idx)
+    red = pd.Series(RED, index=idx)
+    g = pd.Series(G.to_numpy(), index=idx, name="g")
+    base = audit_fairness(y, p, sensitive_features=g, selected={"red": red}, min_group_size=3, n_bootstrap=0)
+    # The same rows in another order: aligned on y_score's index, so the same audit.
+    shuffled = np.random.default_rng(0).permutation(12)
+    moved = audit_fairness(
+        y.iloc[shuffled], p, sensitive_features=g.iloc[shuffled[::-1]], selected={"red": red.iloc[shuffled]},
+        min_group_size=3, n_bootstrap=0,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(base.by_group, moved.by_group)
+    other = pd.Series(Y, index=[f"x{i}" for i in range(12)])
+    with pytest.raises(
+        ValueError, match=r"y_true and y_score .* different indexes \(12 label\(s\) only in y_true"
+    ):
+        audit_fairness(other, p, sensitive_features=g, selected={"red": red})
+
+
+def test_selected_must_be_boolean() -> None:
+    with pytest.raises(TypeError, match=r"selected\['red'\] must be boolean .* got dtype int64"):
+        audit_fairness(Y, P, sensitive_features=G, selected={"red": RED.astype(np.int64)})
+    with pytest.raises(TypeError, match=r"top_k or fairness\.top_share"):
+        audit_fairness(Y, P, sensitive_features=G, selected=P)
+    with pytest.raises(ValueError, match="1 missing"):
+        audit_fairness(Y, P, sensitive_features=G, selected=pd.Series([*RED[:-1], None], dtype="boolean"))
+
+
+def test_numpy_sensitive_features_need_names() -> None:
+    named = audit_fairness(
+        Y,
+        P,
+        sensitive_features=G.to_numpy(),
+        sensitive_names=["g"],
+        selected=RED,
+        min_group_size=3,
+        n_bootstrap=0,
+    )
+    framed = audit_fairness(Y, P, sensitive_features=G, selected=RED, min_group_size=3, n_bootstrap=0)
+    pd.testing.assert_frame_equal(named.by_group, framed.by_group)
+    two = np.column_stack([G.to_numpy(), np.where(np.arange(12) % 2, "F", "M")])
+    both = audit_fairness(
+        Y, P, sensitive_features=two, sensitive_names=["g", "sex"], selected=RED, n_bootstrap=0
+    )
+    assert set(both.reference) == {"g", "sex"}
+    with pytest.raises(ValueError, match="name them with sensitive_names"):
+        audit_fairness(Y, P, sensitive_features=two, selected=RED)
+
+
+def test_top_k_and_top_share_make_the_decision_per_date() -> None:
+    from fairness import top_k, top_share
+
+    scores = np.array([0.9, 0.1, 0.5, 0.5, 0.8, 0.3, 0.7, np.nan])
+    dates = np.array(["d1"] * 4 + ["d2"] * 4)
+    assert top_k(scores, 2, by=dates).tolist() == [True, False, True, False, True, False, True, False]
+    assert top_k(scores, 1).tolist() == [True, *[False] * 7]  # ties and missing never pass the k-th place
+    # 50% of 4 scores on d1 = 2; of the 3 known scores on d2 = 1.5, rounded up to 2.
+    assert top_share(scores, 0.5, by=dates).tolist() == [True, False, True, False, True, False, True, False]
+    assert not top_share(scores, 0.0).any() and top_share(scores, 1.0).sum() == 7
+    with pytest.raises(ValueError, match="share"):
+        top_share(scores, 1.5)
+    audit = audit_fairness(Y, P, sensitive_features=G, selected={"top3": top_k(P, 3)}, n_bootstrap=0)
+    assert audit.decisions == ["top3"]

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from fairness.params import FairnessParams
+from fairness.verdicts import VERDICTS, audit_verdicts, read_verdicts
 from iom_contract import ETHNICITY, SEX
 from models.tiering import TieringRule
 from pipelines import audit as stage
@@ -109,10 +110,21 @@ def test_gate_block_and_metric_names() -> None:
     gate = stage.gate_block([a], params)
     assert gate["mode"] == "block" and gate["status"] in ("pass", "flagged")
     assert gate["flagged"] == a.flagged and isinstance(gate["summary"], str)
-    names = stage.mlflow_metrics({"test": a})
-    assert "tpr.red.ethnicity_x_sex.White_x_M" in names
-    assert "fpr_ratio.red.sex.F" in names and "fpr_ratio.red.sex.F.ci_low" in names
+    verdicts = audit_verdicts(a, params.gated_measures, as_of_dates=["2025-03-31"], panel_date="2026-10-31")
+    names = stage.mlflow_headline(a, verdicts, params.gated_measures)
+    assert len(names) <= stage.MAX_HEADLINE_METRICS
+    assert "sex.red.fpr_ratio.tightest" in names and "sex.red.fpr_ratio.tightest.ci_low" in names
+    assert "ethnicity_x_sex.calibration.obs_exp_ratio.tightest" in names
+    assert (
+        names["verdicts.disparity_found"]
+        + names["verdicts.no_disparity_found"]
+        + names["verdicts.not_enough_data"]
+        == 2 * 3
+    )  # two characteristics x (red, calibration)... and red_or_amber is not audited here
     assert all(MLFLOW_METRIC_NAME.match(k) for k in names)
+    table = stage.full_table({"test": a})
+    assert "tpr.red.ethnicity_x_sex.White_x_M" in set(table["name"])
+    assert "fpr_ratio.red.sex.F" in set(table["name"])
     metrics = stage.audit_metrics(a)
     assert json.loads(json.dumps(metrics)) == metrics
 
@@ -238,14 +250,12 @@ def test_registered_version_leads_to_the_audit_run_its_metrics_and_report(served
     assert run_tags["model_version"] == registration["version"]
     assert run_tags["fairness_gate"] == tags["fairness_gate"]
     metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
-    assert metrics["size.sex.M"] > 0
-    assert 0 <= metrics["fpr.red.sex.M"] <= 1
-    assert "selection_rate_ratio.red.sex.F" in metrics or "selection_rate_ratio.red.sex.F" not in json.dumps(
-        served_audit["result"]["test"]["disparities"]
-    )
-    assert any(k.startswith("panel.selection_rate.red.") for k in metrics)
+    assert 0 < len(metrics) <= 100  # the headline only
+    assert "verdicts.not_enough_data" in metrics and "sex.red.fpr_ratio.tightest" in metrics
+    assert run_tags["verdict.sex.red"] in VERDICTS
     files = _list_artifacts(base, tags["fairness_run_id"])
-    assert "fairness_report.html" in files
+    assert "fairness_report.html" in files and "verdicts.json" in files
+    assert "tables/by_group.json" in files  # the full per-group table (mlflow.log_table)
     assert any(f.startswith("plots/") and f.endswith(".png") for f in files)
     report = _get(
         base, "/get-artifact", path="fairness_report.html", run_uuid=tags["fairness_run_id"]
@@ -359,10 +369,17 @@ def test_recording_bias_is_flagged_for_the_affected_group(tmp_path: Path, factor
     black = [name for name in result["gate"]["flagged"] if name.endswith(".ethnicity.Black")]
     size = result["test"]["measures"].get("size.ethnicity.Black", {}).get("value")
     assert size is not None and size >= 50  # the group is large enough to be audited
+    ethnicity = result["verdicts"]["characteristics"]["ethnicity"]
+    found = [
+        m["group"]
+        for decided in [*ethnicity["decisions"].values(), ethnicity["calibration"]]
+        if decided["verdict"] == "disparity found"
+        for m in decided["deciding_measures"]
+    ]
     if factor > 1:
-        assert black, result["test"]["disparities"]
+        assert black and "Black" in found, result["test"]["disparities"]
     else:
-        assert not black, black
+        assert not black and "Black" not in found, black
     shutil.rmtree(tmp_path / "area", ignore_errors=True)
 
 
@@ -442,14 +459,69 @@ def test_stage_writes_metrics_report_and_tables(tmp_path: Path, with_predictions
         tmp_path / "params.yaml",
     )
     written = json.loads((tmp_path / "metrics" / "fairness.json").read_text())
-    assert written == json.loads(json.dumps(result))
+    assert written == json.loads(json.dumps(result["headline"]))
     assert written["model_version"] == "unregistered"
-    assert set(written["gate"]) >= {"mode", "status", "flagged", "summary"}
-    assert ("test" in written) is with_predictions
-    assert {"panel", "typology", "overrides"} <= set(written)
-    assert written["panel"]["reference"]["ethnicity"] == "White"
-    assert written["panel"]["suppressed"]["ethnicity"] == []  # 60 Black people: shown
+    assert set(written["gate"]) == {"mode", "status", "flagged", "summary"}
+    assert set(written) == {"model_version", "gate", "disparity_found", "no_disparity", "not_enough_data"}
+    assert len(json.dumps(written)) < 600  # headline figures only
+    detail = json.loads((tmp_path / "reports" / "audit.json").read_text())
+    assert ("test" in detail) is with_predictions
+    assert {"panel", "typology", "overrides"} <= set(detail)
+    assert detail["panel"]["reference"]["ethnicity"] == "White"
+    assert detail["panel"]["suppressed"]["ethnicity"] == []  # 60 Black people: shown
+    verdicts = read_verdicts(tmp_path / "reports" / "verdicts.json")
+    assert set(verdicts["characteristics"]) == {"ethnicity", "age_band"}
+    assert verdicts["audit_date_scope"]["panel_date"] == "2026-10-31"
+    expected_dates = ["2024-09-30", "2024-12-31"] if with_predictions else []
+    assert verdicts["audit_date_scope"]["as_of_dates"] == expected_dates
+    n_verdicts = written["disparity_found"] + written["no_disparity"] + written["not_enough_data"]
+    assert n_verdicts == 2 * 3
     page = (tmp_path / "reports" / "fairness_report.html").read_text()
     assert "own decisions by group" in page and "Typology assignment" in page
     assert (tmp_path / "reports" / "panel_by_group.csv").exists()
     assert "P000000000000000" not in page
+
+
+def test_audit_run_in_mlflow_has_the_headline_the_table_and_the_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The logged run, read back from a real SQLite store: at most 100 metrics, the table, the tags."""
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    paths = _write_inputs(tmp_path)
+    result = stage.run(
+        paths["model"],
+        paths["features"],
+        tmp_path / "persons.parquet",
+        paths["typology"],
+        paths["linked"],
+        tmp_path / "reports",
+        tmp_path / "metrics" / "fairness.json",
+        tmp_path / "params.yaml",
+    )
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    [exp] = [e for e in client.search_experiments() if e.name != "Default"]
+    [run] = client.search_runs([exp.experiment_id])
+    assert run.info.run_name == "audit"
+    assert 0 < len(run.data.metrics) <= 100
+    assert run.data.metrics["verdicts.not_enough_data"] == result["headline"]["not_enough_data"]
+    for characteristic in ("ethnicity", "age_band"):
+        for slot in ("red", "red_or_amber", "calibration"):
+            assert run.data.tags[f"verdict.{characteristic}.{slot}"] in VERDICTS
+    files = {a.path for a in client.list_artifacts(run.info.run_id)}
+    files |= {a.path for d in ("tables", "plots") for a in client.list_artifacts(run.info.run_id, d)}
+    assert {"fairness_report.html", "verdicts.json", "audit.json", "tables/by_group.json"} <= files
+    assert any(f.startswith("plots/") and f.endswith(".png") for f in files)
+    table = client.load_table(exp.experiment_id, "tables/by_group.json", run_ids=[run.info.run_id])
+    # Every per-group value and ratio of every audit, one row each.
+    n_rows = sum(
+        len(pd.read_csv(tmp_path / "reports" / f"{k}_{t}.csv"))
+        for k in ("test", "panel", "typology", "overrides")
+        for t in ("by_group", "disparities")
+    )
+    assert len(table) == n_rows
+    assert {"audit", "grouping", "group", "measure", "value", "ratio", "ci_low", "ci_high", "status"} <= set(
+        table.columns
+    )
+    assert not table["name"].str.contains(r"P[0-9a-f]{16}").any()
