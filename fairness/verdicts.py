@@ -197,8 +197,8 @@ def _sentence(
     if not deciding:
         return f"{subject}: not enough data — no group besides the reference is large enough to compare."
     return (
-        f"{subject}: not enough data to tell — {len(deciding)} ratio(s) have intervals reaching across "
-        f"{lo:g}–{hi:g}, e.g. {deciding[0]['why']}."
+        f"{subject}: not enough data to tell — {len(deciding)} ratio(s) have 95% intervals that neither "
+        f"lie wholly inside nor wholly outside the band, e.g. {deciding[0]['why']}."
     )
 
 
