@@ -208,17 +208,19 @@ def _summary(characteristic: str, entry: Mapping[str, Any], not_assessed: Sequen
     for decision, decided in entry["decisions"].items():
         by_verdict.setdefault(decided["verdict"], []).append(f"at {_words(decision)}")
     by_verdict.setdefault(entry["calibration"]["verdict"], []).append("in calibration")
-    parts = [f"{verdict} {' and '.join(where)}" for verdict, where in by_verdict.items()]
     words = CHARACTERISTIC_WORDS.get(characteristic, characteristic.replace("_", " "))
     found = [
-        f"{d['group']} ({label_of(d['measure'])}{' at ' + _words(dec) if dec else ''} {_fmt(d['ratio'])}×)"
+        f"{d['group']}'s {label_of(d['measure'])} {_fmt(d['ratio'])}× {d['reference']}'s"
+        f"{' at ' + _words(dec) if dec else ''}"
         for dec, decided in [*entry["decisions"].items(), ("", entry["calibration"])]
         if decided["verdict"] == DISPARITY
         for d in decided["deciding_measures"][:1]
     ]
+    parts = [
+        f"{verdict} {' and '.join(where)}" + (f" ({', '.join(found)})" if verdict == DISPARITY else "")
+        for verdict, where in by_verdict.items()
+    ]
     text = f"By {words}: " + "; ".join(parts)
-    if found:
-        text += f" (largest: {', '.join(found)})"
     if not_assessed:
         text += f"; too few people to assess: {', '.join(not_assessed)}"
     return text + "."
