@@ -26,7 +26,7 @@ from fairness.measures import BY_NAME, CALIBRATION_MEASURE, label_of, measures_f
 from fairness.verdicts import CHARACTERISTIC_WORDS, DISPARITY, NO_DISPARITY
 
 DECISION_LABELS = {"red": "red", "red_or_amber": "red or amber", "": ""}
-GATED_PLOT_MEASURES = ("selection_rate", "fpr", "fnr")
+PLOT_MEASURES = ("selection_rate", "fpr", "fnr")
 PLOT_LIMITS = (0.2, 5.0)
 VERDICT_CSS = {DISPARITY: "disparity", NO_DISPARITY: "none"}
 STATUS_CSS = {"flag": "flag", "not enough data": "nodata", "suppressed": "suppressed"}
@@ -207,7 +207,7 @@ METHOD = (
 
 
 def plot_disparities(
-    audit: FairnessAudit, decision: str, measures: Sequence[str] = GATED_PLOT_MEASURES
+    audit: FairnessAudit, decision: str, measures: Sequence[str] = PLOT_MEASURES
 ) -> bytes | None:
     """Forest plot: each group's ratio to its reference with the 95% interval and the band.
 
@@ -458,7 +458,7 @@ def _section_view(sec: ReportSection, plots: dict[str, bytes]) -> dict[str, Any]
     for k in a.decisions:
         if k.startswith("typology_"):
             continue
-        png = plot_disparities(a, k, GATED_PLOT_MEASURES if a.labelled else ("selection_rate",))
+        png = plot_disparities(a, k, PLOT_MEASURES if a.labelled else ("selection_rate",))
         if png is None:
             continue
         fname = f"{sec.key}_disparities_{k}.png"

@@ -197,8 +197,8 @@ def _sentence(
     if not deciding:
         return f"{subject}: not enough data — no group besides the reference is large enough to compare."
     return (
-        f"{subject}: not enough data to tell — {len(deciding)} ratio(s) have intervals reaching across "
-        f"{lo:g}–{hi:g}, e.g. {deciding[0]['why']}."
+        f"{subject}: not enough data to tell — {len(deciding)} ratio(s) have 95% intervals that neither "
+        f"lie wholly inside nor wholly outside the band, e.g. {deciding[0]['why']}."
     )
 
 
@@ -208,17 +208,19 @@ def _summary(characteristic: str, entry: Mapping[str, Any], not_assessed: Sequen
     for decision, decided in entry["decisions"].items():
         by_verdict.setdefault(decided["verdict"], []).append(f"at {_words(decision)}")
     by_verdict.setdefault(entry["calibration"]["verdict"], []).append("in calibration")
-    parts = [f"{verdict} {' and '.join(where)}" for verdict, where in by_verdict.items()]
     words = CHARACTERISTIC_WORDS.get(characteristic, characteristic.replace("_", " "))
     found = [
-        f"{d['group']} ({label_of(d['measure'])}{' at ' + _words(dec) if dec else ''} {_fmt(d['ratio'])}×)"
+        f"{d['group']}'s {label_of(d['measure'])} {_fmt(d['ratio'])}× {d['reference']}'s"
+        f"{' at ' + _words(dec) if dec else ''}"
         for dec, decided in [*entry["decisions"].items(), ("", entry["calibration"])]
         if decided["verdict"] == DISPARITY
         for d in decided["deciding_measures"][:1]
     ]
+    parts = [
+        f"{verdict} {' and '.join(where)}" + (f" ({', '.join(found)})" if verdict == DISPARITY else "")
+        for verdict, where in by_verdict.items()
+    ]
     text = f"By {words}: " + "; ".join(parts)
-    if found:
-        text += f" (largest: {', '.join(found)})"
     if not_assessed:
         text += f"; too few people to assess: {', '.join(not_assessed)}"
     return text + "."

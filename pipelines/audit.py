@@ -4,10 +4,13 @@ Reads the train stage's outputs (``predictions.parquet``: the out-of-time test b
 its labels; ``scores.parquet``: the panel-date list; ``registration.json``), the
 features stage's age at each as-of date, the linked persons' sex and ethnicity (used
 here only, in aggregate), the typology assignment and, when present, the panel's own
-decisions. Writes ``metrics/fairness.json`` (with the ``gate`` block the publish stage
-reads), ``reports/fairness/`` (the self-contained HTML report, its plots and the
-aggregate tables as CSV), and an MLflow run ``audit`` tagged with the model version;
-the registered model version gets the tags ``fairness_run_id`` and ``fairness_gate``.
+decisions. Writes ``metrics/fairness.json`` (headline only: the model version, the
+``gate`` block the publish stage reads, and the verdict counts), ``reports/fairness/``
+(``verdicts.json``: one verdict per characteristic and decision; the self-contained HTML
+report and its plots; ``audit.json`` and CSV tables: every rate and ratio), and an
+MLflow run ``audit`` tagged with the model version and the verdicts, holding at most 100
+headline metrics and the full per-group table; the registered model version gets the
+tags ``fairness_run_id`` and ``fairness_gate``.
 
 Audits:
 
