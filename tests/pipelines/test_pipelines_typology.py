@@ -24,6 +24,7 @@ from pipelines.features import read_extract_date, read_linked
 OUTPUTS = (
     "data/typology.parquet",
     "data/model.json",
+    "data/structure.json",
     "metrics/typology.json",
     "reports/profiles.csv",
     "reports/profile_heatmap.png",
@@ -77,6 +78,13 @@ def test_stage_writes_every_output_with_the_interface_columns(
     assert set(out["as_of_date"]) == set(feats["as_of_date"])
     assert set(out["typology"]) <= set(TYPOLOGY_LABELS)
     assert out["membership_probability"].between(0, 1).all()
+    # The atypical marker: set exactly where a reason is given, only on the four names.
+    assert (out["atypical"] == (out["atypical_reason"] != "")).all()
+    assert (
+        out.loc[out["atypical"], "typology"]
+        .isin(["young_last_chance", "older_prison", "vulnerable", "control_only"])
+        .all()
+    )
 
 
 def test_metrics_report_k_curve_stability_sizes_and_truth(staged: dict[str, Any]) -> None:
@@ -86,6 +94,20 @@ def test_metrics_report_k_curve_stability_sizes_and_truth(staged: dict[str, Any]
     assert all({"bic", "stability"} <= set(v) for v in m["criterion"].values())
     assert 0 <= m["stability"] <= 1
     assert sum(m["size_fit"].values()) == m["n_fit_people"]
+    # The structure decision and its evidence, as plain fields the panel pack shows.
+    assert isinstance(m["structure_found"], bool)
+    assert m["structure_message"] == (
+        "" if m["structure_found"] else "no stable typology structure in this extract"
+    )
+    assert {"bic_gain_per_person", "null_bic_gain_per_person", "typologies", "reasons"} <= set(m["structure"])
+    structure = json.loads((staged["first"] / "data" / "structure.json").read_text(encoding="utf-8"))
+    assert structure["structure_found"] == m["structure_found"]
+    assert set(structure["shown_typologies"]) <= set(m["size_fit"])
+    c = m["consistency_panel"]
+    assert 0 <= c["n_atypical"] <= c["n_seed_labelled"]
+    assert c["contradicted_share"] == (
+        round(c["n_atypical"] / c["n_seed_labelled"], 4) if c["n_seed_labelled"] else 0
+    )
     truth = m["truth"]["fit_rows"]
     assert -1 <= truth["ari_typology"] <= 1
     assert sum(sum(r.values()) for r in truth["confusion"].values()) == truth["n_people"]
