@@ -122,7 +122,7 @@ class TypologyParams(StageParams):
     n_null: int = Field(default=1, ge=0)
     unassigned_below: float = Field(default=0.5, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
-    fit_sample: int | None = Field(default=200_000, ge=100)
+    fit_sample: int | None = Field(default=25_000, ge=100)
     rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     person_rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_PERSON_RULES))
     n_jobs: int = Field(default=1, ge=1)
@@ -403,7 +403,7 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         n_null: int = 1,
         unassigned_below: float = 0.5,
         general_max_offending_ratio: float = 1.0,
-        fit_sample: int | None = 200_000,
+        fit_sample: int | None = 25_000,
         rules: Rules | None = None,
         person_rules: Rules | None = None,
         n_jobs: int = 1,
