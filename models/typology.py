@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from pydantic import Field, field_validator, model_validator
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.metrics import adjusted_rand_score
@@ -41,20 +42,24 @@ from iom_config import StageParams
 from iom_contract import NEEDS, OFFENCE_GROUPS
 from models.latent_class import MixedMixture
 from models.typology_naming import (
+    DEFAULT_PERSON_RULES,
     DEFAULT_RULES,
+    NO_STRUCTURE_MESSAGE,
+    SEED_TYPOLOGIES,
     TYPOLOGY_LABELS,
     UNASSIGNED,
     Bound,
     Rules,
     _longest,
     check_rules,
+    contradicted_rules,
     name_clusters,
     profile_clusters,
 )
 
 logger = logging.getLogger(__name__)
 
-MODEL_FORMAT = "iom-typology/2"
+MODEL_FORMAT = "iom-typology/3"
 
 # Continuous inputs (a normal per class; NaN = not recorded): name -> meaning.
 GAUSSIAN_INPUTS: dict[str, str] = {
@@ -109,12 +114,18 @@ class TypologyParams(StageParams):
     alpha: float = Field(default=1.0, ge=0)
     n_init: int = Field(default=3, ge=1)
     max_iter: int = Field(default=500, ge=10)
+    tol: float = Field(default=1e-6, gt=0)
     n_bootstrap: int = Field(default=3, ge=0)
     min_stability: float = Field(default=0.85, ge=0, le=1)
+    min_typology_stability: float = Field(default=0.75, ge=0, le=1)
+    min_typology_separation: float = Field(default=0.7, ge=0, le=1)
+    n_null: int = Field(default=1, ge=0)
     unassigned_below: float = Field(default=0.5, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
-    fit_sample: int | None = Field(default=200_000, ge=100)
+    fit_sample: int | None = Field(default=25_000, ge=100)
     rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
+    person_rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_PERSON_RULES))
+    n_jobs: int = Field(default=1, ge=1)
     seed: int = 42
     log_mlflow: bool = True
 
@@ -123,6 +134,7 @@ class TypologyParams(StageParams):
         if self.k_min > self.k_max:
             raise ValueError(f"k_min {self.k_min} is above k_max {self.k_max}")
         check_rules(self.rules)
+        check_rules(self.person_rules)
         return self
 
     @field_validator("train_end")
@@ -141,12 +153,18 @@ class TypologyParams(StageParams):
             alpha=self.alpha,
             n_init=self.n_init,
             max_iter=self.max_iter,
+            tol=self.tol,
             n_bootstrap=self.n_bootstrap,
             min_stability=self.min_stability,
+            min_typology_stability=self.min_typology_stability,
+            min_typology_separation=self.min_typology_separation,
+            n_null=self.n_null,
             unassigned_below=self.unassigned_below,
             general_max_offending_ratio=self.general_max_offending_ratio,
             fit_sample=self.fit_sample,
             rules=self.rules,
+            person_rules=self.person_rules,
+            n_jobs=self.n_jobs,
             random_state=self.seed,
         )
 
@@ -222,38 +240,125 @@ def sum_by_name(
     return np.asarray(np.clip(resp @ onehot, 0.0, 1.0))
 
 
+def permute_columns(X: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``X`` with every column shuffled on its own: the same margins, no association left.
+
+    This is the structure-destroyed null: any cluster the model finds in it comes from
+    the shapes of the single inputs, not from people sharing several traits.
+    """
+    rng = np.random.default_rng([seed, 1])
+    n = len(X)
+    return pd.DataFrame({c: X[c].to_numpy()[rng.permutation(n)] for c in X.columns}, index=X.index).astype(
+        X.dtypes.to_dict()
+    )
+
+
+def _named(X: pd.DataFrame, resp: np.ndarray, rules: Rules, general_max_offending_ratio: float) -> np.ndarray:
+    """Most probable typology per row, clusters named by ``rules`` from their profiles on ``X``."""
+    names = name_clusters(profile_clusters(X, resp), rules, general_max_offending_ratio)
+    labels = np.unique(np.asarray(names, dtype=object))
+    return np.asarray(labels[sum_by_name(resp, names, labels).argmax(axis=1)])
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    union = int((a | b).sum())
+    return float((a & b).sum() / union) if union else 1.0
+
+
+def _fit_candidate(
+    model: TypologyModel, X: pd.DataFrame, Z: pd.DataFrame, k: int, seed: int, rules: Rules
+) -> tuple[MixedMixture, dict[str, Any]]:
+    """Fit ``k`` clusters and score them on bootstrap refits (one job of the k search)."""
+    # Seeds per k, so a k's fit and stability do not depend on the bounds searched.
+    rng = np.random.default_rng([seed, k])
+    n = len(Z)
+    mix = model._mixture(k, int(rng.integers(2**31 - 1))).fit(Z)
+    resp_full = mix.predict_proba(Z)
+    ref = resp_full.argmax(axis=1)
+    ref_named = _named(X, resp_full, rules, model.general_max_offending_ratio)
+    scores, cluster_scores = [], []
+    jaccard: dict[str, list[float]] = {t: [] for t in np.unique(ref_named)}
+    for _ in range(model.n_bootstrap):
+        idx = rng.integers(0, n, n)
+        # Every refit starts afresh (n_init starts), never from the full fit: a warm start
+        # would make arbitrary cut points through a continuum look stable.
+        boot = model._mixture(k, int(rng.integers(2**31 - 1))).fit(Z.iloc[idx])
+        resp = boot.predict_proba(Z)
+        named = _named(X, resp, rules, model.general_max_offending_ratio)
+        # Stability of what the panel sees: the named typology, each refit named by the
+        # same rules. Clusters that share a name may swap members between refits without
+        # changing anyone's typology.
+        scores.append(adjusted_rand_score(ref_named, named))
+        cluster_scores.append(adjusted_rand_score(ref, resp.argmax(axis=1)))
+        # Each typology's own stability: Jaccard similarity of its members (Hennig 2007).
+        for t in jaccard:
+            jaccard[t].append(_jaccard(ref_named == t, named == t))
+    criterion = {
+        "bic": mix.bic(Z),
+        "stability": float(np.mean(scores)) if scores else 1.0,
+        "stability_clusters": float(np.mean(cluster_scores)) if cluster_scores else 1.0,
+        "typology_stability": {t: float(np.mean(v)) if v else 1.0 for t, v in jaccard.items()},
+    }
+    return mix, criterion
+
+
+def _fit_null(model: TypologyModel, X: pd.DataFrame, k: int, seed: int) -> float:
+    """BIC gain per person of ``k`` clusters over one, on structure-destroyed data."""
+    Zp = typology_inputs(permute_columns(X, seed)).reset_index(drop=True)
+    mix = model._mixture(k, seed).fit(Zp)
+    one = model._mixture(1, seed).fit(Zp)
+    return (one.bic(Zp) - mix.bic(Zp)) / len(Zp)
+
+
 class TypologyModel(ClusterMixin, BaseEstimator):
-    """Latent class typology model over person-level traits.
+    """Latent class typology model over person-level traits, shown only where the types are real.
 
     Parameters
     ----------
     k_min, k_max
         Bounds on the number of clusters.
-    var_floor, alpha, n_init, max_iter
+    var_floor, alpha, n_init, max_iter, tol
         Passed to :class:`models.latent_class.MixedMixture`: ``var_floor`` is added to the
         class variances of the standardised continuous inputs (broad clusters: the
         traits are noisy measurements), ``alpha`` smooths the category and offence-mix
-        probabilities.
+        probabilities, ``tol`` stops EM when the mean log-likelihood per person gains
+        less than it.
     n_bootstrap
-        Refits on bootstrap resamples per candidate ``k`` for the stability score (0
-        skips it: every ``k`` counts as stable). Each refit is the same procedure as
-        the full fit (``n_init`` starts), so stability measures the method, not luck.
+        Refits on bootstrap resamples per candidate ``k`` for the stability scores (0
+        skips them: every ``k`` and typology counts as stable). Each refit is the same
+        procedure as the full fit (``n_init`` fresh starts), so stability measures the
+        method, not luck.
     min_stability
         A ``k`` is eligible when its mean adjusted Rand index between the named
         typologies of the full fit and of the bootstrap refits (each named by the same
         rules, all predicting the full data) reaches this; the eligible ``k`` with the
-        lowest BIC is chosen (if none is eligible, the most stable). Several clusters
-        may share a name, so stability is judged on the names, not the cluster numbers
-        (``criterion_[k]["stability_clusters"]`` keeps the cluster-level figure).
+        lowest BIC is chosen (if none is eligible, the most stable, and no typology is
+        shown). Several clusters may share a name, so stability is judged on the names,
+        not the cluster numbers (``criterion_[k]["stability_clusters"]`` keeps the
+        cluster-level figure).
+    min_typology_stability
+        A named seed typology is shown only if the mean Jaccard similarity of its members
+        between the full fit and the refits reaches this (Hennig's 0.75: "stable").
+    min_typology_separation
+        ... and if the average membership probability of the people it is given to
+        (average posterior probability, AvePP) reaches this (Nagin's 0.7).
+    n_null
+        The chosen ``k`` is also fitted to ``n_null`` copies of the data with every
+        feature shuffled on its own (:func:`permute_columns`). The structure is real only
+        if the data gain more BIC over a one-cluster fit than every such null does.
     unassigned_below
-        A person whose most probable typology has a membership probability below this
-        is ``unassigned``.
+        A person whose most probable shown typology has a membership probability below
+        this is ``unassigned``.
     general_max_offending_ratio, rules
         Naming rules (see :mod:`models.typology_naming`).
+    person_rules
+        Bounds that a person's own record must not break to carry a typology without
+        qualification (:func:`models.typology_naming.contradicted_rules`); those who
+        break one are marked ``atypical`` with the reason.
     fit_sample
         Fit on at most this many people (a seeded random sample; ``None``: everyone).
-        A national extract has over a million people; the classes are as well
-        estimated from a sample of 200,000, and every person is still assigned.
+    n_jobs
+        Candidate ``k`` fitted in parallel (processes). Results do not depend on it.
     random_state
         Seed for every fit and resample (``None`` means 0: fits are always
         reproducible). Each ``k`` draws from its own stream seeded by
@@ -263,14 +368,23 @@ class TypologyModel(ClusterMixin, BaseEstimator):
     ----------
     mixture_ : MixedMixture
     n_clusters_ : int
-    criterion_ : dict mapping k to {"bic", "stability", "stability_clusters"}
+    criterion_ : dict mapping k to {"bic", "stability", "stability_clusters", "typology_stability"}
     stability_ : float
         Stability of the chosen ``k``.
     profiles_ : DataFrame
         Cluster profiles on the fit data.
     cluster_names_ : list of str
+        The name each cluster's profile earns under the rules.
+    shown_names_ : list of str
+        The name shown for each cluster: ``cluster_names_`` with every typology that
+        failed its checks, or all of them when no structure was found, set to
+        ``unassigned``.
+    structure_ : dict
+        The evidence and the decision: ``found`` (bool), ``message``, ``reasons`` (why
+        not), ``bic_gain_per_person`` and ``null_bic_gain_per_person``, and per named
+        typology its ``stability``, ``separation``, ``share``, ``shown`` and ``reasons``.
     classes_ : ndarray of str
-        Typology names, the columns of :meth:`predict_proba`.
+        Typology names shown, the columns of :meth:`predict_proba`.
     """
 
     def __init__(
@@ -281,12 +395,18 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         alpha: float = 1.0,
         n_init: int = 3,
         max_iter: int = 500,
+        tol: float = 1e-6,
         n_bootstrap: int = 3,
         min_stability: float = 0.85,
+        min_typology_stability: float = 0.75,
+        min_typology_separation: float = 0.7,
+        n_null: int = 1,
         unassigned_below: float = 0.5,
         general_max_offending_ratio: float = 1.0,
-        fit_sample: int | None = 200_000,
+        fit_sample: int | None = 25_000,
         rules: Rules | None = None,
+        person_rules: Rules | None = None,
+        n_jobs: int = 1,
         random_state: int | None = None,
     ) -> None:
         self.k_min = k_min
@@ -295,12 +415,18 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         self.alpha = alpha
         self.n_init = n_init
         self.max_iter = max_iter
+        self.tol = tol
         self.n_bootstrap = n_bootstrap
         self.min_stability = min_stability
+        self.min_typology_stability = min_typology_stability
+        self.min_typology_separation = min_typology_separation
+        self.n_null = n_null
         self.unassigned_below = unassigned_below
         self.general_max_offending_ratio = general_max_offending_ratio
         self.fit_sample = fit_sample
         self.rules = rules
+        self.person_rules = person_rules
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _mixture(self, k: int, seed: int) -> MixedMixture:
@@ -313,11 +439,12 @@ class TypologyModel(ClusterMixin, BaseEstimator):
             alpha=self.alpha,
             n_init=self.n_init,
             max_iter=self.max_iter,
+            tol=self.tol,
             random_state=seed,
         )
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> TypologyModel:
-        """Choose ``k``, fit the mixture and name the clusters.
+        """Choose ``k``, fit the mixture, name the clusters and decide which names to show.
 
         Parameters
         ----------
@@ -330,43 +457,25 @@ class TypologyModel(ClusterMixin, BaseEstimator):
             raise ValueError(f"k_min {self.k_min} is above k_max {self.k_max}")
         rules = DEFAULT_RULES if self.rules is None else self.rules
         check_rules(rules)
+        check_rules(DEFAULT_PERSON_RULES if self.person_rules is None else self.person_rules)
         seed = 0 if self.random_state is None else self.random_state
-        X = sample_for_fit(X, self.fit_sample, seed)
+        X = sample_for_fit(X, self.fit_sample, seed).reset_index(drop=True)
         n = len(X)
         if n < 2 * self.k_max:
             raise ValueError(f"{n} rows is too few to fit up to {self.k_max} clusters")
         Z = typology_inputs(X).reset_index(drop=True)
-        fits: dict[int, MixedMixture] = {}
-        criterion: dict[int, dict[str, float]] = {}
-        for k in range(self.k_min, self.k_max + 1):
-            # Seeds per k, so a k's fit and stability do not depend on the bounds searched.
-            rng = np.random.default_rng([seed, k])
-            mix = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z)
-            resp_full = mix.predict_proba(Z)
-            ref = resp_full.argmax(axis=1)
-            ref_named = self._named(X, resp_full, rules)
-            scores, cluster_scores = [], []
-            for _ in range(self.n_bootstrap):
-                idx = rng.integers(0, n, n)
-                boot = self._mixture(k, int(rng.integers(2**31 - 1))).fit(Z.iloc[idx])
-                resp = boot.predict_proba(Z)
-                # Stability of what the panel sees: the named typology, each refit named
-                # by the same rules. Clusters that share a name may swap members between
-                # refits without changing anyone's typology.
-                scores.append(adjusted_rand_score(ref_named, self._named(X, resp, rules)))
-                cluster_scores.append(adjusted_rand_score(ref, resp.argmax(axis=1)))
-            stability = float(np.mean(scores)) if scores else 1.0
-            fits[k] = mix
-            criterion[k] = {
-                "bic": mix.bic(Z),
-                "stability": stability,
-                "stability_clusters": float(np.mean(cluster_scores)) if cluster_scores else 1.0,
-            }
+        ks = list(range(self.k_min, self.k_max + 1))
+        jobs = Parallel(n_jobs=min(self.n_jobs, len(ks)))(
+            delayed(_fit_candidate)(self, X, Z, k, seed, rules) for k in ks
+        )
+        fits = {k: job[0] for k, job in zip(ks, jobs, strict=True)}
+        criterion = {k: job[1] for k, job in zip(ks, jobs, strict=True)}
+        for k in ks:
             logger.info(
                 "typology k=%d: BIC %.1f, stability %.3f (clusters %.3f)",
                 k,
                 criterion[k]["bic"],
-                stability,
+                criterion[k]["stability"],
                 criterion[k]["stability_clusters"],
             )
         eligible = [k for k, c in criterion.items() if c["stability"] >= self.min_stability]
@@ -374,7 +483,7 @@ class TypologyModel(ClusterMixin, BaseEstimator):
             k_best = min(eligible, key=lambda k: criterion[k]["bic"])
         else:
             k_best = max(criterion, key=lambda k: criterion[k]["stability"])
-            logger.warning("no k reached stability %.2f; using the most stable", self.min_stability)
+            logger.warning("no k reached stability %.2f; the most stable is %d", self.min_stability, k_best)
         self.criterion_ = criterion
         self.n_clusters_ = k_best
         self.stability_ = criterion[k_best]["stability"]
@@ -385,50 +494,124 @@ class TypologyModel(ClusterMixin, BaseEstimator):
             np.nanmean(X["n_recorded_offences_12m"].astype("Float64").to_numpy(np.float64, na_value=np.nan))
         )
         self.cluster_names_ = name_clusters(self.profiles_, rules, self.general_max_offending_ratio)
-        self.classes_ = np.array([t for t in TYPOLOGY_LABELS if t in self.cluster_names_], dtype=object)
+        nulls = Parallel(n_jobs=min(self.n_jobs, max(self.n_null, 1)))(
+            delayed(_fit_null)(self, X, k_best, int(s))
+            for s in np.random.default_rng([seed, 2]).integers(0, 2**31 - 1, self.n_null)
+        )
+        one = self._mixture(1, seed).fit(Z)
+        self.structure_ = self._decide(X, Z, resp, one.bic(Z), list(nulls))
+        checks = self.structure_["typologies"]
+        self.shown_names_ = [
+            name if self.structure_["found"] and checks.get(name, {}).get("shown", True) else UNASSIGNED
+            for name in self.cluster_names_
+        ]
+        self.classes_ = np.array([t for t in TYPOLOGY_LABELS if t in self.shown_names_], dtype=object)
         logger.info("typology: k=%d clusters named %s", k_best, self.cluster_names_)
+        if not self.structure_["found"]:
+            logger.warning("typology: %s (%s)", NO_STRUCTURE_MESSAGE, "; ".join(self.structure_["reasons"]))
         return self
 
-    def _named(self, X: pd.DataFrame, resp: np.ndarray, rules: Rules) -> np.ndarray:
-        """Most probable typology per row, clusters named by ``rules`` from their profiles on ``X``."""
-        names = name_clusters(profile_clusters(X, resp), rules, self.general_max_offending_ratio)
-        labels = np.unique(np.asarray(names, dtype=object))
-        return np.asarray(labels[sum_by_name(resp, names, labels).argmax(axis=1)])
+    def _decide(
+        self,
+        X: pd.DataFrame,
+        Z: pd.DataFrame,
+        resp: np.ndarray,
+        bic_one: float,
+        nulls: list[float],
+    ) -> dict[str, Any]:
+        """Whether the typologies are real, from the data alone (never from any truth)."""
+        n = len(Z)
+        gain = (bic_one - self.mixture_.bic(Z)) / n
+        null_gain = [float(v) for v in nulls]
+        names = np.asarray(self.cluster_names_, dtype=object)
+        labels = np.array([t for t in TYPOLOGY_LABELS if t in self.cluster_names_], dtype=object)
+        proba = sum_by_name(resp, names, labels)
+        best = proba.argmax(axis=1)
+        typologies: dict[str, dict[str, Any]] = {}
+        for j, t in enumerate(labels):
+            if t not in SEED_TYPOLOGIES:
+                continue
+            given = best == j
+            share = float(given.mean())
+            stability = float(self.criterion_[self.n_clusters_]["typology_stability"].get(t, 0.0))
+            separation = float(proba[given, j].mean()) if given.any() else 0.0
+            why = []
+            if stability < self.min_typology_stability:
+                why.append(f"stability {stability:.2f} < {self.min_typology_stability}")
+            if separation < self.min_typology_separation:
+                why.append(f"separation {separation:.2f} < {self.min_typology_separation}")
+            typologies[str(t)] = {
+                "stability": round(stability, 4),
+                "separation": round(separation, 4),
+                "share": round(share, 4),
+                "shown": not why,
+                "reasons": why,
+            }
+        reasons = []
+        if self.stability_ < self.min_stability:
+            reasons.append(f"no k reached stability {self.min_stability} (best {self.stability_:.2f})")
+        if null_gain and gain <= max(null_gain):
+            reasons.append(
+                f"BIC gain over one cluster {gain:.3f} per person is no more than shuffled data's "
+                f"{max(null_gain):.3f}"
+            )
+        if not any(v["shown"] for v in typologies.values()):
+            reasons.append("no seed typology passed its own stability and separation checks")
+        found = not reasons
+        return {
+            "found": found,
+            "message": "" if found else NO_STRUCTURE_MESSAGE,
+            "reasons": reasons,
+            "bic_gain_per_person": round(float(gain), 4),
+            "null_bic_gain_per_person": [round(v, 4) for v in null_gain],
+            "typologies": typologies,
+        }
 
     def cluster_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership probability of each row in each cluster, shape (n_rows, n_clusters)."""
         return np.asarray(self.mixture_.predict_proba(typology_inputs(X)))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Membership probability of each typology (columns ``classes_``): clusters sharing a name add up."""
-        return sum_by_name(self.cluster_proba(X), self.cluster_names_, self.classes_)
+        """Membership of each shown typology (columns ``classes_``): clusters sharing a name add up."""
+        return sum_by_name(self.cluster_proba(X), self.shown_names_, self.classes_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Typology name per row (``unassigned`` below the membership threshold)."""
+        """Typology name per row (``unassigned`` below the membership threshold or when none is shown)."""
         return assign_frame(self, X)["typology"].to_numpy(dtype=object)
 
 
 def assign_frame(model: TypologyModel, X: pd.DataFrame) -> pd.DataFrame:
-    """Typology, membership probability and most probable cluster per row of ``X``.
+    """Typology, membership probability, most probable cluster and atypical marker per row of ``X``.
 
     Returns
     -------
     pandas.DataFrame
         Index of ``X``; columns ``typology`` (str), ``membership_probability`` (float,
-        the probability of the most probable typology) and ``cluster`` (int32).
+        the probability of the most probable shown typology, ``unassigned`` excluded; 0
+        when no typology is shown), ``cluster`` (int32), ``atypical`` (bool: the person's
+        own record breaks a person rule of the typology given) and ``atypical_reason``
+        (str, the bounds broken; "" if none).
     """
     resp = model.cluster_proba(X)
-    proba = sum_by_name(resp, model.cluster_names_, model.classes_)
-    best = proba.argmax(axis=1)
-    p = proba[np.arange(len(best)), best]
-    names = model.classes_[best]
-    names = np.where(p < model.unassigned_below, UNASSIGNED, names)
+    named = np.array([t for t in model.classes_ if t != UNASSIGNED], dtype=object)
     cluster = resp.argmax(axis=1).astype(np.int32)
+    if len(named):
+        proba = sum_by_name(resp, model.shown_names_, named)
+        best = proba.argmax(axis=1)
+        p = proba[np.arange(len(best)), best]
+        names = np.where(p < model.unassigned_below, UNASSIGNED, named[best])
+    else:
+        p = np.zeros(len(X))
+        names = np.full(len(X), UNASSIGNED, dtype=object)
+    person_rules = DEFAULT_PERSON_RULES if model.person_rules is None else model.person_rules
+    reason = contradicted_rules(X, names, person_rules) if len(X) else np.array([], dtype=object)
     return pd.DataFrame(
         {
             "typology": pd.array(names, dtype="str"),
             "membership_probability": p.astype(np.float64),
             "cluster": cluster,
+            "atypical": reason != "",
+            "atypical_reason": pd.array(reason, dtype="str"),
         },
         index=X.index,
     )
@@ -503,10 +686,15 @@ def model_to_dict(model: TypologyModel) -> dict[str, Any]:
     params = model.get_params()
     rules = params.pop("rules")
     rules = DEFAULT_RULES if rules is None else rules
+    person_rules = params.pop("person_rules")
+    person_rules = DEFAULT_PERSON_RULES if person_rules is None else person_rules
     return {
         "format": MODEL_FORMAT,
         "params": params,
         "rules": {t: {m: b.model_dump(exclude_none=True) for m, b in bs.items()} for t, bs in rules.items()},
+        "person_rules": {
+            t: {m: b.model_dump(exclude_none=True) for m, b in bs.items()} for t, bs in person_rules.items()
+        },
         "inputs": list(TYPOLOGY_INPUTS),
         "mixture": model.mixture_.to_dict(),
         "n_clusters": int(model.n_clusters_),
@@ -514,6 +702,8 @@ def model_to_dict(model: TypologyModel) -> dict[str, Any]:
         "stability": model.stability_,
         "population_mean_offences": model.population_mean_offences_,
         "cluster_names": list(model.cluster_names_),
+        "shown_names": list(model.shown_names_),
+        "structure": model.structure_,
         "classes": [str(c) for c in model.classes_],
         "profiles": model.profiles_.reset_index().to_dict(orient="list"),
     }
@@ -529,13 +719,16 @@ def model_from_dict(data: Mapping[str, Any]) -> TypologyModel:
     if list(data["inputs"]) != list(TYPOLOGY_INPUTS):
         raise ValueError("the saved model's inputs differ from this version's TYPOLOGY_INPUTS")
     rules = {t: {m: Bound(**b) for m, b in bs.items()} for t, bs in data["rules"].items()}
-    model = TypologyModel(**data["params"], rules=rules)
+    person_rules = {t: {m: Bound(**b) for m, b in bs.items()} for t, bs in data["person_rules"].items()}
+    model = TypologyModel(**data["params"], rules=rules, person_rules=person_rules)
     model.mixture_ = MixedMixture.from_dict(data["mixture"])
     model.n_clusters_ = int(data["n_clusters"])
     model.criterion_ = {int(kk): v for kk, v in data["criterion"].items()}
     model.stability_ = float(data["stability"])
     model.population_mean_offences_ = float(data["population_mean_offences"])
     model.cluster_names_ = list(data["cluster_names"])
+    model.shown_names_ = list(data["shown_names"])
+    model.structure_ = dict(data["structure"])
     model.classes_ = np.array(data["classes"], dtype=object)
     model.profiles_ = pd.DataFrame(data["profiles"]).set_index("cluster")
     return model

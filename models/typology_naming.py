@@ -24,6 +24,8 @@ SEED_TYPOLOGIES: tuple[str, ...] = ("young_last_chance", "older_prison", "vulner
 GENERAL = "general"
 OTHER = "other"
 UNASSIGNED = "unassigned"
+# Shown instead of any typology when the data give no evidence of real, stable types.
+NO_STRUCTURE_MESSAGE = "no stable typology structure in this extract"
 # Every name a person can be given, in the order reports list them.
 TYPOLOGY_LABELS: tuple[str, ...] = (*SEED_TYPOLOGIES, GENERAL, OTHER, UNASSIGNED)
 PANEL_LABELS: dict[str, str] = {
@@ -68,6 +70,10 @@ PROFILE_MEASURES: dict[str, str] = {
     "attendance_share": "average share of probation contacts attended (people with contacts)",
     "absences_mean": "average unacceptable absences from probation in the recent window",
     "breaches_mean": "average orders or licences breached, ever",
+    "vulnerability_any": (
+        "share with a mental-health need, a recent homelessness event or unstable housing"
+        " (missing when the need was never assessed and no housing problem is recorded)"
+    ),
 }
 
 
@@ -109,6 +115,24 @@ DEFAULT_RULES: dict[str, dict[str, Bound]] = {
 }
 
 
+# Person-level rules: what a person's OWN record must not contradict to carry a typology's
+# name without qualification. The cluster rules above describe a group's average; a
+# member may sit far from its centre, and a label such as "last chance before custody"
+# is false of a person who has already served six months. The bounds are on the same
+# measures, for one person (``age_mean`` is that person's age, ``custody_ever`` is 0 or
+# 1). A value that was never recorded (NaN) contradicts nothing.
+DEFAULT_PERSON_RULES: dict[str, dict[str, Bound]] = {
+    # "Last chance BEFORE custody": 180 days or more in prison says custody has happened.
+    "young_last_chance": {"custody_days_mean": Bound(max=179), "age_mean": Bound(max=29)},
+    # "Long prison record": someone never received into prison contradicts it.
+    "older_prison": {"custody_ever": Bound(min=1), "age_mean": Bound(min=30)},
+    # "Vulnerable": no mental-health need, no homelessness and settled housing contradicts it.
+    "vulnerable": {"vulnerability_any": Bound(min=1)},
+    # "Not ready for change": an assessment finding no pro-criminal attitudes contradicts it.
+    "control_only": {"attitudes_need": Bound(min=1)},
+}
+
+
 def check_rules(rules: Rules) -> None:
     """Raise ``ValueError`` if a rule names an unknown typology or measure."""
     for name, bounds in rules.items():
@@ -130,10 +154,11 @@ def _longest(columns: pd.Index, prefix: str) -> str:
     return max(found)[1]
 
 
-def person_measures(features: pd.DataFrame) -> pd.DataFrame:
+def person_measures(features: pd.DataFrame, keep_missing_needs: bool = False) -> pd.DataFrame:
     """Per-person values of the profile measures (before averaging within a cluster).
 
-    Needs not assessed count as "no need recorded" (0); a person with no proven
+    Needs not assessed count as "no need recorded" (0) unless ``keep_missing_needs``
+    (then they are NaN, as a person-level check needs); a person with no proven
     offence has a violence share of 0.
     """
     f = features
@@ -143,6 +168,10 @@ def person_measures(features: pd.DataFrame) -> pd.DataFrame:
 
     def need(n: str) -> np.ndarray:
         return (f[f"need_{n}"].astype("Float64").fillna(0).to_numpy(dtype=np.float64) >= 1).astype(float)
+
+    def need_or_nan(n: str) -> np.ndarray:
+        v = f[f"need_{n}"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.where(np.isnan(v), np.nan, (v >= 1).astype(float))
 
     def num(c: str) -> np.ndarray:
         return f[c].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -170,7 +199,67 @@ def person_measures(features: pd.DataFrame) -> pd.DataFrame:
         },
         index=features.index,
     )
+    housing = np.maximum(out["homeless_recent"].to_numpy(), out["housing_unstable"].to_numpy())
+    mh = need_or_nan("emotional_wellbeing")
+    out["vulnerability_any"] = np.where(housing > 0, 1.0, mh)
+    if not keep_missing_needs:
+        return out
+    # For person-level checks an unassessed need is unknown, not "no need".
+    for measure, n in (
+        ("mental_health_need", "emotional_wellbeing"),
+        ("drugs_need", "drugs"),
+        ("accommodation_need", "accommodation"),
+        ("attitudes_need", "attitudes"),
+        ("thinking_need", "thinking_behaviour"),
+    ):
+        out[measure] = need_or_nan(n)
     return out
+
+
+def contradicted_rules(
+    features: pd.DataFrame, typology: np.ndarray, person_rules: Rules = DEFAULT_PERSON_RULES
+) -> np.ndarray:
+    """Per row, the person-rule bounds of its typology that its own record breaks ("" if none).
+
+    Parameters
+    ----------
+    features
+        Feature rows.
+    typology
+        The typology name of each row (any name; only those with person rules are checked).
+    person_rules
+        Typology -> bounds on :data:`PROFILE_MEASURES` for one person. Missing values
+        break no bound.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        For example ``"custody_days_mean > 179"``; several joined by ``"; "``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"custody_days_mean": [0.0, 400.0]})
+    >>> rules = {"young_last_chance": {"custody_days_mean": Bound(max=179)}}
+    >>> list(contradicted_rules(f, np.array(["young_last_chance"] * 2), rules))
+    ['', 'custody_days_mean > 179']
+    """
+    per = features if set(features.columns) <= set(PROFILE_MEASURES) else person_measures(features, True)
+    names = np.asarray(typology, dtype=object)
+    reasons = np.full(len(names), "", dtype=object)
+    for typ, bounds in person_rules.items():
+        rows = names == typ
+        if not rows.any():
+            continue
+        for measure, bound in bounds.items():
+            v = per[measure].to_numpy(dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                if bound.min is not None:
+                    low = rows & (v < bound.min)
+                    reasons[low] = reasons[low] + f"; {measure} < {bound.min:g}"
+                if bound.max is not None:
+                    high = rows & (v > bound.max)
+                    reasons[high] = reasons[high] + f"; {measure} > {bound.max:g}"
+    return pd.Series(reasons, dtype="str").str.removeprefix("; ").to_numpy(dtype=object)
 
 
 def profile_clusters(

@@ -38,7 +38,15 @@ from pipelines.train import AREA, write_parquet
 
 logger = logging.getLogger(__name__)
 
-TYPOLOGY_COLUMNS = ("pseudo_id", "as_of_date", "typology", "membership_probability", "cluster")
+TYPOLOGY_COLUMNS = (
+    "pseudo_id",
+    "as_of_date",
+    "typology",
+    "membership_probability",
+    "cluster",
+    "atypical",
+    "atypical_reason",
+)
 
 
 def model_inputs(model: RiskModel, features: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:

@@ -14,7 +14,14 @@ from iom_config import ParamsError, parse_params
 from iom_contract import NEEDS, OFFENCE_GROUPS
 from models import TypologyModel, TypologyParams, load_model, name_clusters, save_model
 from models.typology import TYPOLOGY_INPUTS, assign_frame, select_training_rows, typology_inputs
-from models.typology_naming import DEFAULT_RULES, Bound, profile_clusters
+from models.typology_naming import (
+    DEFAULT_PERSON_RULES,
+    DEFAULT_RULES,
+    NO_STRUCTURE_MESSAGE,
+    Bound,
+    contradicted_rules,
+    profile_clusters,
+)
 
 # --- naming rules ----------------------------------------------------------------------
 
@@ -289,7 +296,7 @@ def test_stability_is_judged_on_names_when_clusters_share_one(obvious: pd.DataFr
     # people between same-named clusters without changing anyone's typology.
     model = _model(k_min=7, k_max=7).fit(obvious)
     c = model.criterion_[7]
-    assert set(c) == {"bic", "stability", "stability_clusters"}
+    assert set(c) == {"bic", "stability", "stability_clusters", "typology_stability"}
     assert len(set(model.cluster_names_)) < model.n_clusters_
     assert c["stability"] > 0.95
     assert c["stability"] >= c["stability_clusters"]
@@ -335,3 +342,95 @@ def test_fit_sample_caps_the_people_fitted_and_everyone_is_assigned(obvious: pd.
     assert len(model.predict(obvious)) == len(obvious)
     kind = obvious.attrs["kind"]
     assert (model.predict(obvious)[kind == "old"] == "older_prison").mean() > 0.95
+
+
+# --- is the structure real? ---------------------------------------------------------------
+
+
+def _continuum(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """People who differ by one continuous propensity only: no types, by construction."""
+    frame = _features({"gen": n}, rng)
+    z = rng.gamma(2.0, 0.5, n)  # the propensity
+    age = np.clip(18 + rng.gamma(2.2, 8.0, n), 18, 80)
+    frame["age"] = age.round()
+    frame["age_first_proven"] = np.clip(age - rng.gamma(2.0, 4.0, n), 10, None).round()
+    frame["n_recorded_offences_12m"] = rng.poisson(z)
+    frame["n_recorded_offences_all"] = frame["n_recorded_offences_12m"] + rng.poisson(4 * z)
+    frame["n_proven_offences_all"] = rng.binomial(frame["n_recorded_offences_all"], 0.6)
+    frame["n_proven_theft_all"] = rng.binomial(frame["n_proven_offences_all"], 0.5)
+    frame["n_custody_episodes_all"] = rng.poisson(0.3 * z)
+    frame["days_in_custody_all"] = frame["n_custody_episodes_all"] * rng.integers(20, 120, n)
+    frame["n_homelessness_events_36m"] = rng.poisson(0.1 * z)
+    frame["need_emotional_wellbeing"] = rng.binomial(2, 0.15, n)
+    frame["need_attitudes"] = rng.binomial(2, np.clip(0.1 * z, 0, 1))
+    return frame
+
+
+def test_a_continuum_is_not_shown_as_types() -> None:
+    people = _continuum(900, np.random.default_rng(11))
+    model = _model(k_min=3, k_max=5).fit(people)
+    assert not model.structure_["found"]
+    assert model.structure_["message"] == NO_STRUCTURE_MESSAGE
+    assert model.structure_["reasons"]
+    assert set(model.shown_names_) == {"unassigned"}
+    out = assign_frame(model, people)
+    assert (out["typology"] == "unassigned").all()
+    assert (out["membership_probability"] == 0.0).all()
+
+
+def test_real_groups_are_shown_with_their_evidence(fitted: TypologyModel) -> None:
+    s = fitted.structure_
+    assert s["found"] and s["message"] == "" and not s["reasons"]
+    assert s["bic_gain_per_person"] > max(s["null_bic_gain_per_person"])
+    for name in ("young_last_chance", "older_prison", "vulnerable"):
+        check = s["typologies"][name]
+        assert check["shown"] and check["stability"] >= 0.75 and check["separation"] >= 0.7, name
+    assert fitted.shown_names_ == fitted.cluster_names_
+
+
+def test_a_typology_failing_its_own_checks_is_not_named(obvious: pd.DataFrame) -> None:
+    # Demand more separation than any cluster can show: nothing is named, everyone unassigned.
+    model = _model(min_typology_separation=1.0).fit(obvious)
+    assert not model.structure_["found"]
+    assert all(not v["shown"] for v in model.structure_["typologies"].values())
+    assert set(model.predict(obvious)) == {"unassigned"}
+
+
+def test_parallel_fit_gives_the_same_model(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    again = _model(n_jobs=2).fit(obvious)
+    np.testing.assert_array_equal(again.cluster_proba(obvious), fitted.cluster_proba(obvious))
+    assert again.criterion_ == fitted.criterion_
+    assert again.structure_ == fitted.structure_
+
+
+# --- person-level consistency -------------------------------------------------------------
+
+
+def test_a_record_that_breaks_the_typology_marks_the_person_atypical(obvious: pd.DataFrame) -> None:
+    f = obvious.iloc[:4].copy()
+    f["days_in_custody_all"] = [0.0, 400.0, 0.0, 0.0]
+    f["age"] = [20, 21, 45, 45]
+    f["n_custody_episodes_all"] = [0.0, 3.0, 0.0, 2.0]
+    names = np.array(["young_last_chance", "young_last_chance", "older_prison", "older_prison"])
+    got = contradicted_rules(f, names, DEFAULT_PERSON_RULES)
+    assert list(got) == ["", "custody_days_mean > 179", "custody_ever < 1", ""]
+
+
+def test_an_unassessed_need_contradicts_nothing(obvious: pd.DataFrame) -> None:
+    f = obvious.iloc[:3].copy()
+    f["need_attitudes"] = pd.array([pd.NA, 0, 2], dtype="Int32")
+    got = contradicted_rules(f, np.array(["control_only"] * 3), DEFAULT_PERSON_RULES)
+    assert list(got) == ["", "attitudes_need < 1", ""]
+    # Names without person rules are never marked.
+    assert list(contradicted_rules(f, np.array(["general"] * 3), DEFAULT_PERSON_RULES)) == ["", "", ""]
+
+
+def test_assign_frame_marks_atypical_people(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    f = obvious.copy()
+    kind = obvious.attrs["kind"]
+    young = np.flatnonzero(kind == "young")[:5]
+    f.loc[young, "days_in_custody_all"] = 365.0
+    out = assign_frame(fitted, f)
+    assert out.loc[young, "atypical"].all()
+    assert out.loc[young, "atypical_reason"].str.contains("custody_days_mean").all()
+    assert not out.loc[np.flatnonzero(kind == "young")[5:], "atypical"].any()

@@ -24,6 +24,7 @@ from pipelines.features import read_extract_date, read_linked
 OUTPUTS = (
     "data/typology.parquet",
     "data/model.json",
+    "data/structure.json",
     "metrics/typology.json",
     "reports/profiles.csv",
     "reports/profile_heatmap.png",
@@ -77,6 +78,13 @@ def test_stage_writes_every_output_with_the_interface_columns(
     assert set(out["as_of_date"]) == set(feats["as_of_date"])
     assert set(out["typology"]) <= set(TYPOLOGY_LABELS)
     assert out["membership_probability"].between(0, 1).all()
+    # The atypical marker: set exactly where a reason is given, only on the four names.
+    assert (out["atypical"] == (out["atypical_reason"] != "")).all()
+    assert (
+        out.loc[out["atypical"], "typology"]
+        .isin(["young_last_chance", "older_prison", "vulnerable", "control_only"])
+        .all()
+    )
 
 
 def test_metrics_report_k_curve_stability_sizes_and_truth(staged: dict[str, Any]) -> None:
@@ -86,6 +94,20 @@ def test_metrics_report_k_curve_stability_sizes_and_truth(staged: dict[str, Any]
     assert all({"bic", "stability"} <= set(v) for v in m["criterion"].values())
     assert 0 <= m["stability"] <= 1
     assert sum(m["size_fit"].values()) == m["n_fit_people"]
+    # The structure decision and its evidence, as plain fields the panel pack shows.
+    assert isinstance(m["structure_found"], bool)
+    assert m["structure_message"] == (
+        "" if m["structure_found"] else "no stable typology structure in this extract"
+    )
+    assert {"bic_gain_per_person", "null_bic_gain_per_person", "typologies", "reasons"} <= set(m["structure"])
+    structure = json.loads((staged["first"] / "data" / "structure.json").read_text(encoding="utf-8"))
+    assert structure["structure_found"] == m["structure_found"]
+    assert set(structure["shown_typologies"]) <= set(m["size_fit"])
+    c = m["consistency_panel"]
+    assert 0 <= c["n_atypical"] <= c["n_seed_labelled"]
+    assert c["contradicted_share"] == (
+        round(c["n_atypical"] / c["n_seed_labelled"], 4) if c["n_seed_labelled"] else 0
+    )
     truth = m["truth"]["fit_rows"]
     assert -1 <= truth["ari_typology"] <= 1
     assert sum(sum(r.values()) for r in truth["confusion"].values()) == truth["n_people"]
@@ -168,3 +190,77 @@ def test_typology_unchanged_by_records_dated_after_as_of(
     a = assign_typology(model, before.drop(columns=["label", "label_complete"]))
     b = assign_typology(model, after.drop(columns=["label", "label_complete"]))
     pd.testing.assert_frame_equal(a, b)
+
+
+# --- a world with no typologies ----------------------------------------------------------
+
+NULL_SHARES = {
+    "general": 1.0,
+    "young_last_chance": 0.0,
+    "older_prison": 0.0,
+    "vulnerable": 0.0,
+    "control_only": 0.0,
+}
+
+
+def _null_world(root: Path, seed: int, nominals: int) -> dict[str, Path]:
+    """simulate -> features on a world where one continuous propensity drives everyone."""
+    from pipelines import features, link, simulate, validate
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8"))
+    raw["simulate"].update(
+        {"nominals": nominals, "seed": seed, "out": str(root / "extract"), "typology_shares": NULL_SHARES}
+    )
+    raw["validate"]["extract"] = str(root / "extract")
+    # The typology section is the repository's own, unchanged but for MLflow.
+    raw["typology"]["log_mlflow"] = False
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    m = root / "metrics"
+    simulate.run(params, {}, progress=False, metrics=m / "simulation.json")
+    validate.run(root / "extract", root / "validated", m / "validation.json", root / "docs", params)
+    link.run(root / "validated", root / "linked", root / "reid", m / "linkage.json", root / "linkage", params)
+    features.run(
+        root / "linked", root / "validated" / "manifest.json", root / "features", m / "features.json", params
+    )
+    return {
+        "params": params,
+        "features": root / "features",
+        "truth": root / "extract" / "_truth",
+        "reid": root / "reid",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_null_world_gets_no_seed_typology(seed: int, tmp_path: Path) -> None:
+    """No typologies in the world: at most 2% of people get one of the four names, and the
+    stage says why (issue 15). About a minute per seed."""
+    world = _null_world(tmp_path, seed, 3000)
+    truth = pd.read_parquet(world["truth"] / "persons.parquet", columns=["typology"])
+    assert set(truth["typology"].dropna()) == {"general"}  # distractors have none
+    result = stage.run(
+        world["features"],
+        tmp_path / "data",
+        tmp_path / "metrics" / "typology.json",
+        tmp_path / "reports",
+        world["params"],
+        truth_dir=world["truth"],
+        reid=world["reid"],
+    )
+    out = pd.read_parquet(tmp_path / "data" / "typology.parquet")
+    seeded = out["typology"].isin(["young_last_chance", "older_prison", "vulnerable", "control_only"])
+    panel = out["as_of_date"] == out["as_of_date"].max()
+    assert seeded.mean() <= 0.02
+    assert seeded[panel].mean() <= 0.02
+    fit_sizes = result["size_fit"]
+    assert sum(v for k, v in fit_sizes.items() if k in NULL_SHARES and k != "general") <= 0.02 * sum(
+        fit_sizes.values()
+    )
+    structure = json.loads((tmp_path / "data" / "structure.json").read_text(encoding="utf-8"))
+    metrics = json.loads((tmp_path / "metrics" / "typology.json").read_text(encoding="utf-8"))
+    assert structure["structure_found"] == metrics["structure_found"]
+    if not structure["structure_found"]:
+        assert structure["structure_message"] == "no stable typology structure in this extract"
+        assert structure["reasons"]
+        assert set(out["typology"]) == {"unassigned"}
