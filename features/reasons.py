@@ -356,9 +356,9 @@ REASONS: dict[str, ReasonTemplate] = {
         for s, w in _TREATMENT_WORDS.items()
     },
     "n_treatment_dropouts_12m": _count(
-        "treatment_history", "drop-out from treatment", window="in the last 12 months"
+        "treatment_history", "drop-out{s} from treatment", window="in the last 12 months"
     ),
-    "n_treatment_dropouts_all": _count("treatment_history", "drop-out from treatment", window="{h}"),
+    "n_treatment_dropouts_all": _count("treatment_history", "drop-out{s} from treatment", window="{h}"),
     "n_treatment_completed_all": R(
         "treatment_history",
         "count",
