@@ -78,7 +78,11 @@ def read_previous_list(
     if not dated:
         return None, None
     day, path = max(dated)
-    frame = pd.read_csv(path, dtype={"pseudo_id": "str"}, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype={"pseudo_id": "str"}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        logger.warning("%s: not a readable CSV (%s); not used as the previous list", path, exc)
+        return None, None
     need = ("pseudo_id", "rank", "risk_12m", "suggested_tier")
     missing = [c for c in need if c not in frame]
     if missing:
