@@ -285,10 +285,13 @@ def _reason_texts(frame: pd.DataFrame, stale_days: float | None) -> tuple[list[s
     for i, key in enumerate(fams):
         fam = FAMILIES[key]
         heading = np.where(F[:, i] >= 0, fam.raise_heading, fam.lower_heading).astype(object)
-        if fam.uses_assessment and stale_days is not None and days is not None:
-            stale = days > stale_days
-            heading = np.where(stale, heading + ", from an assessment " + _days_text(days) + " old", heading)
         facts = frame[f"facts__{key}"].astype("str").to_numpy(dtype=object)
+        if fam.uses_assessment and stale_days is not None and days is not None:
+            # Only facts read from the assessment are labelled (every needs template says
+            # "assessment"/"assessed"); a housing record in the same family is not.
+            from_assessment = pd.Series(facts, dtype="str").str.contains("assess").to_numpy()
+            stale = (days > stale_days) & from_assessment
+            heading = np.where(stale, heading + ", from an assessment " + _days_text(days) + " old", heading)
         body = np.where(facts != "", heading + ": " + facts, heading)
         texts.append(body + " (" + _pts_text(F[:, i]) + " pts)")
     return fams, np.array(texts, dtype=object).T.reshape(len(frame), len(fams)), F

@@ -61,6 +61,16 @@ def test_record_has_the_wordings_its_values_need(name: str) -> None:
         assert ";" not in text, "';' separates reasons"
 
 
+def test_assessment_facts_say_so() -> None:
+    # compose_reasons labels stale assessments by this word: every needs template has it.
+    for name, rec in REASONS.items():
+        if name.startswith("need_"):
+            for text in (rec.value, rec.zero, rec.missing, rec.negative):
+                assert not text or "assess" in text, (name, text)
+        elif FAMILIES[rec.family].uses_assessment:
+            assert "assess" not in " ".join([rec.value, rec.zero, rec.yes, rec.no]), name
+
+
 def test_can_change_means_a_positive_step_never_raises_the_estimate() -> None:
     for name, rec in REASONS.items():
         families = {rec.family, rec.recent_family} - {""}

@@ -82,6 +82,10 @@ def test_policy_number_of_reasons_and_stale_assessment() -> None:
     )
     fresh = compose_reasons(fam, stale_days=None)
     assert "assessment 8 years old" not in fresh.loc[0, "reasons_up_dynamic"]
+    # A housing record in the accommodation family is not from the assessment: no label.
+    assert one.loc[0, "reasons_up_dynamic"].count("years old") == 1
+    two = compose_reasons(fam, n_up=2, stale_days=365.0).loc[0, "reasons_up_dynamic"]
+    assert "Accommodation: latest housing record" in two
 
 
 def test_contributions_are_families_largest_first() -> None:
