@@ -184,16 +184,19 @@ def _templates() -> tuple[_Template, ...]:
         *(T(f"need_{n}", f"{_pretty(n)} need at latest assessment (0-2)", 1, "Int32") for n in NEEDS),
         T("need_total", "total need score at latest assessment", 1, "Int32"),
         *(
-            T(f"need_{n}_change", f"change in {_pretty(n)} need since previous assessment", 0, "Int32")
+            T(f"need_{n}_change", f"change in {_pretty(n)} need since previous assessment", 1, "Int32")
             for n in NEEDS
         ),
-        T("need_total_change", "change in total need score since previous assessment", 0, "Int32"),
+        T("need_total_change", "change in total need score since previous assessment", 1, "Int32"),
         T("days_since_assessment", "days since latest needs assessment", 0, "Int32"),
     )
     health = _section(
         "health",
         "dynamic",
-        *(T(f"in_{s}", f"in {_treatment(s)} now", 0, "bool") for s in TREATMENT_SERVICES),
+        # Being in treatment never raises the estimate, and a need falling never does: the
+        # panel reads these as "can change", where a positive step must not count against
+        # anyone (features/reasons.py POSITIVE_STEPS).
+        *(T(f"in_{s}", f"in {_treatment(s)} now", -1, "bool") for s in TREATMENT_SERVICES),
         T(f"n_treatment_dropouts_{_M}m", f"dropped out of treatment {_LAST_M}", 1, "int32"),
         T("n_treatment_dropouts_all", "times dropped out of treatment {h}", 1, "int32"),
         T("n_treatment_completed_all", "treatment episodes completed {h}", 0, "int32"),

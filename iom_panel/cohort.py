@@ -39,9 +39,15 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "tier_movement",
     "sources_linked",
     "model_version",
+    # v1.1
+    "borderline",
+    "previous_rank",
+    "previous_risk_12m",
+    "typology_probability",
 )
 DATE_COLUMNS = ("panel_date", "release_due")
-BOOL_COLUMNS = ("new_to_list",)
+BOOL_COLUMNS = ("new_to_list", "borderline")
+OPTIONAL_FLOAT_COLUMNS = ("previous_risk_12m", "typology_probability")
 RISK_COLUMNS = ("risk_12m", "risk_12m_low", "risk_12m_high")
 # Published probabilities are rounded to this many decimals *before* ranking and tiering,
 # so the ranks in the file follow the risks in the file exactly (ties by pseudo_id).
@@ -103,6 +109,56 @@ def release_due_dates(
     return due.astype("datetime64[ms]").rename("release_due")
 
 
+def tier_boundaries(cohort: pd.DataFrame, rule: TieringRule) -> dict[str, float]:
+    """The risk at each tier boundary of this list: ``red`` (red/amber), ``amber`` (amber/green).
+
+    By cut-points, the cut-points. By capacity, the midpoint between the last person in
+    the higher tier and the first in the lower (worked example: last red 71.1%, first
+    amber 71.0% -> boundary 71.05%). A boundary with nobody on one side is left out.
+    """
+    if rule.method == "cutpoints":
+        return {"red": float(rule.red_cut), "amber": float(rule.amber_cut)}
+    risk = cohort["risk_12m"].astype("float64")
+    tier = cohort["suggested_tier"].astype("str")
+    out: dict[str, float] = {}
+    for upper, lower in (("red", "amber"), ("amber", "green")):
+        above, below = risk[tier == upper], risk[tier == lower]
+        if len(above) and len(below):
+            out[upper] = float((above.min() + below.max()) / 2)
+    return out
+
+
+def borderline(cohort: pd.DataFrame, boundaries: dict[str, float]) -> pd.Series:
+    """True where the person's interval crosses a tier boundary (contract v1.1 ``borderline``)."""
+    low = cohort["risk_12m_low"].to_numpy(dtype="float64")
+    high = cohort["risk_12m_high"].to_numpy(dtype="float64")
+    out = np.zeros(len(cohort), dtype=bool)
+    for b in boundaries.values():
+        out |= (low < b) & (high > b)
+    return pd.Series(out, index=cohort.index, name="borderline")
+
+
+def previous_list_columns(cohort: pd.DataFrame, previous_list: pd.DataFrame | None) -> pd.DataFrame:
+    """``previous_rank`` and ``previous_risk_12m`` from the previous published list (null when absent)."""
+    if previous_list is None or previous_list.empty:
+        return pd.DataFrame(
+            {
+                "previous_rank": pd.array([pd.NA] * len(cohort), dtype="Int64"),
+                "previous_risk_12m": np.full(len(cohort), np.nan),
+            },
+            index=cohort.index,
+        )
+    prev = previous_list.drop_duplicates("pseudo_id").set_index("pseudo_id")
+    ids = cohort["pseudo_id"].astype("str")
+    return pd.DataFrame(
+        {
+            "previous_rank": ids.map(prev["rank"]).astype("Int64"),
+            "previous_risk_12m": ids.map(prev["risk_12m"]).astype("float64"),
+        },
+        index=cohort.index,
+    )
+
+
 def build_cohort_list(
     scores: pd.DataFrame,
     typology: pd.DataFrame | None,
@@ -111,6 +167,7 @@ def build_cohort_list(
     previous: pd.DataFrame,
     rule: TieringRule,
     model_version: str,
+    previous_list: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The cohort list at the panel date, in rank order.
 
@@ -131,6 +188,8 @@ def build_cohort_list(
         The tiering rule.
     model_version
         The registered model version that produced the scores.
+    previous_list
+        The previous published list (``pseudo_id``, ``rank``, ``risk_12m``), or None.
 
     Returns
     -------
@@ -182,12 +241,19 @@ def build_cohort_list(
     if n_unlinked:
         logger.warning("%d listed people are missing from linked persons", n_unlinked)
     out["model_version"] = str(model_version)
+    out["borderline"] = borderline(out, tier_boundaries(out, rule))
+    out = pd.concat([out, previous_list_columns(out, previous_list)], axis=1)
+    out["typology_probability"] = out["membership_probability"]
 
     for col in ("contributions", "reasons_up_static", "reasons_up_dynamic"):
         if col in rows:
             out[col] = rows[col].astype("str").where(rows[col].notna(), "")
     if "base_risk" in rows:
         out["base_risk"] = rows["base_risk"].astype("float64")
+    # Each reason family's points and facts, for the publish policy (models.explain.compose_reasons).
+    family = [c for c in rows.columns if c.startswith(("points__", "facts__")) or c == "assessment_days"]
+    if family:
+        out = pd.concat([out, rows[family].set_axis(out.index)], axis=1)
     extra = [c for c in out.columns if c not in COHORT_COLUMNS]
     return out[[*COHORT_COLUMNS, *extra]].sort_values("rank").reset_index(drop=True)
 
@@ -203,6 +269,11 @@ def format_cohort_csv(cohort: pd.DataFrame) -> str:
             text[col] = np.where(s.to_numpy(dtype=bool), "true", "false")
         elif col in RISK_COLUMNS:
             text[col] = s.astype("float64")
+        elif col in OPTIONAL_FLOAT_COLUMNS:
+            f = s.astype("float64")
+            text[col] = f.map(f"{{:.{RISK_DECIMALS}f}}".format).where(f.notna(), "")
+        elif col == "previous_rank":
+            text[col] = s.astype("Int64").astype("str").where(s.notna(), "")
         elif col == "rank":
             text[col] = s.astype("int64").astype("str")
         else:
@@ -236,3 +307,30 @@ def summarise_cohort(cohort: pd.DataFrame, persons: pd.DataFrame) -> dict[str, A
         "coverage_by_agency": coverage,
         "risk_12m_mean": round(float(cohort["risk_12m"].mean()), 4) if n else None,
     }
+
+
+def stands_out(cohort: pd.DataFrame, min_points: float = 1.0) -> pd.Series:
+    """What sets each person apart from the average red or amber person, in one phrase.
+
+    Everyone on a high-risk list has a long record, so the largest reason is the same
+    for nearly all of them. Against the red and amber average instead (each family's
+    points minus its mean over red and amber), the family that lifts this person most
+    differs from person to person; the differences add up exactly to the person's risk
+    minus the red and amber mean. Example: ``Recent offending (+6 pts against the red
+    and amber average)``. Empty without reason families, or under ``min_points``.
+    """
+    from features.reasons import FAMILIES
+
+    cols = [c for c in cohort.columns if c.startswith("points__")]
+    if not cols:
+        return pd.Series("", index=cohort.index, dtype="str")
+    P = cohort[cols].to_numpy(dtype="float64")
+    top = cohort["suggested_tier"].astype("str").isin(["red", "amber"]).to_numpy()
+    ref = P[top].mean(axis=0) if top.any() else P.mean(axis=0)
+    delta = P - ref
+    j = np.argmax(delta, axis=1)
+    size = delta[np.arange(len(P)), j]
+    heads = np.array([FAMILIES[c.removeprefix("points__")].raise_heading for c in cols], dtype=object)
+    pts = pd.Series(np.round(size).astype(np.int64)).map("{:+d}".format).to_numpy(dtype=object)
+    text = heads[j] + " (" + pts + " pts against the red and amber average)"
+    return pd.Series(np.where(size >= min_points, text, ""), index=cohort.index, dtype="str")

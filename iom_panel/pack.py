@@ -1,14 +1,16 @@
-"""The panel pack: the cohort list as one self-contained HTML page.
+"""The panel pack: the cohort list as one self-contained HTML page (Jinja2 template).
 
 No network, no external scripts, fonts or images: the page works from a USB stick. The
-summary comes first (tiers, typologies, movement since the last panel, people due out of
-custody, data coverage by agency, the model and the fairness audit's result, flagged
-prominently); then the list, sortable, filterable and searchable, each person's detail
-one click away (risk with its interval, the reasons as a chart with static and dynamic
-factors apart, typology, release date, the previous decision). Charts are inline SVG;
-the list's data is a JSON blob rendered by plain JavaScript, a page of rows at a time,
-so an area of 20,000 people (about 5,000 listed) stays quick. A print stylesheet gives
-paper copies.
+summary comes first (tiers and borderline people, data freshness per agency, typologies
+and contradicted labels, movement since the last panel, people due out of custody,
+coverage, the model, the words used); then the fairness audit in one sentence per
+protected characteristic, who left the list and why, and the list: sortable, filterable,
+each person's detail one click or key press away (risk with its likely range, reasons by
+family with history and "can change" needs apart, what changed since the last panel,
+typology, release date, assessment date). Charts are inline SVG; the list's data is a
+JSON blob rendered by plain JavaScript, a page of rows at a time, so an area of 20,000
+people stays quick. Printed (A4 landscape), the pack gives the summary and a compact
+red and amber list; with a person open, a one-page case summary.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 
 from models.typology_naming import PANEL_LABELS
 
-TIER_COLOURS = {"red": "#c0392b", "amber": "#d68910", "green": "#1e8449", "not_adopted": "#7f8c8d"}
+# Badge colours with white text at 4.5:1 or more (WCAG AA): amber is a dark amber.
+TIER_COLOURS = {"red": "#c0392b", "amber": "#a05a00", "green": "#1e8449", "not_adopted": "#5d6d7e"}
 AGENCY_LABELS = {
     "police": "Police",
     "prison": "Prison",
@@ -57,6 +61,13 @@ DATA_COLUMNS: tuple[str, ...] = (
     "in_custody",
     "base_risk",
     "contributions",
+    "borderline",
+    "previous_rank",
+    "previous_risk_12m",
+    "what_changed",
+    "atypical_reason",
+    "assessment_days",
+    "stands_out",
 )
 
 
@@ -148,7 +159,9 @@ def pack_rows(cohort: pd.DataFrame) -> list[list[Any]]:
             frame[col] = pd.to_datetime(s).dt.strftime("%Y-%m-%d").astype("object")
         elif col == "contributions":
             frame[col] = compact_contributions(s).astype("object")
-        elif col in ("new_to_list", "in_custody"):
+        elif col == "previous_rank":
+            frame[col] = s.astype("Int64").astype("object")
+        elif col in ("new_to_list", "in_custody", "borderline"):
             frame[col] = s.astype("bool").astype("object")
         elif col == "rank":
             frame[col] = s.astype("int64").astype("object")
@@ -162,64 +175,6 @@ def pack_rows(cohort: pd.DataFrame) -> list[list[Any]]:
 
 def _tier_items(counts: Mapping[str, int]) -> list[tuple[str, float, str]]:
     return [(t, float(counts.get(t, 0)), TIER_COLOURS[t]) for t in ("red", "amber", "green")]
-
-
-def _gate_html(gate: Mapping[str, Any]) -> tuple[str, str]:
-    """The fairness block, and a banner for the top of the page when anything is flagged."""
-    flagged = list(gate.get("flagged") or [])
-    summary = _e(gate.get("summary") or "")
-    if not flagged and gate.get("status") != "flagged":
-        block = (
-            f'<div class="gate ok" id="gate"><strong>Fairness audit: no measure flagged.</strong> '
-            f"{summary} (gate mode: {_e(gate.get('mode'))}; audited model version "
-            f"{_e(gate.get('model_version'))})</div>"
-        )
-        return block, ""
-    items = "".join(f"<li><code>{_e(m)}</code></li>" for m in flagged)
-    signed = (
-        f"<p>Signed off by {_e(gate['signed_off_by'])} on {_e(gate['signed_off_on'])}.</p>"
-        if gate.get("signed_off_by")
-        else "<p>Not signed off: read the fairness report before deciding.</p>"
-    )
-    block = (
-        f'<div class="gate flagged" id="gate" role="alert"><strong>Fairness audit: '
-        f"{len(flagged)} measure(s) FLAGGED.</strong> {summary}<ul>{items}</ul>{signed}"
-        f"<p>Gate mode: {_e(gate.get('mode'))}; audited model version {_e(gate.get('model_version'))}. "
-        "The fairness report (reports/fairness/fairness_report.html) explains each measure.</p></div>"
-    )
-    banner = (
-        f'<div class="banner" id="gate-banner" role="alert">&#9888; The fairness audit flagged '
-        f'{len(flagged)} measure(s) for this model: see <a href="#gate">Fairness audit</a> below.</div>'
-    )
-    return block, banner
-
-
-def _release_table(cohort: pd.DataFrame) -> str:
-    due = cohort.loc[cohort["release_due"].notna()].sort_values(["release_due", "rank"])
-    if due.empty:
-        return "<p>Nobody on the list is due out of custody within the window.</p>"
-    pid = due["pseudo_id"].astype("str").map(html.escape)
-    tier = due["suggested_tier"].astype("str")
-    body = (
-        '<tr><td><a href="#'
-        + pid
-        + '" class="pid">'
-        + pid
-        + "</a></td><td>"
-        + pd.to_datetime(due["release_due"]).dt.strftime("%Y-%m-%d")
-        + '</td><td><span class="tier t-'
-        + tier
-        + '">'
-        + tier
-        + "</span></td><td>"
-        + due["rank"].astype("str")
-        + "</td></tr>"
-    ).str.cat()
-    return (
-        f"<p>{len(due)} people on the list are in custody and due out soon: plan the first day out.</p>"
-        '<div class="scroll"><table class="small"><thead><tr><th>pseudo_id</th><th>expected release</th>'
-        f"<th>suggested tier</th><th>rank</th></tr></thead><tbody>{body}</tbody></table></div>"
-    )
 
 
 def _pct(v: float | None) -> str:
@@ -248,27 +203,101 @@ def _overrides_html(result: Mapping[str, Any]) -> str:
     )
 
 
+def risk_words(cohort: pd.DataFrame) -> pd.Series:
+    """The estimate and its interval as a panel reads them: ``71% (likely 67–75%)``."""
+
+    def pct(col: str) -> pd.Series:
+        return (100 * cohort[col].astype("float64")).round().astype("Int64").astype("str")
+
+    return pct("risk_12m") + "% (likely " + pct("risk_12m_low") + "\u2013" + pct("risk_12m_high") + "%)"
+
+
+def _first(reasons: pd.Series, k: int) -> pd.Series:
+    return reasons.astype("str").str.split("; ").str[:k].str.join("; ").fillna("")
+
+
+def change_words(cohort: pd.DataFrame) -> pd.Series:
+    """Movement in words for the list: ``new``, ``up from amber``, ``rank 130 -> 95``."""
+    move = cohort["tier_movement"].astype("str").map(MOVEMENT_LABELS).fillna("")
+    prev = cohort["previous_rank"] if "previous_rank" in cohort else pd.Series(pd.NA, index=cohort.index)
+    had = prev.notna()
+    rank_txt = "was rank " + prev.astype("Int64").astype("str")
+    return move.where(~had, move + "; " + rank_txt)
+
+
+def print_table(cohort: pd.DataFrame) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
+    """The red and amber rows for paper, and the columns that hold anything (empty ones left out)."""
+    ra = cohort.loc[cohort["suggested_tier"].astype("str").isin(["red", "amber"])]
+    typ = ra["typology"].astype("str").map(lambda k: PANEL_LABELS.get(k, k))
+    if "atypical_reason" in ra:
+        typ = typ.where(ra["atypical_reason"].astype("str") == "", typ + " (atypical)")
+    frame = pd.DataFrame(
+        {
+            "rank": ra["rank"].astype("int64").astype("str"),
+            "pseudo_id": ra["pseudo_id"].astype("str"),
+            "suggested_tier": ra["suggested_tier"].astype("str"),
+            "risk": risk_words(ra),
+            "borderline": pd.Series(ra["borderline"].to_numpy(dtype=bool), index=ra.index).map(
+                {True: "B", False: ""}
+            ),
+            "typology": typ,
+            "reasons": _first(ra["reasons_up"], 2),
+            "change": change_words(ra).where(ra["tier_movement"].astype("str") != "new", "new"),
+            "release_due": pd.to_datetime(ra["release_due"]).dt.strftime("%Y-%m-%d").fillna(""),
+        }
+    )
+    labels = {
+        "rank": "Rank",
+        "pseudo_id": "Person",
+        "suggested_tier": "Tier",
+        "risk": "Risk 12m",
+        "borderline": "B",
+        "typology": "Typology",
+        "reasons": "Main reasons up",
+        "change": "Since last panel",
+        "release_due": "Release due",
+    }
+    keep = [c for c in frame.columns if (frame[c] != "").any()]
+    if set(frame["change"]) <= {"new"}:
+        keep = [c for c in keep if c != "change"]  # a first panel: nothing to compare
+    return [(c, labels[c]) for c in keep], frame[keep].to_dict("records")
+
+
 def render_pack(
     cohort: pd.DataFrame,
     result: Mapping[str, Any],
     gate: Mapping[str, Any],
     interval: str,
+    left: pd.DataFrame | None = None,
+    fairness: Mapping[str, Any] | None = None,
 ) -> str:
-    """The panel pack HTML.
+    """The panel pack HTML, from the Jinja2 template ``templates/pack.html.j2``.
 
     Parameters
     ----------
     cohort
-        The cohort list (:func:`panel.cohort.build_cohort_list`, with its pack columns).
+        The cohort list (:func:`iom_panel.cohort.build_cohort_list`, with its pack columns).
     result
-        The publish metrics (:func:`panel.cohort.summarise_cohort` plus model, tiering and
-        previous-panel figures).
+        The publish metrics (:func:`iom_panel.cohort.summarise_cohort` plus model, tiering,
+        previous-panel, freshness and typology-check figures).
     gate
         The fairness gate as shown (``pipelines.publish.gate_view``).
     interval
         One sentence on what ``risk_12m_low``/``risk_12m_high`` are.
+    left
+        People on the previous published list who are not on this one, with the reason.
+    fairness
+        ``sentences`` (one per characteristic), ``covered`` (the audit's panel date is this
+        one), ``audit_dates``, ``report`` (relative link to the copied report, or None).
     """
-    n = int(result["n_listed"])
+    result = {
+        "n_borderline": 0,
+        "n_borderline_red_amber": 0,
+        "data_freshness": [],
+        "typology_check": {"n_contradicted": 0, "n_named": 0},
+        **result,
+    }
+    fairness = fairness or {"sentences": [], "covered": True, "audit_dates": [], "report": None}
     tiers = result["tier_counts"]
     typ_counts: Mapping[str, int] = result["typology_counts"]
     typ_items = [
@@ -282,7 +311,6 @@ def render_pack(
     cov = result["coverage_by_agency"]
     cov_items = [(AGENCY_LABELS[a], float(v["share"]), "#7d3c98") for a, v in cov.items()]
     cov_text = [f"{v['share']:.0%} ({v['n']:,})" for v in cov.values()]
-    gate_block, banner = _gate_html(gate)
     typologies = {k: PANEL_LABELS.get(k, k) for k in typ_counts}
     data = {
         "columns": list(DATA_COLUMNS),
@@ -290,97 +318,76 @@ def render_pack(
         "typologies": typologies,
         "panel_date": result["panel_date"],
         "previous_panel_date": result.get("previous_panel_date"),
+        "previous_list_date": result.get("previous_list_date"),
         "interval": interval,
     }
-    tier_opts = "".join(f'<option value="{t}">{t}</option>' for t in ("red", "amber", "green"))
-    typ_opts = "".join(f'<option value="{_e(k)}">{_e(typologies[k])}</option>' for k in sorted(typologies))
-    move_opts = "".join(f'<option value="{m}">{MOVEMENT_LABELS[m]}</option>' for m in MOVEMENT_LABELS)
-    model_date = result.get("registered_at") or result.get("trained_on") or "not recorded"
-    headers = "".join(
-        f'<th data-key="{k}" tabindex="0" scope="col">{_e(label)}</th>'
-        for k, label in (
-            ("rank", "Rank"),
-            ("pseudo_id", "pseudo_id"),
-            ("suggested_tier", "Suggested tier"),
-            ("risk_12m", "Risk 12m"),
-            ("typology", "Typology"),
-            ("reasons_up", "Main reasons up"),
-            ("tier_movement", "Movement"),
-            ("previous_tier", "Previous decision"),
-            ("release_due", "Release due"),
-            ("sources_linked", "Agencies"),
+    due = cohort.loc[cohort["release_due"].notna()].sort_values(["release_due", "rank"])
+    release = [
+        {"pseudo_id": p, "release_due": d, "tier": t, "rank": int(k)}
+        for p, d, t, k in zip(
+            due["pseudo_id"].astype("str"),
+            pd.to_datetime(due["release_due"]).dt.strftime("%Y-%m-%d"),
+            due["suggested_tier"].astype("str"),
+            due["rank"],
+            strict=True,
         )
+    ]
+    print_columns, print_rows = print_table(cohort)
+    base = cohort["base_risk"].dropna() if "base_risk" in cohort else pd.Series(dtype="float64")
+    policy = result.get("reason_policy") or {}
+    headers = (
+        ("rank", "Rank"),
+        ("pseudo_id", "Person"),
+        ("suggested_tier", "Tier"),
+        ("risk_12m", "Risk 12m (likely range)"),
+        ("typology", "Typology"),
+        ("reasons_up", "Main reasons up"),
+        ("tier_movement", "Since last panel"),
+        ("release_due", "Release due"),
+        ("sources_linked", "Agencies"),
     )
-    mean_risk = result.get("risk_12m_mean")
-    body = f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>Tiering panel pack: {_e(result["panel_date"])}</title>
-<style>{_asset("pack.css")}</style>
-</head>
-<body>
-{banner}
-<header>
-<h1>Tiering panel pack</h1>
-<p class="lede">Panel date <strong id="panel-date">{_e(result["panel_date"])}</strong>.
-{n:,} people are in the cohort. The list <em>suggests</em> a tier; the panel decides.
-Tiers are set {_e(result["tiering"]["description"])}.</p>
-</header>
-<main>
-<section id="summary">
-<h2>Summary</h2>
-<div class="grid">
-<div class="card"><h3>Suggested tiers</h3>{bar_chart_svg(_tier_items(tiers), "People by suggested tier")}
-<p id="tier-counts">red {tiers["red"]:,} &middot; amber {tiers["amber"]:,}
- &middot; green {tiers["green"]:,}</p></div>
-<div class="card"><h3>Typology mix</h3>{bar_chart_svg(typ_items, "People by typology")}</div>
-<div class="card"><h3>Movement since the last panel</h3>
-{bar_chart_svg(move_items, "Movement against the previous panel's decisions")}
-{_overrides_html(result)}</div>
-<div class="card"><h3>Due out of custody</h3>{_release_table(cohort)}</div>
-<div class="card"><h3>Data coverage by agency</h3>
-{bar_chart_svg(cov_items, "Share of listed people with records from each agency", cov_text)}
-<p>Share of the listed people on whom each agency's records were linked. A person with no health or
-housing records may simply have none, or may not have been linked.</p></div>
-<div class="card"><h3>Model</h3>
-<p>Model <strong id="model-version">{_e(result.get("model_name") or "")}
- version {_e(result["model_version"])}</strong>,
-trained on data up to {_e(result.get("trained_on") or "not recorded")}; registered {_e(model_date)}.</p>
-<p><em>Risk 12m</em> is the estimated probability of a proven reoffence within 12 months (average on this list
-{_pct(mean_risk)}). The range shown with it (low&ndash;high) is {_e(interval)}.</p></div>
-</div>
-<h3>Fairness audit</h3>
-{gate_block}
-</section>
-<section id="list">
-<h2>The list</h2>
-<div class="controls" role="search">
-<label>Search pseudo_id <input id="q" type="search" autocomplete="off"></label>
-<label>Tier <select id="f-tier"><option value="">all</option>{tier_opts}</select></label>
-<label>Typology <select id="f-typology"><option value="">all</option>{typ_opts}</select></label>
-<label>Movement <select id="f-move"><option value="">all</option>{move_opts}</select></label>
-<label><input id="f-release" type="checkbox"> due out of custody</label>
-<label><input id="f-new" type="checkbox"> new to the list</label>
-<label>Rows per page <select id="page-size"><option>50</option><option selected>100</option>
-<option>500</option><option value="0">all</option></select></label>
-</div>
-<p id="count" aria-live="polite"></p>
-<table id="cohort"><thead><tr>{headers}</tr></thead><tbody id="rows"></tbody></table>
-<div class="pager"><button id="prev" type="button">&larr; previous</button> <span id="page"></span>
-<button id="next" type="button">next &rarr;</button></div>
-<p class="hint">Click a column heading to sort; click a row to see why.
-Printing prints the rows matching the filters.</p>
-</section>
-</main>
-<dialog id="detail" aria-labelledby="d-title"><div id="detail-body"></div>
-<form method="dialog"><button id="d-close" type="submit">Close</button></form></dialog>
-<script type="application/json" id="pack-data">{_json_blob(data)}</script>
-<script>{_asset("pack.js")}</script>
-</body>
-</html>
-"""
-    return body
+    gate_view = {**gate, "flagged_any": bool(gate.get("flagged")) or gate.get("status") == "flagged"}
+    left_rows = [] if left is None else left.astype("object").where(left.notna(), "").to_dict("records")
+    return _template().render(
+        r=result,
+        gate=gate_view,
+        css=_asset("pack.css"),
+        js=_asset("pack.js"),
+        data_blob=_json_blob(data),
+        charts={
+            "tiers": bar_chart_svg(_tier_items(tiers), "People by suggested tier"),
+            "typologies": bar_chart_svg(typ_items, "People by typology"),
+            "movement": bar_chart_svg(move_items, "Movement against the previous panel's decisions"),
+            "coverage": bar_chart_svg(
+                cov_items, "Share of listed people with records from each agency", cov_text
+            ),
+        },
+        overrides=_overrides_html(result),
+        release=release,
+        agency_labels=AGENCY_LABELS,
+        freshness_days=result.get("freshness_warning_days", 60),
+        model_date=result.get("registered_at") or result.get("trained_on") or "not recorded",
+        mean_risk=_pct(result.get("risk_12m_mean")),
+        base_risk=_pct(float(base.iloc[0])) if len(base) else "the cohort's average",
+        interval=interval,
+        stale_months=policy.get("stale_assessment_months"),
+        fairness=fairness,
+        left=left_rows,
+        left_date=result.get("previous_list_date"),
+        archive=result.get("archive"),
+        typologies=sorted(typologies.items()),
+        movements=list(MOVEMENT_LABELS.items()),
+        headers=headers,
+        print_columns=print_columns,
+        print_rows=print_rows,
+    )
+
+
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("iom_panel", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("pack.html.j2")

@@ -214,4 +214,5 @@ def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.Da
     scores["base_risk"] = model.base_risk_
     scores = scores.sort_values(["risk_12m", "pseudo_id"], ascending=[False, True], kind="stable")
     scores["rank"] = np.arange(1, len(scores) + 1, dtype=np.int64)
-    return scores.loc[:, list(SCORE_COLUMNS)].reset_index(drop=True)
+    family_columns = [c for c in reasons if c not in SCORE_COLUMNS]  # points__*, facts__*: for publish
+    return scores.loc[:, [*SCORE_COLUMNS, *family_columns]].reset_index(drop=True)

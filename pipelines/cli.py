@@ -374,13 +374,18 @@ def publish(
     reid_out: Annotated[Path, typer.Option(help="reid_key.csv for the data controller only.")] = Path(
         "data/reid_key"
     ),
-    metrics: Annotated[Path, typer.Option(help="Publish metrics JSON.")] = Path("metrics/publish.json"),
+    metrics: Annotated[
+        Path | None, typer.Option(help="Publish metrics JSON (default: publish.json in --out).")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
     mlflow: TrackOpt = True,
 ) -> None:
     """Publish the scored cohort list and the panel pack for the tiering meeting."""
     from pipelines import publish as stage
 
+    # A monthly publish writes its metrics beside its list, never over the pipeline's
+    # DVC-tracked metrics/publish.json (dvc.yaml passes --metrics explicitly).
+    metrics = out / "publish.json" if metrics is None else metrics
     result = stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
     if mlflow and result.get("model_name"):  # alias `panel`: the version that scored this list
         _point_panel_alias(str(result["model_name"]), str(result["model_version"]))

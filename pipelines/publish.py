@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,17 @@ import pandas as pd
 from pydantic import Field
 
 from fairness.gate import enforce, uncovered_measures
+from features.catalogue import DEFAULT_HISTORY_MONTHS
 from iom_config import DEFAULT_PARAMS, StageParams, load_params, read_params
-from iom_panel.cohort import build_cohort_list, format_cohort_csv, summarise_cohort
+from iom_panel.changes import archive_list, data_freshness, left_list, read_previous_list, what_changed
+from iom_panel.cohort import build_cohort_list, format_cohort_csv, stands_out, summarise_cohort
 from iom_panel.decisions import override_history, override_rates, previous_panel, read_decisions
+from iom_panel.fairness_words import audit_covers, fairness_sentences
 from iom_panel.pack import render_pack
+from iom_panel.typology_check import contradicted_typology
+from models.explain import compose_reasons
 from models.tiering import TieringRule
+from models.typology_naming import SEED_TYPOLOGIES
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +55,19 @@ class PublishParams(StageParams):
     """``publish:`` in params.yaml."""
 
     tiering: TieringRule = Field(default_factory=lambda: TieringRule.model_validate({}))
+    n_reasons_up: int = Field(3, ge=0, le=10, description="reasons raising the estimate shown per person")
+    n_reasons_down: int = Field(2, ge=0, le=10, description="reasons lowering it shown per person")
+    stale_assessment_months: int = Field(
+        12, ge=1, description="needs reasons from an older assessment say how old it is"
+    )
+    freshness_warning_days: int = Field(
+        60, ge=1, description="warn when an agency's records stop this long before the panel date"
+    )
+    archive: str | None = Field(
+        None,
+        description="published lists kept per panel date (previous rank and risk, who left); "
+        "null: a folder 'published' beside the output folder (data/published for data/panel)",
+    )
 
 
 def read_registration(model_dir: Path) -> dict[str, Any]:
@@ -136,6 +156,53 @@ def write_private(text: str, path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+LINKED_TABLES = ("offences", "custody", "orders", "contacts", "assessments", "health", "housing")
+DAYS_PER_MONTH = 30.44
+
+
+def read_linked_tables(linked: Path) -> dict[str, pd.DataFrame | None]:
+    """The linked event tables the pack summarises (None for a table the extract lacks)."""
+    out: dict[str, pd.DataFrame | None] = {}
+    for name in LINKED_TABLES:
+        path = Path(linked) / f"{name}.parquet"
+        out[name] = pd.read_parquet(path) if path.exists() else None
+    return out
+
+
+def apply_reason_policy(cohort: pd.DataFrame, params: PublishParams) -> pd.DataFrame:
+    """The reason columns recomposed with the publish policy (how many; stale assessments labelled).
+
+    Scores without family columns (an older model's) keep their reasons as written.
+    """
+    if not any(c.startswith("points__") for c in cohort.columns):
+        logger.warning("the scores carry no reason families: reasons shown as the model wrote them")
+        return cohort
+    reasons = compose_reasons(
+        cohort,
+        n_up=params.n_reasons_up,
+        n_down=params.n_reasons_down,
+        stale_days=params.stale_assessment_months * DAYS_PER_MONTH,
+    )
+    return cohort.assign(**{c: reasons[c] for c in reasons.columns})
+
+
+def copy_fairness_report(fairness_metrics: Path, out: Path) -> tuple[str | None, Path | None]:
+    """Copy the audit's report beside the pack; return its relative link and its verdicts file.
+
+    The report is looked for in ``reports/fairness`` beside the metrics' folder (the
+    pipeline's layout) and in the metrics' own folder.
+    """
+    metrics = Path(fairness_metrics)
+    for folder in (metrics.parent.parent / "reports" / "fairness", metrics.parent):
+        report = folder / "fairness_report.html"
+        if report.exists():
+            shutil.copy2(report, Path(out) / "fairness_report.html")
+            verdicts = folder / "verdicts.json"
+            return "fairness_report.html", verdicts if verdicts.exists() else None
+    logger.warning("no fairness_report.html found near %s: the pack cannot link to it", metrics)
+    return None, None
+
+
 def run(
     model_dir: Path,
     typology_dir: Path,
@@ -144,16 +211,22 @@ def run(
     fairness_metrics: Path,
     out: Path,
     reid_out: Path,
-    metrics: Path,
+    metrics: Path | None = None,
     params_path: Path = DEFAULT_PARAMS,
 ) -> dict[str, Any]:
-    """Publish the cohort list, the panel pack and the re-identification key; return the metrics."""
+    """Publish the cohort list, the panel pack and the re-identification key; return the metrics.
+
+    ``metrics`` defaults to ``out/publish.json``: a monthly publish never overwrites the
+    pipeline's tracked ``metrics/publish.json`` unless asked to.
+    """
     params = load_params("publish", PublishParams, params_path)
-    fairness_params = dict(read_params(params_path).get("fairness") or {})
+    raw_params = read_params(params_path)
+    fairness_params = dict(raw_params.get("fairness") or {})
+    history_months = int((raw_params.get("features") or {}).get("history_months", DEFAULT_HISTORY_MONTHS))
     audit = read_fairness(fairness_metrics)
     enforce(audit, fairness_params)
 
-    model_dir, linked = Path(model_dir), Path(linked)
+    model_dir, linked, out = Path(model_dir), Path(linked), Path(out)
     registration = read_registration(model_dir)
     scores = pd.read_parquet(model_dir / "scores.parquet")
     typology_path = Path(typology_dir) / "typology.parquet"
@@ -161,15 +234,38 @@ def run(
     if typology is None:
         logger.warning("%s not found: everyone is listed as unassigned", typology_path)
     persons = pd.read_parquet(linked / "persons.parquet")
-    custody_path = linked / "custody.parquet"
-    custody = pd.read_parquet(custody_path) if custody_path.exists() else None
+    tables = read_linked_tables(linked)
+    custody = tables["custody"]
     decisions = read_decisions(linked)
 
     panel_date = pd.Timestamp(pd.to_datetime(scores["as_of_date"]).max()).normalize()
     previous = previous_panel(decisions, panel_date)
+    archive = Path(params.archive) if params.archive else Path(out).parent / "published"
+    previous_list, previous_list_date = read_previous_list(archive, panel_date)
     cohort = build_cohort_list(
-        scores, typology, persons, custody, previous, params.tiering, str(registration["version"])
+        scores,
+        typology,
+        persons,
+        custody,
+        previous,
+        params.tiering,
+        str(registration["version"]),
+        previous_list=previous_list,
     )
+    cohort = apply_reason_policy(cohort, params)
+    cohort["stands_out"] = stands_out(cohort)
+    cohort["what_changed"] = what_changed(cohort, tables, previous_list_date, panel_date)
+    if typology is not None and "atypical_reason" in typology:
+        at = typology.loc[(pd.to_datetime(typology["as_of_date"]) == panel_date).to_numpy()]
+        why = at.drop_duplicates("pseudo_id").set_index("pseudo_id")["atypical_reason"].astype("str")
+        cohort["atypical_reason"] = cohort["pseudo_id"].map(why).fillna("").astype("str")
+        check = "typology stage"
+    else:
+        cohort["atypical_reason"] = contradicted_typology(
+            cohort, persons, custody, panel_date, history_months
+        )
+        check = "publish (person-level rules)"
+    left = left_list(previous_list, cohort, persons, custody, panel_date)
     summary = summarise_cohort(cohort, persons)
     listed_before = set(previous["pseudo_id"].astype("str"))
     prev_date = (
@@ -177,11 +273,34 @@ def run(
         if len(previous)
         else None
     )
+    named = cohort["typology"].isin(SEED_TYPOLOGIES).to_numpy()
+    contradicted = (cohort["atypical_reason"] != "").to_numpy() & named
     panel_block: dict[str, Any] = {
         "previous_panel_date": prev_date,
         "n_left_list": len(listed_before - set(cohort["pseudo_id"])),
         "overrides": override_rates(previous) if len(previous) else None,
         "override_history": override_history(decisions, panel_date),
+        "previous_list_date": previous_list_date,
+        "left_list_reasons": {str(k): int(v) for k, v in left["reason"].value_counts().sort_index().items()},
+        "n_borderline": int(cohort["borderline"].sum()),
+        "n_borderline_red_amber": int(
+            (cohort["borderline"] & cohort["suggested_tier"].isin(["red", "amber"])).sum()
+        ),
+        "typology_check": {
+            "by": check,
+            "n_named": int(named.sum()),
+            "n_contradicted": int(contradicted.sum()),
+            "contradicted_share": round(float(contradicted.sum() / named.sum()), 4) if named.any() else 0.0,
+            "shown_as_atypical": True,
+        },
+        "data_freshness": data_freshness(tables, panel_date, params.freshness_warning_days),
+        "archive": str(archive) if archive else None,
+        "freshness_warning_days": params.freshness_warning_days,
+        "reason_policy": {
+            "n_reasons_up": params.n_reasons_up,
+            "n_reasons_down": params.n_reasons_down,
+            "stale_assessment_months": params.stale_assessment_months,
+        },
     }
     gate = gate_view(audit, fairness_params)
     if audit.get("model_version") not in (None, registration["version"]):
@@ -190,6 +309,21 @@ def run(
             audit.get("model_version"),
             registration["version"],
         )
+    covered, audit_dates = audit_covers(audit, panel_date.date().isoformat())
+    if not covered:
+        logger.warning(
+            "the fairness audit's panel measures are for %s, not this panel date %s: the pack says so",
+            ", ".join(audit_dates) or "no panel date",
+            panel_date.date(),
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    report_link, verdicts_path = copy_fairness_report(Path(fairness_metrics), out)
+    fairness_view = {
+        "sentences": fairness_sentences(audit, verdicts_path),
+        "covered": covered,
+        "audit_dates": audit_dates,
+        "report": report_link,
+    }
     result: dict[str, Any] = {
         "model_version": str(registration["version"]),
         "model_name": registration.get("name"),
@@ -199,23 +333,28 @@ def run(
         **summary,
         **panel_block,
         "fairness_gate": {k: gate[k] for k in ("mode", "status", "flagged", "model_version")},
+        "fairness_audit_covers_panel_date": covered,
     }
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cohort_list.csv").write_text(format_cohort_csv(cohort), encoding="utf-8", newline="")
+    csv_text = format_cohort_csv(cohort)
+    (out / "cohort_list.csv").write_text(csv_text, encoding="utf-8", newline="")
     html = render_pack(
         cohort,
         result,
         gate,
         interval=interval_description(model_dir),
+        left=left,
+        fairness=fairness_view,
     )
     (out / "panel_pack.html").write_text(html, encoding="utf-8", newline="")
+    if archive is not None:
+        kept = archive_list(csv_text, archive, panel_date.date().isoformat())
+        logger.info("kept this list for the next panel's comparison: %s", kept)
 
     index = pd.read_parquet(Path(reid) / "person_index.parquet", columns=["pseudo_id", "source", "source_id"])
     write_private(reid_key(index, cohort["pseudo_id"]).to_csv(index=False), Path(reid_out) / "reid_key.csv")
 
-    metrics = Path(metrics)
+    metrics = out / "publish.json" if metrics is None else Path(metrics)
     metrics.parent.mkdir(parents=True, exist_ok=True)
     metrics.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     logger.info(

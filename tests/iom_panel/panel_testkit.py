@@ -25,32 +25,16 @@ def panel_features(features: Path) -> pd.DataFrame:
     return frame.loc[frame["is_panel_date"].to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-def contributions(points_a: np.ndarray, points_b: np.ndarray, value_a: np.ndarray) -> list[str]:
-    """Two contributions per person as the documented JSON string (tests only: a loop is fine)."""
-    out = []
-    for pa, pb, va in zip(points_a, points_b, value_a, strict=True):
-        items = [
-            {
-                "feature": "n_proven_offences_12m",
-                "label": "proven offences in last 12 months",
-                "kind": "static",
-                "value": int(va),
-                "points": round(float(pa), 3),
-            },
-            {
-                "feature": "need_accommodation",
-                "label": "accommodation need",
-                "kind": "dynamic",
-                "value": 1,
-                "points": round(float(pb), 3),
-            },
-        ]
-        out.append(json.dumps(sorted(items, key=lambda d: -abs(d["points"]))))
-    return out
-
-
 def hand_scores(features: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """A scores frame of the documented shape for the given panel-date features."""
+    """A scores frame of the documented shape for the given panel-date features.
+
+    The reasons come from the real :func:`models.explain.panel_reasons` on hand-made
+    points: the person's risk above the base is shared between their proven offences in
+    the last 12 months, their accommodation need and their attendance, so the reason
+    families, facts and contributions are exactly what a trained model's would look like.
+    """
+    from models.explain import panel_reasons
+
     rng = np.random.default_rng(seed)
     n = len(features)
     x = features["n_proven_offences_12m"].to_numpy(dtype="float64")
@@ -60,28 +44,37 @@ def hand_scores(features: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         risk[1] = risk[2]
     total = 100 * (risk - BASE_RISK)
     share = rng.uniform(0.3, 0.9, n)
-    pa, pb = total * share, total * (1 - share)
-    return pd.DataFrame(
+    cols = [
+        "n_proven_offences_12m",
+        "need_accommodation",
+        "share_contacts_attended_3m",
+        "days_since_assessment",
+    ]
+    X = features.loc[:, cols].reset_index(drop=True)
+    points = pd.DataFrame(
         {
-            "pseudo_id": features["pseudo_id"].astype("str"),
-            "as_of_date": features["as_of_date"],
-            "in_custody": features["in_custody"].astype("bool"),
-            "release_due": features["release_due"],
+            "n_proven_offences_12m": total * share,
+            "need_accommodation": total * (1 - share) * 0.7,
+            "share_contacts_attended_3m": total * (1 - share) * 0.3,
+            "days_since_assessment": 0.0,
+        }
+    )
+    reasons = panel_reasons(points, X)
+    out = pd.DataFrame(
+        {
+            "pseudo_id": features["pseudo_id"].astype("str").to_numpy(),
+            "as_of_date": features["as_of_date"].to_numpy(),
+            "in_custody": features["in_custody"].astype("bool").to_numpy(),
+            "release_due": features["release_due"].to_numpy(),
             "risk_12m": risk,
             "risk_12m_low": np.clip(risk - 0.05, 0, 1),
             "risk_12m_high": np.clip(risk + 0.05, 0, 1),
-            "rank": pd.Series(-risk).rank(method="first").astype("int64"),
-            "reasons_up": [
-                f"{int(v)} proven offences in last 12 months (+{p:.0f} pts)"
-                for v, p in zip(x, pa, strict=True)
-            ],
-            "reasons_down": "not homeless (-2 pts)",
-            "reasons_up_static": "",
-            "reasons_up_dynamic": "",
-            "contributions": contributions(pa, pb, x),
-            "base_risk": BASE_RISK,
+            "rank": pd.Series(-risk).rank(method="first").astype("int64").to_numpy(),
         }
     )
+    out = pd.concat([out, reasons], axis=1)
+    out["base_risk"] = BASE_RISK
+    return out
 
 
 def write_model_dir(features: Path, out: Path, version: str = "3", seed: int = 0) -> pd.DataFrame:

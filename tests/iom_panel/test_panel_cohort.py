@@ -133,10 +133,12 @@ def test_csv_exact_form() -> None:
     assert lines[0] == ",".join(COHORT_COLUMNS)
     assert (
         lines[1]
-        == "Pc,2026-10-31,1,0.900000,0.800000,0.950000,red,older_prison,d,,,false,amber,up,police;probation,7"
+        == "Pc,2026-10-31,1,0.900000,0.800000,0.950000,red,older_prison,d,,,false,amber,up,police;probation,"
+        "7,false,,,0.700000"
     )
     assert lines[2] == (
-        "Pa,2026-10-31,2,0.500000,0.400000,0.600000,amber,vulnerable,c,,2026-11-20,true,,new,police;prison,7"
+        "Pa,2026-10-31,2,0.500000,0.400000,0.600000,amber,vulnerable,c,,2026-11-20,true,,new,police;prison,7,"
+        "false,,,0.900000"
     )
     back = pd.read_csv(io.StringIO(text), keep_default_na=False)
     assert back["new_to_list"].tolist() == [False, True, True, True, True]
@@ -159,3 +161,41 @@ def test_bad_risk_refused() -> None:
         build_cohort_list(
             scores, None, _persons(), None, previous_panel(None, T), TieringRule.model_validate({}), "7"
         )
+
+
+def test_borderline_when_the_interval_crosses_a_tier_boundary() -> None:
+    from iom_panel.cohort import borderline, tier_boundaries
+
+    frame = pd.DataFrame(
+        {
+            "risk_12m": [0.80, 0.711, 0.710, 0.60, 0.30],
+            "risk_12m_low": [0.75, 0.667, 0.656, 0.50, 0.20],
+            "risk_12m_high": [0.85, 0.747, 0.766, 0.65, 0.72],
+            "suggested_tier": ["red", "red", "amber", "amber", "green"],
+        }
+    )
+    rule = TieringRule.model_validate({"red": 2, "amber": 2})
+    b = tier_boundaries(frame, rule)
+    assert b == pytest.approx({"red": 0.7105, "amber": 0.45})
+    # Rank 2 and 3 straddle the red boundary; the green's upper bound reaches above red.
+    assert borderline(frame, b).tolist() == [False, True, True, False, True]
+    cut = TieringRule.model_validate({"method": "cutpoints", "red_cut": 0.7, "amber_cut": 0.4})
+    assert tier_boundaries(frame, cut) == {"red": 0.7, "amber": 0.4}
+
+
+def test_previous_rank_and_risk_from_the_previous_published_list() -> None:
+    prev = pd.DataFrame({"pseudo_id": ["Pc", "Pz"], "rank": [3, 1], "risk_12m": [0.61, 0.9]})
+    got = build_cohort_list(
+        _scores(),
+        None,
+        _persons(),
+        None,
+        previous_panel(None, T),
+        TieringRule.model_validate({"red": 1, "amber": 2}),
+        "7",
+        previous_list=prev,
+    ).set_index("pseudo_id")
+    assert got.loc["Pc", "previous_rank"] == 3 and got.loc["Pc", "previous_risk_12m"] == 0.61
+    assert pd.isna(got.loc["Pa", "previous_rank"]) and np.isnan(got.loc["Pa", "previous_risk_12m"])
+    line = format_cohort_csv(got.reset_index()).splitlines()[1]
+    assert line.endswith(",false,3,0.610000,")

@@ -42,6 +42,7 @@ def test_second_panel_cycle(small_pipeline: dict[str, Path], tmp_path: Path) -> 
     fx = small_pipeline
     params = yaml.safe_load(fx["params"].read_text())
     params["train"].update({"n_bootstrap": 3, "log_mlflow": True})
+    params["publish"]["archive"] = str(tmp_path / "published")  # both cycles keep their lists here
     params_path = tmp_path / "params.yaml"
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
 
@@ -116,3 +117,16 @@ def test_second_panel_cycle(small_pipeline: dict[str, Path], tmp_path: Path) -> 
         rows = decisions["suggested_tier"] == tier
         assert ov["by_suggested_tier"][tier]["n_overrides"] == int(changed[rows].sum())
         assert ov["by_suggested_tier"][tier]["override_rate"] == pytest.approx(round(changed[rows].mean(), 4))
+
+    # The previous published list: each person's rank and risk on it, and who left and why.
+    one_by_id = list1.set_index("pseudo_id")
+    stayed = list2["pseudo_id"].isin(one_by_id.index)
+    got_rank = pd.to_numeric(list2.loc[stayed, "previous_rank"]).astype("int64")
+    assert (got_rank.to_numpy() == list2.loc[stayed, "pseudo_id"].map(one_by_id["rank"]).to_numpy()).all()
+    assert (list2.loc[~stayed, "previous_rank"] == "").all()
+    assert (tmp_path / "published" / "2026-10-31" / "cohort_list.csv").exists()
+    assert (tmp_path / "published" / "2027-01-31" / "cohort_list.csv").exists()
+    assert m["previous_list_date"] == "2026-10-31"
+    assert sum(m["left_list_reasons"].values()) == len(set(list1["pseudo_id"]) - set(list2["pseudo_id"]))
+    pack = (two / "panel" / "panel_pack.html").read_text(encoding="utf-8")
+    assert "Left the list since the last panel" in pack and "2026-10-31" in pack

@@ -16,7 +16,11 @@ from models.tiering import TieringRule
 T = pd.Timestamp("2026-10-31")
 
 
-def _pack(gate: dict[str, Any], reasons: str = "3 offences (+9 pts)") -> str:
+def _pack(
+    gate: dict[str, Any],
+    reasons: str = "3 offences (+9 pts)",
+    fairness: dict[str, Any] | None = None,
+) -> str:
     scores = pd.DataFrame(
         {
             "pseudo_id": ["Pa", "Pb"],
@@ -61,7 +65,7 @@ def _pack(gate: dict[str, Any], reasons: str = "3 offences (+9 pts)") -> str:
         "overrides": None,
         "previous_panel_date": None,
     }
-    return render_pack(cohort, result, gate, interval="a 90% interval")
+    return render_pack(cohort, result, gate, interval="a 90% interval", fairness=fairness)
 
 
 PASS: dict[str, Any] = {
@@ -106,12 +110,42 @@ def test_data_blob_round_trips_and_is_escaped() -> None:
     assert "alert(1)</script>" not in page
 
 
-def test_gate_flag_prominent_only_when_flagged() -> None:
-    flagged = _pack(FLAG)
-    assert 'id="gate-banner"' in flagged and "FLAGGED" in flagged
-    assert "selection_rate_ratio:sex=F" in flagged
-    ok = _pack(PASS)
-    assert 'id="gate-banner"' not in ok and "no measure flagged" in ok
+def test_gate_flag_prominent_only_when_flagged_and_in_plain_words() -> None:
+    words = {
+        "sentences": [
+            {"characteristic": "sex", "verdict": "disparity found", "sentence": "Sex: disparity found <b>."}
+        ],
+        "covered": True,
+        "audit_dates": ["2026-10-31"],
+        "report": "fairness_report.html",
+    }
+    flagged = _pack(FLAG, fairness=words)
+    assert 'id="gate-banner"' in flagged
+    assert "Sex: disparity found &lt;b&gt;." in flagged  # escaped by the template
+    assert "selection_rate_ratio" not in flagged  # no metric codes for a panel to decode
+    assert 'href="fairness_report.html"' in flagged  # the report beside the pack, linked relatively
+    assert 'id="audit-scope"' not in flagged
+    ok = _pack(PASS, fairness={**words, "covered": False, "audit_dates": ["2026-07-31"]})
+    assert 'id="gate-banner"' not in ok
+    assert 'id="audit-scope"' in ok and "2026-07-31" in ok  # an audit of another panel date says so
+
+
+def test_print_list_is_red_and_amber_with_interval_and_no_empty_columns() -> None:
+    page = _pack(PASS)
+    m = re.search(r'<section id="print-list".*?</section>', page, re.S)
+    assert m is not None
+    printed = m.group(0)
+    assert "Pa" in printed and "Pb" not in printed.split("<tbody>")[1]  # Pb is green
+    assert "70% (likely 60\u201380%)" in printed
+    assert "Release due" not in printed  # nobody is due out: the column is left out
+    assert "Since last panel" not in printed  # a first panel: nothing to compare
+
+
+def test_skip_link_and_keyboard_affordances() -> None:
+    page = _pack(PASS)
+    assert re.search(r'<body>\s*<a class="skip" href="#list">', page)
+    assert '<section id="list"' in page
+    assert 'class="sort"' in page  # headings sort with the keyboard (buttons)
 
 
 def test_bar_chart_svg() -> None:

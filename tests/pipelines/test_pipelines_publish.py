@@ -188,3 +188,37 @@ def test_missing_fairness_metrics_is_an_error(
             small_pipeline["params"],
             fairness=tmp_path / "missing.json",
         )
+
+
+def test_contract_v1_1_columns_and_reasons(published: dict[str, Path]) -> None:
+    from features.reasons import reason_problems
+
+    cl = _read_list(published["out"] / "cohort_list.csv")
+    assert set(cl["borderline"]) <= {True, False}
+    assert (cl["previous_rank"] == "").all() and (cl["previous_risk_12m"] == "").all()  # a first list
+    assert (cl["typology_probability"] == 0.8).all()
+    reasons = pd.concat([cl["reasons_up"], cl["reasons_down"]]).str.split("; ").explode()
+    reasons = reasons[reasons != ""]
+    assert len(reasons) and not [r for r in reasons if reason_problems(r)]
+    # The list is kept for the next panel, beside the output folder.
+    kept = published["root"] / "published" / "2026-10-31" / "cohort_list.csv"
+    assert kept.read_text() == (published["out"] / "cohort_list.csv").read_text()
+
+
+def test_monthly_publish_writes_metrics_beside_its_list(
+    published: dict[str, Path], small_pipeline: dict[str, Path], tmp_path: Path
+) -> None:
+    from pipelines import publish
+
+    publish.run(
+        published["model"],
+        published["typology"],
+        small_pipeline["linked"],
+        small_pipeline["reid"],
+        published["fairness"],
+        tmp_path / "panel-2026-11",
+        tmp_path / "reid_key",
+        None,
+        small_pipeline["params"],
+    )
+    assert (tmp_path / "panel-2026-11" / "publish.json").exists()

@@ -1,0 +1,170 @@
+"""Reason families and templates: every feature declared, every wording readable.
+
+The golden file ``docs/reason_templates.md`` renders every template at representative
+values so a reviewer can read them all in one place; the test fails when the rendering
+changes without the file being regenerated (``IOM_UPDATE_GOLDEN=1 pytest ...``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from features.catalogue import TEMPLATES, feature_specs
+from features.reasons import FAMILIES, POSITIVE_STEPS, REASONS, reason_problems
+from models.explain import column_reasons, render_facts
+
+GOLDEN = Path(__file__).resolve().parents[2] / "docs" / "reason_templates.md"
+BY_NAME = {t.name: t for t in TEMPLATES}
+
+
+def test_every_catalogue_template_has_a_reason_record() -> None:
+    missing = sorted(set(BY_NAME) - set(REASONS))
+    assert not missing, f"declare these in features/reasons.py REASONS: {missing}"
+    assert not sorted(set(REASONS) - set(BY_NAME)), "records for templates the catalogue does not have"
+
+
+def test_every_column_resolves_to_a_family() -> None:
+    cols = [s.name for s in feature_specs()]
+    crs = column_reasons(cols)
+    assert all(cr.template is not None and cr.family in FAMILIES for cr in crs)
+    # Short windows are recent offending, the whole history window is the record.
+    fam = {cr.column: cr.family for cr in crs}
+    assert fam["n_recorded_offences_12m"] == "recent_offending"
+    assert fam["n_recorded_offences_all"] == "offending_history"
+    assert fam["n_proven_robbery_all"] == "violence"
+
+
+@pytest.mark.parametrize("name", sorted(REASONS))
+def test_record_has_the_wordings_its_values_need(name: str) -> None:
+    rec, tpl = REASONS[name], BY_NAME[name]
+    assert rec.family in FAMILIES and (not rec.recent_family or rec.recent_family in FAMILIES)
+    if tpl.dtype == "bool":
+        assert rec.yes and rec.no, "a flag needs yes and no wording"
+    else:
+        assert rec.value or (rec.raise_ and rec.lower)
+    if tpl.dtype in ("Int32", "float64"):
+        assert rec.missing, "a value that can be missing needs missing wording"
+    if rec.fmt == "count":
+        assert rec.zero, "a count needs zero wording"
+    if rec.fmt == "change":
+        assert rec.negative and rec.zero
+    words = " ".join([rec.value, rec.zero, rec.raise_, rec.lower, rec.yes, rec.no])
+    if "recorded" in name:
+        assert "recorded" in words, "a recorded-offence feature must say 'recorded'"
+    if "proven" in name:
+        assert "proven" in words, "a proven-offence feature must say 'proven'"
+    for text in (rec.value, rec.zero, rec.missing, rec.yes, rec.no, rec.negative, rec.raise_, rec.lower):
+        assert ";" not in text, "';' separates reasons"
+
+
+def test_assessment_facts_say_so() -> None:
+    # compose_reasons labels stale assessments by this word: every needs template has it.
+    for name, rec in REASONS.items():
+        if name.startswith("need_"):
+            for text in (rec.value, rec.zero, rec.missing, rec.negative):
+                assert not text or "assess" in text, (name, text)
+        elif FAMILIES[rec.family].uses_assessment:
+            assert "assess" not in " ".join([rec.value, rec.zero, rec.yes, rec.no]), name
+
+
+def test_can_change_means_a_positive_step_never_raises_the_estimate() -> None:
+    for name, rec in REASONS.items():
+        families = {rec.family, rec.recent_family} - {""}
+        if not any(FAMILIES[f].can_change for f in families):
+            continue
+        assert name in POSITIVE_STEPS, f"{name} is in a 'can change' family: declare its positive step"
+        # Monotone direction opposite to the step: taking the step can only lower the risk.
+        assert BY_NAME[name].direction == -POSITIVE_STEPS[name], name
+    # History markers are history.
+    assert not FAMILIES[REASONS["n_treatment_completed_all"].family].can_change
+    assert not FAMILIES[REASONS["n_agencies_known"].family].can_change
+
+
+def _examples(fmt: str, is_bool: bool) -> list[float]:
+    if is_bool:
+        return [1.0, 0.0]
+    return {
+        "count": [0.0, 1.0, 4.0],
+        "days": [20.0, 400.0, 2923.0, np.nan],
+        "share": [0.45, np.nan],
+        "level": [0.0, 1.0, 2.0, np.nan],
+        "change": [-1.0, 0.0, 2.0, np.nan],
+        "years": [1.0, 7.6, np.nan],
+        "decimal": [2.25, np.nan],
+        "flag": [0.4, np.nan],
+        "whole": [0.0, 16.0, np.nan],
+    }[fmt]
+
+
+def render_gallery() -> str:
+    """Every template at representative values, raising and lowering (the golden file's text)."""
+    first: dict[str, str] = {}
+    cols = [s.name for s in feature_specs()]
+    for cr in column_reasons(cols):
+        name = next(n for n, r in REASONS.items() if r is cr.template)
+        first.setdefault(name, cr.column)
+    by_col = {cr.column: cr for cr in column_reasons(list(first.values()))}
+    lines = [
+        "# Reason templates at representative values",
+        "",
+        "Generated by `tests/features/test_features_reasons.py` (`IOM_UPDATE_GOLDEN=1` to refresh).",
+        "Each line: feature column, value, direction, then the fact as the panel reads it.",
+        "",
+    ]
+    for name, col in first.items():
+        cr = by_col[col]
+        assert cr.template is not None
+        values = _examples(cr.template.fmt, cr.is_bool)
+        lines.append(f"## {name} ({FAMILIES[cr.family].raise_heading} / {FAMILIES[cr.family].lower_heading})")
+        lines.append("")
+        signs = (1.0, -1.0) if (cr.template.raise_ or cr.template.lower) else (1.0,)
+        for sign in signs:
+            facts = render_facts(cr, np.array(values), np.full(len(values), sign))
+            for v, fact in zip(values, facts, strict=True):
+                shown = "missing" if np.isnan(v) else f"{v:g}"
+                how = ("raises" if sign > 0 else "lowers") if len(signs) > 1 else "either way"
+                lines.append(f"- `{col}` = {shown}, {how}: {fact}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def test_every_rendered_template_reads_as_plain_english() -> None:
+    text = render_gallery()
+    bad = [
+        (line, reason_problems(line.split(": ", 1)[1]))
+        for line in text.splitlines()
+        if line.startswith("- ")
+        if reason_problems(line.split(": ", 1)[1])
+    ]
+    assert not bad, bad[:10]
+    facts = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("- ")]
+    assert all(f.strip() for f in facts), "a template rendered empty"
+
+
+def test_golden_file_is_current() -> None:
+    text = render_gallery() + "\n"
+    if os.environ.get("IOM_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert GOLDEN.read_text(encoding="utf-8") == text, "rendering changed: IOM_UPDATE_GOLDEN=1 to refresh"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("not latest housing event is not settled accommodation (-1 pts)", "a double negative"),
+        (
+            "4 number of agencies (of 5) holding records in the last 10 years (+1 pts)",
+            "a number before a label",
+        ),
+        ("rate of sanctions (OGRS3 Copas rate, career capped): -0.33 (+1 pts)", "jargon or a placeholder"),
+        ("latest housing event is not settled accommodation (1)", "a 1/0 flag"),
+        ("change in attitudes need since previous assessment: 0 (-1 pts)", "a bare value after a colon"),
+        ("housing_unstable (+1 pts)", "a raw feature name"),
+    ],
+)
+def test_reason_problems_catch_the_old_wordings(text: str, problem: str) -> None:
+    assert problem in reason_problems(text)
