@@ -246,7 +246,10 @@ def refuse_unrecorded(review_path: Path, ledger: pd.DataFrame) -> None:
     """
     if not review_path.exists():
         return
-    decided = parse_review_file(read_review_file(review_path), str(review_path))
+    frame = read_review_file(review_path)
+    if "decision" not in frame.columns or frame["decision"].str.strip().eq("").all():
+        return  # no decision typed in (or a file from before clerical review was recorded): nothing to lose
+    decided = parse_review_file(frame, str(review_path))
     key = ["source", "source_id", "candidate_source", "candidate_id", "decision"]
     known = decided.merge(ledger[key], on=key, how="left", indicator=True)
     n_new = int((known["_merge"] == "left_only").sum())
