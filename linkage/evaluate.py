@@ -263,8 +263,12 @@ def linkage_metrics(
                 "no_match": applied.counts["no_match"] if applied else 0,
             },
             "decisions_conflicting_with_model": {
-                "match_below_review_low": applied.counts["match_below_review_low"] if applied else 0,
-                "no_match_above_accept": applied.counts["no_match_above_accept"] if applied else 0,
+                name: applied.counts[name] if applied else 0
+                for name in (
+                    "match_below_review_low",
+                    "match_where_model_links_another",
+                    "no_match_where_model_links",
+                )
             },
             "decisions_stale": (
                 _counts(applied.stale["stale_reason"]) if applied is not None and len(applied.stale) else {}

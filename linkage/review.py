@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from linkage.decide import decide_links
 from linkage.keys import keyed_hash
 from linkage.params import LinkParams
 
@@ -82,8 +83,10 @@ class AppliedDecisions:
     counts
         ``match``/``no_match`` applied, ``stale``, and the conflicts with the model:
         ``match_below_review_low`` (a person linked a pair the model now scores below
-        ``review_low`` or not at all) and ``no_match_above_accept`` (a person kept apart
-        a pair the model would link on its own).
+        ``review_low`` or not at all), ``match_where_model_links_another`` (the model
+        alone would link the identity to another candidate) and
+        ``no_match_where_model_links`` (a person kept apart a pair the model alone would
+        link).
     """
 
     open_pairs: pd.DataFrame
@@ -338,12 +341,21 @@ def apply_decisions(
     )
     is_match = scored["decision"] == MATCH
     p = scored["match_probability"]
+    # What the model alone would do with these identities, to count disagreements.
+    decided_ids = pd.Index(scored["unique_id_l"].unique())
+    alone, _ = decide_links(pairs[pairs["unique_id_l"].isin(decided_ids)], pd.Series(decided_ids), params)
+    model_link = scored["unique_id_l"].map(
+        alone.loc[alone["decision"] == "linked"].set_index("unique_id")["candidate"]
+    )
+    links_this = (model_link == scored["unique_id_r"]).to_numpy()
+    links_another = (model_link.notna() & (model_link != scored["unique_id_r"])).to_numpy()
     counts = {
         "match": int(is_match.sum()),
         "no_match": int((~is_match).sum()),
         "stale": len(stale),
         "match_below_review_low": int((is_match & ~(p >= params.review_low)).sum()),
-        "no_match_above_accept": int((~is_match & (p >= params.accept)).sum()),
+        "match_where_model_links_another": int((is_match & links_another).sum()),
+        "no_match_where_model_links": int((~is_match & links_this).sum()),
     }
     matched = scored.loc[is_match, ["unique_id_l", "unique_id_r", "match_probability"]].rename(
         columns={"unique_id_l": "unique_id", "unique_id_r": "candidate"}

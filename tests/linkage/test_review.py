@@ -114,6 +114,7 @@ def test_decisions_apply_before_thresholds_and_stale_ones_are_reported() -> None
         "no_match": 1,
         "stale": 1,
         "match_below_review_low": 1,
-        "no_match_above_accept": 1,
+        "match_where_model_links_another": 0,
+        "no_match_where_model_links": 1,
     }
     assert applied.stale[["source_id", "stale_reason"]].values.tolist() == [["H9", "identity_gone"]]

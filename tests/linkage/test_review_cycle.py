@@ -150,7 +150,7 @@ def test_no_match_survives_a_rerun_with_a_lower_threshold(cycle: tuple) -> None:
     ).to_numpy()
     assert len(kept_apart) > 0
     assert not ((left == right) & pd.notna(left)).any()
-    assert metrics["clerical_review"]["decisions_conflicting_with_model"]["no_match_above_accept"] > 0
+    assert metrics["clerical_review"]["decisions_conflicting_with_model"]["no_match_where_model_links"] > 0
     matched = ledger[ledger["decision"] == "match"]
     left = pseudo.reindex(pd.MultiIndex.from_frame(matched[["source", "source_id"]])).to_numpy()
     right = pseudo.reindex(pd.MultiIndex.from_frame(matched[["candidate_source", "candidate_id"]])).to_numpy()
