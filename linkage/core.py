@@ -203,8 +203,8 @@ def link_extract(
         right["unique_id"], params,
     )  # fmt: skip
     first_decisions, _ = decide_links(first.open_pairs, agency.loc[is_probation, "unique_id"], params)
-    linked_crn = set(first_decisions.loc[first_decisions["decision"] == "linked", "unique_id"].str.slice(10))
-    linked_crn |= set(first.matched["unique_id"].str.slice(10))
+    linked_ids = first_decisions.loc[first_decisions["decision"] == "linked", "unique_id"]
+    linked_crn = set(pd.concat([linked_ids, first.matched["unique_id"]]).str.removeprefix("probation:"))
     alone = _probation_only(identities["probation"], probation, nominals, linked_crn)
     alone_keys = linkage_keys(alone)
     is_health_housing = (~is_probation).to_numpy()

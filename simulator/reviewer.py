@@ -5,7 +5,8 @@ the simulator's truth puts the agency identity and the candidate in the same per
 else ``no_match``), flipped with probability ``error_rate``, as a person working
 through the queue sometimes errs. Like a person, the reviewer matches an identity
 to one candidate at most: when errors would give it two, the higher-ranked keeps
-``match`` and the other becomes ``no_match``. ``share`` < 1 leaves the bottom of the
+``match`` and the other becomes ``no_match`` (so wrong ``match`` decisions on lower-ranked
+candidates are rarer than ``error_rate``). ``share`` < 1 leaves the bottom of the
 queue blank (a unit that reviews only its first pairs this month).
 """
 

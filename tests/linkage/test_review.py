@@ -118,3 +118,43 @@ def test_decisions_apply_before_thresholds_and_stale_ones_are_reported() -> None
         "no_match_where_model_links": 1,
     }
     assert applied.stale[["source_id", "stale_reason"]].values.tolist() == [["H9", "identity_gone"]]
+
+
+def test_simulated_reviewer_decides_from_the_truth_with_its_error_rate() -> None:
+    from simulator.reviewer import simulate_review
+
+    n = 400
+    review = pd.DataFrame(
+        {
+            "queue_position": [str(i // 2 + 1) for i in range(n)],
+            "queue_size": str(n // 2),
+            "rank": [str(i % 2 + 1) for i in range(n)],
+            "source": "health",
+            "source_id": [f"H{i // 2}" for i in range(n)],
+            "candidate_source": "police",
+            "candidate_id": [f"P{i}" for i in range(n)],
+            "decision": "",
+        }
+    )
+    # Each health identity is the person of its rank-1 candidate.
+    truth = pd.concat(
+        [
+            pd.DataFrame({"person_id": range(n // 2), "source": "health",
+                          "source_id": [f"H{i}" for i in range(n // 2)]}),
+            pd.DataFrame({"person_id": [i // 2 if i % 2 == 0 else -1 for i in range(n)], "source": "police",
+                          "source_id": [f"P{i}" for i in range(n)]}),
+        ]
+    )  # fmt: skip
+    right = simulate_review(review, truth, error_rate=0.0)
+    assert right["decision"].tolist() == ["match", "no_match"] * (n // 2)
+    noisy = simulate_review(review, truth, error_rate=0.2, seed=3)
+    # Rank 1 (the true match here) is wrong at the stated rate; a wrong match on rank 2
+    # is undone when rank 1 is matched (one person per identity), so fewer errors there.
+    first = noisy["rank"] == "1"
+    wrong = (noisy.loc[first, "decision"] != right.loc[first, "decision"]).mean()
+    assert 0.12 < wrong < 0.28
+    # Never two matches for one identity, and the same seed gives the same decisions.
+    assert not noisy[noisy["decision"] == "match"].duplicated("source_id").any()
+    pd.testing.assert_frame_equal(noisy, simulate_review(review, truth, error_rate=0.2, seed=3))
+    half = simulate_review(review, truth, error_rate=0.0, share=0.5)
+    assert (half["decision"] != "").sum() == n // 2
