@@ -198,10 +198,14 @@ def link_extract(
     # Probation identities first: who stays probation-only decides the second pass's candidates.
     is_probation = agency["source"] == "probation"
     probation_pairs = model.pairs[model.pairs["unique_id_l"].str.startswith("probation:")]
+    police_person = pd.Series(police["canonical"].to_numpy(), index=police["unique_id"].to_numpy())
     first = apply_decisions(
-        probation_pairs, ledger[ledger["source"] == "probation"], agency.loc[is_probation, "unique_id"],
-        right["unique_id"], params,
-    )  # fmt: skip
+        probation_pairs,
+        ledger[ledger["source"] == "probation"],
+        agency.loc[is_probation, "unique_id"],
+        police_person,
+        params,
+    )
     first_decisions, _ = decide_links(first.open_pairs, agency.loc[is_probation, "unique_id"], params)
     linked_ids = first_decisions.loc[first_decisions["decision"] == "linked", "unique_id"]
     linked_crn = set(pd.concat([linked_ids, first.matched["unique_id"]]).str.removeprefix("probation:"))
@@ -217,8 +221,12 @@ def link_extract(
     pairs = pd.concat([model.pairs, second], ignore_index=True) if len(second) else model.pairs
 
     candidates = pd.concat([police, alone], ignore_index=True)
-    canonical = pd.Series(candidates["canonical"].to_numpy(), index=candidates["unique_id"].to_numpy())
-    applied = apply_decisions(pairs, ledger, agency["unique_id"], candidates["unique_id"], params)
+    canonical = _candidate_persons(police_person, probation, first_decisions, first.matched)
+    canonical = pd.concat(
+        [canonical, pd.Series(alone["canonical"].to_numpy(), index=alone["unique_id"].to_numpy())]
+    )
+    canonical = canonical[~canonical.index.duplicated(keep="last")]
+    applied = apply_decisions(pairs, ledger, agency["unique_id"], canonical, params)
     decided, review_pairs = decide_links(applied.open_pairs, agency["unique_id"], params)
     decided = _with_person_matches(decided, applied.matched)
     decided = decided.merge(agency[["unique_id", "source", "source_id"]], on="unique_id", how="left")
@@ -263,6 +271,29 @@ def link_extract(
         charts={f"{name}.html": html for name, html in model.charts.items()},
         stale_decisions=applied.stale,
     )
+
+
+def _candidate_persons(
+    police_person: pd.Series,
+    resolved: pd.DataFrame,
+    first_decisions: pd.DataFrame,
+    first_matched: pd.DataFrame,
+) -> pd.Series:
+    """Candidate unique_id -> canonical identifier, for every police and probation identifier.
+
+    A probation crn stands for the person it resolves to in this extract: the PNC ID its
+    rows carry, else the nominal it was linked to on personal details, else itself.
+    """
+    linked = first_decisions.loc[first_decisions["decision"] == "linked", ["unique_id", "candidate"]]
+    linked = pd.concat([linked, first_matched[["unique_id", "candidate"]]], ignore_index=True)
+    via_details = pd.Series(
+        linked["candidate"].map(police_person).to_numpy(),
+        index=linked["unique_id"].str.removeprefix("probation:"),
+    )
+    crn = resolved["crn"]
+    person = ("pnc:" + resolved["pnc_id"]).fillna(crn.map(via_details)).fillna("crn:" + crn)
+    probation = pd.Series(person.astype("str").to_numpy(), index=("probation:" + crn).to_numpy())
+    return pd.concat([police_person, probation])
 
 
 def _probation_only(

@@ -301,10 +301,16 @@ def apply_decisions(
     pairs: pd.DataFrame,
     ledger: pd.DataFrame,
     identities: pd.Series,
-    candidates: pd.Series,
+    canonical: pd.Series,
     params: LinkParams,
 ) -> AppliedDecisions:
     """Apply the ledger to scored pairs, before any threshold.
+
+    A decision is about a person: a candidate stands for the person its identifier
+    resolves to in this extract (``canonical``). Worked example: a health identity was
+    decided ``no_match`` with ``probation:X12`` when X12 was probation-only; this month
+    X12's orders carry PNC ID 09/1K, so X12 is the person ``pnc:09/1K`` and the decision
+    also keeps the health identity apart from the police nominal 09/1K.
 
     Parameters
     ----------
@@ -314,10 +320,12 @@ def apply_decisions(
         The decisions (:data:`LEDGER_COLUMNS`).
     identities
         unique_id of every agency identity linked on personal details in this run.
-    candidates
-        unique_id of every candidate in this run (police nominals, probation-only people).
+    canonical
+        Candidate unique_id (``police:<pnc_id>``, ``probation:<crn>``) -> the person's
+        canonical identifier, for every candidate identifier in the extract (probation
+        crns that resolve to a police nominal too).
     params
-        ``accept`` and ``review_low`` (to count conflicts with the model).
+        ``accept``, ``review_low``, ``ambiguity_margin`` (to count conflicts with the model).
 
     Returns
     -------
@@ -325,30 +333,34 @@ def apply_decisions(
     """
     decisions = ledger.assign(unique_id_l=left_key(ledger), unique_id_r=right_key(ledger))
     has_identity = decisions["unique_id_l"].isin(pd.Index(identities))
-    has_candidate = decisions["unique_id_r"].isin(pd.Index(candidates))
+    person = decisions["unique_id_r"].map(canonical)
     reason = pd.Series(
-        np.select([~has_identity, ~has_candidate], list(STALE_REASONS), ""),
+        np.select([~has_identity, person.isna()], list(STALE_REASONS), ""),
         index=decisions.index,
         dtype="str",
     )
     stale = decisions[reason != ""].assign(stale_reason=reason[reason != ""])
-    active = decisions[reason == ""]
+    active = decisions[reason == ""].assign(person=person[reason == ""]).reset_index(drop=True)
 
-    scored = active.merge(
-        pairs[["unique_id_l", "unique_id_r", "match_probability"]],
-        on=["unique_id_l", "unique_id_r"],
-        how="left",
+    scored_pairs = pairs[["unique_id_l", "unique_id_r", "match_probability"]].assign(
+        person=pairs["unique_id_r"].map(canonical).to_numpy()
     )
+    best_by_person = (
+        scored_pairs.groupby(["unique_id_l", "person"], sort=False)["match_probability"]
+        .max()
+        .rename("model_p")
+    )
+    scored = active.join(best_by_person, on=["unique_id_l", "person"])
     is_match = scored["decision"] == MATCH
-    p = scored["match_probability"]
+    p = scored["model_p"]
     # What the model alone would do with these identities, to count disagreements.
     decided_ids = pd.Index(scored["unique_id_l"].unique())
     alone, _ = decide_links(pairs[pairs["unique_id_l"].isin(decided_ids)], pd.Series(decided_ids), params)
-    model_link = scored["unique_id_l"].map(
-        alone.loc[alone["decision"] == "linked"].set_index("unique_id")["candidate"]
+    model_person = scored["unique_id_l"].map(
+        alone.loc[alone["decision"] == "linked"].set_index("unique_id")["candidate"].map(canonical)
     )
-    links_this = (model_link == scored["unique_id_r"]).to_numpy()
-    links_another = (model_link.notna() & (model_link != scored["unique_id_r"])).to_numpy()
+    links_this = (model_person == scored["person"]).to_numpy()
+    links_another = (model_person.notna() & (model_person != scored["person"])).to_numpy()
     counts = {
         "match": int(is_match.sum()),
         "no_match": int((~is_match).sum()),
@@ -357,14 +369,14 @@ def apply_decisions(
         "match_where_model_links_another": int((is_match & links_another).sum()),
         "no_match_where_model_links": int((~is_match & links_this).sum()),
     }
-    matched = scored.loc[is_match, ["unique_id_l", "unique_id_r", "match_probability"]].rename(
-        columns={"unique_id_l": "unique_id", "unique_id_r": "candidate"}
+    matched = scored.loc[is_match, ["unique_id_l", "unique_id_r", "model_p"]].rename(
+        columns={"unique_id_l": "unique_id", "unique_id_r": "candidate", "model_p": "match_probability"}
     )
     matched = matched.sort_values("unique_id", ignore_index=True)
 
-    closed = pd.MultiIndex.from_frame(scored.loc[~is_match, ["unique_id_l", "unique_id_r"]])
-    pair_index = pd.MultiIndex.from_frame(pairs[["unique_id_l", "unique_id_r"]])
-    keep = ~pair_index.isin(closed) & ~pairs["unique_id_l"].isin(pd.Index(matched["unique_id"])).to_numpy()
+    closed = pd.MultiIndex.from_frame(scored.loc[~is_match, ["unique_id_l", "person"]])
+    pair_person = pd.MultiIndex.from_frame(scored_pairs[["unique_id_l", "person"]])
+    keep = ~pair_person.isin(closed) & ~pairs["unique_id_l"].isin(pd.Index(matched["unique_id"])).to_numpy()
     open_pairs = pairs[keep].reset_index(drop=True)
     if len(stale):
         logger.warning(

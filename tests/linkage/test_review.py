@@ -103,8 +103,9 @@ def _pairs() -> pd.DataFrame:
 def test_decisions_apply_before_thresholds_and_stale_ones_are_reported() -> None:
     ledger = _ledger([*GOOD, ("health", "H9", "police", "01/1A", "no_match")])
     identities = pd.Series(["health:H1", "health:H2", "housing:C1"])
-    candidates = pd.Series(["police:01/1A", "police:01/5E", "police:01/2B", "police:01/3C"])
-    applied = apply_decisions(_pairs(), ledger, identities, candidates, PARAMS)
+    candidates = ["police:01/1A", "police:01/5E", "police:01/2B", "police:01/3C"]
+    persons = pd.Series([c.replace("police:", "pnc:") for c in candidates], index=candidates)
+    applied = apply_decisions(_pairs(), ledger, identities, persons, PARAMS)
     # H1 matched by a person to a candidate the model scores 0.3: linked, all its pairs closed.
     assert applied.matched[["unique_id", "candidate"]].values.tolist() == [["health:H1", "police:01/1A"]]
     # H2's no_match removes a pair the model would have accepted; C1 undecided stays open.
@@ -158,3 +159,13 @@ def test_simulated_reviewer_decides_from_the_truth_with_its_error_rate() -> None
     pd.testing.assert_frame_equal(noisy, simulate_review(review, truth, error_rate=0.2, seed=3))
     half = simulate_review(review, truth, error_rate=0.0, share=0.5)
     assert (half["decision"] != "").sum() == n // 2
+
+
+def test_a_decision_follows_the_person_its_candidate_resolves_to() -> None:
+    """no_match with a probation crn that now carries a PNC ID keeps the nominal apart too."""
+    ledger = _ledger([("health", "H2", "probation", "X12", "no_match")])
+    persons = pd.Series(["pnc:01/2B", "pnc:01/2B"], index=["police:01/2B", "probation:X12"])
+    applied = apply_decisions(_pairs(), ledger, pd.Series(["health:H2"]), persons, PARAMS)
+    assert applied.stale.empty
+    assert "health:H2" not in set(applied.open_pairs["unique_id_l"])
+    assert applied.counts["no_match_where_model_links"] == 1
