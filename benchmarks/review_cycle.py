@@ -33,9 +33,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from iom_config import read_params
 from linkage.synthetic import without_police_nominals
 from pipelines import link as stage
-from pipelines.config import read_params
 from simulator.reviewer import simulate_review
 
 
