@@ -19,15 +19,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from iom_contract import PROVEN_OUTCOMES
 from iom_contract import table as contract_table
 from linkage.decide import decide_links
 from linkage.deterministic import resolve_pnc
 from linkage.evaluate import linkage_metrics
 from linkage.keys import keyed_hash, pseudonymise
-from linkage.model import fit_link_model
+from linkage.model import fit_link_model, score_pairs
 from linkage.params import LinkParams
+from linkage.review import apply_decisions, empty_ledger, neutralise_formulas, pair_check
 from linkage.standardise import is_in, linkage_keys, recorded_identity
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,8 @@ _ROW_ID_PREFIX = {"episode_id": "E", "order_id": "O"}
 # later, so it must not change the stay's id.
 _ROW_ID_KEYS = {"episode_id": ("noms_id", "reception_date"), "order_id": ("crn", "order_type", "start_date")}
 _DETAIL_COLUMNS = ("forename", "surname", "date_of_birth", "sex", "postcode_district")
+COHORT_PROXY_MONTHS = 24
+"""Review queue order: people with a proven offence in this many months come first."""
 
 
 @dataclass(frozen=True)
@@ -86,12 +91,15 @@ class LinkResult:
         The re-identification key: pseudo_id, source, source_id, match_probability,
         method. Store apart from the outputs, readable by the data controller only.
     clerical_review
-        Uncertain or ambiguous candidate pairs with both sides' details, for a human.
+        Uncertain or ambiguous candidate pairs not decided yet, with both sides'
+        details, in the order a person should review them (``linkage.review``).
     metrics
         Counts, match-probability distribution and (with a truth table) precision
         and recall per source.
     charts
         File name -> content (self-contained HTML of the fitted model's weights).
+    stale_decisions
+        Clerical decisions that no longer apply (identity or candidate gone).
     """
 
     persons: pd.DataFrame
@@ -100,6 +108,7 @@ class LinkResult:
     clerical_review: pd.DataFrame
     metrics: dict[str, Any]
     charts: dict[str, str] = field(default_factory=dict)
+    stale_decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _identity_frame(source: str, ids: pd.Series, canonical: pd.Series, method: Any, p: Any) -> pd.DataFrame:
@@ -119,6 +128,8 @@ def link_extract(
     params: LinkParams,
     key: bytes,
     truth: pd.DataFrame | None = None,
+    decisions: pd.DataFrame | None = None,
+    extract_date: pd.Timestamp | None = None,
 ) -> LinkResult:
     """Link the validated tables of one extract and pseudonymise them.
 
@@ -134,6 +145,12 @@ def link_extract(
     truth
         The simulator's ``_truth/identities.parquet`` (person_id, source, source_id),
         used only to measure precision and recall in the metrics.
+    decisions
+        The data controller's clerical decisions (:data:`linkage.review.LEDGER_COLUMNS`),
+        applied before the model's thresholds (:func:`linkage.review.apply_decisions`).
+    extract_date
+        The extract's date: the review queue puts people with a proven offence in the
+        24 months before it first (default: the latest offence date).
 
     Returns
     -------
@@ -143,6 +160,7 @@ def link_extract(
     missing += [spec[0] for spec in LINKED_TABLES.values() if spec[0] not in tables]
     if missing:
         raise KeyError(f"link needs the validated tables {sorted(set(missing))}")
+    ledger = empty_ledger() if decisions is None else decisions
 
     nominals = tables["police_nominals"].drop_duplicates("pnc_id").sort_values("pnc_id", ignore_index=True)
     prison = resolve_pnc(tables["custody_episodes"], "noms_id")
@@ -166,14 +184,55 @@ def link_extract(
         )
     agency = pd.concat(to_link, ignore_index=True)
     left = linkage_keys(agency)
-    right = linkage_keys(nominals.assign(unique_id=nominals["pnc_id"]))
+    police = nominals.assign(
+        unique_id="police:" + nominals["pnc_id"],
+        candidate_source="police",
+        candidate_id=nominals["pnc_id"],
+        canonical="pnc:" + nominals["pnc_id"],
+    )
+    right = linkage_keys(police)
     labelled = _known_matches(identities["probation"], probation, nominals)
     logger.info("linking %d agency identities to %d police nominals", len(left), len(right))
     model = fit_link_model(left, right, params, labelled)
-    decisions, review_pairs = decide_links(model.pairs, left["unique_id"], params)
-    decisions = decisions.merge(agency[["unique_id", "source", "source_id"]], on="unique_id", how="left")
 
-    index = _build_index(nominals, prison, probation, decisions)
+    # Probation identities first: who stays probation-only decides the second pass's candidates.
+    is_probation = agency["source"] == "probation"
+    probation_pairs = model.pairs[model.pairs["unique_id_l"].str.startswith("probation:")]
+    police_person = pd.Series(police["canonical"].to_numpy(), index=police["unique_id"].to_numpy())
+    first = apply_decisions(
+        probation_pairs,
+        ledger[ledger["source"] == "probation"],
+        agency.loc[is_probation, "unique_id"],
+        police_person,
+        params,
+    )
+    first_decisions, _ = decide_links(first.open_pairs, agency.loc[is_probation, "unique_id"], params)
+    linked_ids = first_decisions.loc[first_decisions["decision"] == "linked", "unique_id"]
+    linked_crn = set(pd.concat([linked_ids, first.matched["unique_id"]]).str.removeprefix("probation:"))
+    alone = _probation_only(identities["probation"], probation, nominals, linked_crn)
+    alone_keys = linkage_keys(alone)
+    is_health_housing = (~is_probation).to_numpy()
+    logger.info(
+        "linking %d health and housing identities to %d probation-only people",
+        int(is_health_housing.sum()),
+        len(alone),
+    )
+    second = score_pairs(left[is_health_housing], alone_keys, model.settings, params)
+    pairs = pd.concat([model.pairs, second], ignore_index=True) if len(second) else model.pairs
+
+    candidates = pd.concat([police, alone], ignore_index=True)
+    canonical = _candidate_persons(police_person, probation, first_decisions, first.matched)
+    canonical = pd.concat(
+        [canonical, pd.Series(alone["canonical"].to_numpy(), index=alone["unique_id"].to_numpy())]
+    )
+    canonical = canonical[~canonical.index.duplicated(keep="last")]
+    applied = apply_decisions(pairs, ledger, agency["unique_id"], canonical, params)
+    decided, review_pairs = decide_links(applied.open_pairs, agency["unique_id"], params)
+    decided = _with_person_matches(decided, applied.matched)
+    decided = decided.merge(agency[["unique_id", "source", "source_id"]], on="unique_id", how="left")
+    decided["canonical"] = decided["candidate"].map(canonical).astype("str")
+
+    index = _build_index(nominals, prison, probation, decided)
     index["pseudo_id"] = pseudonymise(index["canonical"], key)
     person_index = index[["pseudo_id", "source", "source_id", "match_probability", "method"]].sort_values(
         ["pseudo_id", "source", "source_id"], ignore_index=True
@@ -185,10 +244,11 @@ def link_extract(
         cols = list(contract_table("panel_decisions").column_names)
         linked["panel_decisions"] = tables["panel_decisions"][cols].reset_index(drop=True)
 
-    review = _clerical_review(review_pairs, agency, nominals)
+    in_cohort = _recent_proven(tables["police_offences"], extract_date)
+    review = _clerical_review(review_pairs, agency, candidates, in_cohort)
     metrics = linkage_metrics(
         tables=tables,
-        decisions=decisions,
+        decisions=decided,
         index=index,
         prison=prison,
         probation=probation,
@@ -198,6 +258,9 @@ def link_extract(
         model=model,
         params=params,
         truth=truth,
+        applied=applied,
+        n_ledger=len(ledger),
+        n_probation_only_candidates=len(alone),
     )
     return LinkResult(
         persons=persons,
@@ -206,7 +269,91 @@ def link_extract(
         clerical_review=review,
         metrics=metrics,
         charts={f"{name}.html": html for name, html in model.charts.items()},
+        stale_decisions=applied.stale,
     )
+
+
+def _candidate_persons(
+    police_person: pd.Series,
+    resolved: pd.DataFrame,
+    first_decisions: pd.DataFrame,
+    first_matched: pd.DataFrame,
+) -> pd.Series:
+    """Candidate unique_id -> canonical identifier, for every police and probation identifier.
+
+    A probation crn stands for the person it resolves to in this extract: the PNC ID its
+    rows carry, else the nominal it was linked to on personal details, else itself.
+    """
+    linked = first_decisions.loc[first_decisions["decision"] == "linked", ["unique_id", "candidate"]]
+    linked = pd.concat([linked, first_matched[["unique_id", "candidate"]]], ignore_index=True)
+    via_details = pd.Series(
+        linked["candidate"].map(police_person).to_numpy(),
+        index=linked["unique_id"].str.removeprefix("probation:"),
+    )
+    crn = resolved["crn"]
+    person = ("pnc:" + resolved["pnc_id"]).fillna(crn.map(via_details)).fillna("crn:" + crn)
+    probation = pd.Series(person.astype("str").to_numpy(), index=("probation:" + crn).to_numpy())
+    return pd.concat([police_person, probation])
+
+
+def _probation_only(
+    identities: pd.DataFrame, resolved: pd.DataFrame, nominals: pd.DataFrame, linked_crn: set[str]
+) -> pd.DataFrame:
+    """Probation identities of people with no police nominal in the extract: candidates too.
+
+    A crn whose rows carry no PNC ID and that personal details did not link to a
+    nominal, or whose PNC ID names no nominal in this extract (a person known to
+    another force). Two crns of the same person (the same PNC ID) give one candidate:
+    the one with more rows.
+    """
+    pnc = resolved.set_index("crn")["pnc_id"]
+    frame = identities.assign(pnc_id=identities["crn"].map(pnc).astype("str"))
+    no_pnc = frame["pnc_id"].isna() & ~is_in(frame["crn"], linked_crn)
+    other_force = frame["pnc_id"].notna() & ~is_in(frame["pnc_id"], nominals["pnc_id"])
+    frame = frame[no_pnc | other_force]
+    frame = frame.assign(canonical=("pnc:" + frame["pnc_id"]).fillna("crn:" + frame["crn"]).astype("str"))
+    frame = frame.sort_values(["canonical", "n_rows", "crn"], ascending=[True, False, True], kind="stable")
+    frame = frame.drop_duplicates("canonical").sort_values("crn", ignore_index=True)
+    return frame.assign(
+        unique_id="probation:" + frame["crn"], candidate_source="probation", candidate_id=frame["crn"]
+    )
+
+
+def _with_person_matches(decided: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFrame:
+    """Identities a person decided ``match``: linked to that candidate, whatever the model says."""
+    by_person = matched.set_index("unique_id")
+    hit = decided["unique_id"].isin(by_person.index)
+    if not hit.any():
+        return decided
+    out = decided.copy()
+    ids = out.loc[hit, "unique_id"]
+    out.loc[hit, "candidate"] = ids.map(by_person["candidate"]).to_numpy()
+    out.loc[hit, "match_probability"] = ids.map(by_person["match_probability"]).to_numpy()
+    out.loc[hit, "match_weight"] = np.nan
+    out.loc[hit, "runner_up_weight"] = np.nan
+    out.loc[hit, "decision"] = "linked"
+    out.loc[hit, "reason"] = "person_match"
+    return out
+
+
+def _recent_proven(offences: pd.DataFrame, extract_date: pd.Timestamp | None) -> pd.Index:
+    """PNC IDs with a proven offence in the 24 months before the extract date.
+
+    The cohort proxy of the review queue (link runs before the features): the
+    contract's cohort is everyone with a proven offence in the last two years.
+    Worked example: extract date 2026-10-31 -> offences after 2024-10-31, convicted or
+    cautioned by 2026-10-31.
+    """
+    day = pd.Timestamp(extract_date) if extract_date is not None else offences["offence_date"].max()
+    if pd.isna(day):
+        return pd.Index([], dtype="str")
+    start = day - pd.DateOffset(months=COHORT_PROXY_MONTHS)
+    recent = (
+        offences["outcome"].isin(list(PROVEN_OUTCOMES))
+        & (offences["offence_date"] > start)
+        & (offences["outcome_date"] <= day)
+    )
+    return pd.Index(offences.loc[recent.fillna(False).astype("bool"), "pnc_id"].dropna().unique())
 
 
 def _known_matches(identities: pd.DataFrame, resolved: pd.DataFrame, nominals: pd.DataFrame) -> pd.DataFrame:
@@ -215,7 +362,7 @@ def _known_matches(identities: pd.DataFrame, resolved: pd.DataFrame, nominals: p
     known = identities.assign(pnc_id=identities["crn"].map(pnc))
     known = known[is_in(known["pnc_id"], nominals["pnc_id"])]
     keys = linkage_keys(known.assign(unique_id="label:" + known["crn"]))
-    keys["pnc_id"] = known["pnc_id"].astype("str").to_numpy()
+    keys["pnc_id"] = ("police:" + known["pnc_id"].astype("str")).to_numpy()
     return keys
 
 
@@ -232,12 +379,13 @@ def _build_index(
         )
 
     linked = decisions[decisions["decision"] == "linked"]
+    method = np.where(linked["reason"] == "person_match", "clerical", "splink")
     parts.append(
         _identity_frame(
             "splink",
             linked["source_id"],
-            "pnc:" + linked["pnc_id"],
-            "splink",
+            linked["canonical"],
+            method,
             linked["match_probability"].to_numpy(),
         ).assign(source=linked["source"].to_numpy())
     )
@@ -346,23 +494,65 @@ def _row_ids(rows: pd.DataFrame, columns: tuple[str, ...], key: bytes, prefix: s
     return keyed_hash(text + duplicate_no, key, prefix=prefix)
 
 
-def _clerical_review(review: pd.DataFrame, agency: pd.DataFrame, nominals: pd.DataFrame) -> pd.DataFrame:
-    """Pairs for a human, with the details each side recorded, side by side."""
-    details = [c for c in _DETAIL_COLUMNS]
+def _clerical_review(
+    review: pd.DataFrame, agency: pd.DataFrame, candidates: pd.DataFrame, in_cohort: pd.Index
+) -> pd.DataFrame:
+    """Pairs for a person, details side by side, the pairs that matter most to the panel first.
+
+    Identities are ordered by: a candidate in the cohort (a proven offence in the last
+    24 months, :func:`_recent_proven`), then the records the link would bring to the
+    person (the agency identity's rows), then the best match probability. Each
+    identity's candidates follow each other, best first.
+    """
     left = agency.set_index("unique_id")
-    right = nominals.set_index("pnc_id")
-    out = pd.DataFrame(
+    right = candidates.set_index("unique_id")
+    cand_pnc = right["pnc_id"].astype("str") if "pnc_id" in right else pd.Series(dtype="str")
+    cohort = is_in(review["candidate"].map(cand_pnc).astype("str"), pd.Series(in_cohort, dtype="str"))
+    priority = pd.DataFrame(
         {
-            "source": review["unique_id"].map(left["source"]).astype("str"),
-            "source_id": review["unique_id"].map(left["source_id"]).astype("str"),
-            "pnc_id": review["pnc_id"].astype("str"),
-            "rank": review["rank"].astype("int64"),
-            "reason": review["reason"].astype("str"),
-            "match_probability": review["match_probability"].round(6),
-            "match_weight": review["match_weight"].round(3),
+            "unique_id": review["unique_id"],
+            "in_cohort": cohort.to_numpy(),
+            "n_records": review["unique_id"].map(left["n_rows"]).astype("int64").to_numpy(),
+            "best": review["match_probability"].to_numpy(),
         }
     )
-    for col in details:
-        out[f"agency_{col}"] = review["unique_id"].map(left[col]) if col in left else pd.NA
-        out[f"police_{col}"] = review["pnc_id"].map(right[col]) if col in right else pd.NA
-    return out.sort_values(["source", "source_id", "rank"], ignore_index=True)
+    per_identity = priority.groupby("unique_id", sort=True).agg(
+        in_cohort=("in_cohort", "max"), n_records=("n_records", "first"), best=("best", "max")
+    )
+    per_identity = per_identity.sort_values(
+        ["in_cohort", "n_records", "best", "unique_id"], ascending=[False, False, False, True], kind="stable"
+    )
+    position = pd.Series(np.arange(1, len(per_identity) + 1, dtype="int64"), index=per_identity.index)
+
+    out = pd.DataFrame(
+        {
+            "queue_position": review["unique_id"].map(position).astype("int64"),
+            "decision": pd.Series("", index=review.index, dtype="str"),
+            "source": review["unique_id"].map(left["source"]).astype("str"),
+            "source_id": review["unique_id"].map(left["source_id"]).astype("str"),
+            "candidate_source": review["candidate"].map(right["candidate_source"]).astype("str"),
+            "candidate_id": review["candidate"].map(right["candidate_id"]).astype("str"),
+            "match_probability": review["match_probability"].round(6),
+            "reason": review["reason"].astype("str"),
+            "rank": review["rank"].astype("int64"),
+        }
+    )
+    for col in _DETAIL_COLUMNS:
+        for side, frame, ids in (
+            ("agency", left, review["unique_id"]),
+            ("candidate", right, review["candidate"]),
+        ):
+            values = ids.map(frame[col]) if col in frame else pd.Series(pd.NA, index=review.index)
+            if col != "date_of_birth":
+                values = neutralise_formulas(values.astype("str")).where(values.notna())
+            out[f"{side}_{col}"] = values
+    for col in (c for c in review.columns if c.startswith("level_")):
+        out[col] = review[col].astype("str")
+    out["in_cohort"] = review["unique_id"].map(per_identity["in_cohort"]).map({True: "yes", False: "no"})
+    out["n_records"] = review["unique_id"].map(per_identity["n_records"]).astype("int64")
+    out["match_weight"] = review["match_weight"].round(3)
+    out["queue_size"] = len(per_identity)
+    out["reviewer"] = ""
+    out["note"] = ""
+    out["pair_check"] = pair_check(out)
+    return out.sort_values(["queue_position", "rank"], ignore_index=True)

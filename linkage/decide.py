@@ -27,8 +27,8 @@ def decide_links(
     Parameters
     ----------
     pairs
-        unique_id_l (agency identity), unique_id_r (PNC ID), match_weight,
-        match_probability.
+        unique_id_l (agency identity), unique_id_r (candidate: ``police:<pnc_id>`` or
+        ``probation:<crn>``), match_weight, match_probability.
     identities
         Every agency identity's unique_id (those without any candidate pair too).
     params
@@ -37,14 +37,14 @@ def decide_links(
     Returns
     -------
     decisions : pd.DataFrame
-        One row per identity, sorted: unique_id, pnc_id (the best candidate, null
+        One row per identity, sorted: unique_id, candidate (the best candidate, null
         without one), match_probability, match_weight (best candidate's),
         runner_up_weight, decision (``linked``/``review``/``unlinked``), reason
         (``accepted``, ``uncertain``, ``ambiguous``, ``below_review``, ``no_candidate``).
     review : pd.DataFrame
         The candidate pairs of identities sent to review (at most
-        ``review_candidates`` each, best first): unique_id, pnc_id, rank (1 = best),
-        match_weight, match_probability, reason.
+        ``review_candidates`` each, best first): unique_id, candidate, rank (1 = best),
+        match_weight, match_probability, reason, and the pairs' ``level_*`` columns.
     """
     ranked = pairs.sort_values(
         ["unique_id_l", "match_weight", "unique_id_r"], ascending=[True, False, True], kind="stable"
@@ -56,7 +56,7 @@ def decide_links(
     out = pd.DataFrame(
         {"unique_id": identities.astype("str").drop_duplicates().sort_values(ignore_index=True)}
     )
-    out["pnc_id"] = out["unique_id"].map(best["unique_id_r"]).astype("str")
+    out["candidate"] = out["unique_id"].map(best["unique_id_r"]).astype("str")
     out["match_probability"] = out["unique_id"].map(best["match_probability"]).astype("float64")
     out["match_weight"] = out["unique_id"].map(best["match_weight"]).astype("float64")
     out["runner_up_weight"] = out["unique_id"].map(runner_up["match_weight"]).astype("float64")
@@ -98,11 +98,14 @@ def decide_links(
     review = pd.DataFrame(
         {
             "unique_id": to_review["unique_id_l"].astype("str"),
-            "pnc_id": to_review["unique_id_r"].astype("str"),
+            "candidate": to_review["unique_id_r"].astype("str"),
             "rank": to_review["rank"].astype("int64"),
             "match_weight": to_review["match_weight"],
             "match_probability": to_review["match_probability"],
             "reason": to_review["unique_id_l"].map(reasons).astype("str"),
         }
-    ).reset_index(drop=True)
+    )
+    for col in (c for c in ranked.columns if c.startswith("level_")):
+        review[col] = to_review[col]
+    review = review.reset_index(drop=True)
     return out, review

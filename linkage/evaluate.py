@@ -13,6 +13,7 @@ from linkage.standardise import is_in
 
 if TYPE_CHECKING:
     from linkage.model import LinkModel
+    from linkage.review import AppliedDecisions
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +51,18 @@ def _counts(series: pd.Series) -> dict[str, int]:
 
 
 def truth_metrics(index: pd.DataFrame, truth: pd.DataFrame, present: dict[str, pd.Series]) -> dict[str, Any]:
-    """Pairwise precision and recall of the links to police, per source.
+    """Pairwise precision and recall of the links to other agencies' people, per source.
 
-    A predicted link source_id -> pnc_id is correct when the truth puts both in the
-    same person. Recall's denominator is the source's ids (present in the extract
-    after validation) whose person has a police record in the extract.
+    A predicted link source_id -> canonical identifier (``pnc:<id>`` for a person known
+    to police, ``crn:<id>`` for a probation-only person) is correct when the truth puts
+    both in the same person. Recall's denominator is the source's ids (present in the
+    extract after validation) whose person has a police record in the extract, or, for
+    health and housing, a police or probation record.
 
     Parameters
     ----------
     index
-        source, source_id, canonical (``pnc:<id>`` for a link to a PNC ID), method.
+        source, source_id, canonical, method.
     truth
         person_id, source, source_id.
     present
@@ -68,28 +71,55 @@ def truth_metrics(index: pd.DataFrame, truth: pd.DataFrame, present: dict[str, p
     Returns
     -------
     dict
-        Source -> n_predicted, n_correct, n_true, precision, recall, and the same
-        restricted to links made by Splink (``splink``).
+        Source -> n_predicted, n_correct, n_true, precision, recall; the same
+        restricted to links made by Splink (``splink``), and for health and housing to
+        links to probation-only people (``to_probation_only``).
     """
     truth = truth.drop_duplicates(["source", "source_id"])
     person = truth.set_index(["source", "source_id"])["person_id"]
     police = truth[(truth["source"] == "police") & is_in(truth["source_id"], present["police"])]
-    person_of_pnc = police.set_index("source_id")["person_id"]
+    probation = truth[(truth["source"] == "probation") & is_in(truth["source_id"], present["probation"])]
+    everyone_pnc = truth[truth["source"] == "police"]
+    person_of = pd.concat(
+        [
+            pd.Series(everyone_pnc["person_id"].to_numpy(), index="pnc:" + everyone_pnc["source_id"]),
+            pd.Series(probation["person_id"].to_numpy(), index="crn:" + probation["source_id"]),
+        ]
+    )
+    person_of = person_of[~person_of.index.duplicated()]
+    probation_only = probation.loc[~probation["person_id"].isin(police["person_id"]), "person_id"]
     out: dict[str, Any] = {}
     for source in LINKED_SOURCES:
-        rows = index[(index["source"] == source) & index["canonical"].str.startswith("pnc:")]
-        pnc = rows["canonical"].str.slice(4)
+        rows = index[index["source"] == source]
+        if source in ("prison", "probation"):
+            rows = rows[
+                is_in(rows["canonical"].str.slice(4), present["police"])
+                & rows["canonical"].str.startswith("pnc:")
+            ]
         keys = pd.MultiIndex.from_arrays([rows["source"], rows["source_id"]])
         true_person = pd.Series(person.reindex(keys).to_numpy(), index=rows.index)
-        correct = (true_person == pnc.map(person_of_pnc)) & true_person.notna()
+        linked_person = rows["canonical"].map(person_of)
+        correct = (true_person == linked_person) & true_person.notna()
         truth_ids = truth[(truth["source"] == source) & is_in(truth["source_id"], present[source])]
-        n_true = int(truth_ids["person_id"].isin(police["person_id"]).sum())
-        splink = (rows["method"] == "splink").to_numpy()
+        reachable = police["person_id"]
+        if source in ("health", "housing"):
+            reachable = pd.concat([reachable, probation_only])
+        n_true = int(truth_ids["person_id"].isin(reachable).sum())
+        splink = rows["method"].isin(["splink", "clerical"]).to_numpy()
         entry: dict[str, Any] = _precision_recall(len(rows), int(correct.sum()), n_true)
         if splink.any():
-            # Denominator: true police links not already made deterministically.
+            # Denominator: true links not already made deterministically.
             n_true_splink = n_true - int(correct[~splink].sum())
             entry["splink"] = _precision_recall(int(splink.sum()), int(correct[splink].sum()), n_true_splink)
+        if source in ("health", "housing"):
+            to_alone = (
+                rows["canonical"].map(person_of).isin(probation_only).to_numpy()
+                | ~rows["canonical"].str.startswith("pnc:").to_numpy()
+            )
+            n_true_alone = int(truth_ids["person_id"].isin(probation_only).sum())
+            entry["to_probation_only"] = _precision_recall(
+                int(to_alone.sum()), int(correct[to_alone].sum()), n_true_alone
+            )
         out[source] = entry
     return out
 
@@ -139,6 +169,9 @@ def linkage_metrics(
     model: LinkModel,
     params: LinkParams,
     truth: pd.DataFrame | None,
+    applied: AppliedDecisions | None = None,
+    n_ledger: int = 0,
+    n_probation_only_candidates: int = 0,
 ) -> dict[str, Any]:
     """Gather the link stage's metrics into one JSON-ready mapping.
 
@@ -176,6 +209,7 @@ def linkage_metrics(
     canonical = index[index["method"] == "canonical"]
     unlinked["prison_only_people"] = int((canonical["source"] == "prison").sum())
     unlinked["probation_only_people"] = int((canonical["source"] == "probation").sum())
+    unlinked["probation_only_candidates"] = n_probation_only_candidates
 
     metrics: dict[str, Any] = {
         "persons": {
@@ -214,11 +248,35 @@ def linkage_metrics(
         },
         "clerical_review": {
             "pairs": len(review),
+            "pairs_pending": len(review),
+            "pairs_pending_by_source": _counts(review["source"]),
             "identities": int(review[["source", "source_id"]].drop_duplicates().shape[0]),
             "identities_by_source": _counts(review.drop_duplicates(["source", "source_id"])["source"]),
+            "identities_in_cohort": int(
+                review.loc[review["in_cohort"] == "yes", ["source", "source_id"]].drop_duplicates().shape[0]
+            )
+            if "in_cohort" in review
+            else 0,
+            "decisions_in_ledger": n_ledger,
+            "pairs_decided_by_person": {
+                "match": applied.counts["match"] if applied else 0,
+                "no_match": applied.counts["no_match"] if applied else 0,
+            },
+            "decisions_conflicting_with_model": {
+                name: applied.counts[name] if applied else 0
+                for name in (
+                    "match_below_review_low",
+                    "match_where_model_links_another",
+                    "no_match_where_model_links",
+                )
+            },
+            "decisions_stale": (
+                _counts(applied.stale["stale_reason"]) if applied is not None and len(applied.stale) else {}
+            ),
             "note": (
-                "identities in clerical review are NOT linked automatically: health and housing ones "
-                "are dropped, probation ones stay probation-only people, until a human confirms a link"
+                "pending pairs are NOT linked automatically: health and housing ones are dropped, probation "
+                "ones stay probation-only people, until a person decides them (iom review); decided pairs "
+                "are applied on every run before the model's thresholds and never queued again"
             ),
         },
         "unlinked": unlinked,

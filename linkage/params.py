@@ -104,6 +104,10 @@ class LinkParams(StageParams):
         distribution in the metrics as "no candidate").
     review_candidates
         At most this many candidates per identity go to clerical review.
+    decisions_dir
+        The data controller's folder of clerical decisions (``decisions.csv``, written
+        by ``iom review``): not a stage output, so ``dvc repro`` never deletes it;
+        the link stage reads it as a dependency and applies it on every run.
     """
 
     accept: float = Field(default=0.95, gt=0.0, le=1.0)
@@ -122,6 +126,7 @@ class LinkParams(StageParams):
     m_floor: float = Field(default=0.002, ge=0.0, lt=0.1)
     predict_floor: float = Field(default=0.01, gt=0.0, lt=1.0)
     review_candidates: int = Field(default=3, ge=1)
+    decisions_dir: Path = Path("clerical")
 
     @field_validator("prediction_blocks", "training_blocks")
     @classmethod

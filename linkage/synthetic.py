@@ -559,3 +559,42 @@ def _complete(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> dict
         out["source_row"] = np.arange(1, len(out) + 1, dtype="int64")
         typed[name] = out
     return typed
+
+
+def without_police_nominals(
+    tables: dict[str, pd.DataFrame], share: float, rng: np.random.Generator
+) -> tuple[dict[str, pd.DataFrame], pd.Series]:
+    """Make some people probation-only: drop the police nominals (and offences) of a share of them.
+
+    Real extracts hold people on probation whose police record belongs to another force
+    (they offended elsewhere): the probation service knows them, this force does not.
+    The simulator makes every offender a nominal, so this derives that situation from
+    any extract in the contract's shape: of the PNC IDs that probation rows carry,
+    ``share`` lose their nominal and their offences. Prison and probation rows keep the
+    PNC ID they carry (the other force's).
+
+    Parameters
+    ----------
+    tables
+        Validated contract tables by name.
+    share
+        Share of the PNC IDs carried by probation rows whose nominal is dropped.
+    rng
+        Source of randomness.
+
+    Returns
+    -------
+    tables : dict
+        A copy with ``police_nominals`` and ``police_offences`` thinned.
+    dropped : pd.Series
+        The PNC IDs dropped.
+    """
+    carried = tables["probation_orders"]["pnc_id"].dropna().drop_duplicates().sort_values(ignore_index=True)
+    carried = carried[carried.isin(tables["police_nominals"]["pnc_id"])].reset_index(drop=True)
+    dropped = carried[rng.random(len(carried)) < share].reset_index(drop=True)
+    out = dict(tables)
+    for name in ("police_nominals", "police_offences"):
+        if name in out:
+            frame = out[name]
+            out[name] = frame[~frame["pnc_id"].isin(dropped)].reset_index(drop=True)
+    return out, dropped

@@ -171,13 +171,21 @@ def link(
     ),
     metrics: Annotated[Path, typer.Option(help="Linkage metrics JSON.")] = Path("metrics/linkage.json"),
     reports: Annotated[Path, typer.Option(help="Linkage charts.")] = Path("reports/linkage"),
+    decisions: Annotated[
+        Path | None, typer.Option(help="Clerical decisions folder (default: params link.decisions_dir).")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
     mlflow: TrackOpt = True,
 ) -> None:
     """Resolve people across agencies (pnc_id, then Splink on personal details) and pseudonymise."""
+    from linkage.review import ReviewFileError
     from pipelines import link as stage
 
-    stage.run(validated, out, reid, metrics, reports, params)
+    try:
+        stage.run(validated, out, reid, metrics, reports, params, decisions)
+    except ReviewFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     if mlflow:
         _track("link", validated / "manifest.json", metrics, params, ("link",))
 
@@ -393,6 +401,56 @@ def publish(
     manifest = linked.parent / "validated" / "manifest.json"
     if mlflow and manifest.exists():
         _track("publish", manifest, metrics, params, ("publish",))
+
+
+@app.command()
+def review(
+    review_file: Annotated[Path, typer.Option("--review", help="The filled-in clerical review file.")] = Path(
+        "data/reid/clerical_review.csv"
+    ),
+    decisions: Annotated[
+        Path | None, typer.Option(help="Clerical decisions folder (default: params link.decisions_dir).")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Record the data controller's decisions (match / no_match) for every later link run."""
+    from linkage.review import ReviewFileError
+    from pipelines import link as stage
+
+    try:
+        counts = stage.record_review(review_file, decisions, params)
+    except ReviewFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"recorded {counts['match']} match and {counts['no_match']} no_match decisions "
+        f"({counts['added']} new, {counts['changed']} changed); {counts['left']} pairs in the file left "
+        f"undecided; {counts['ledger']} decisions in the ledger. Run `dvc repro` to apply them."
+    )
+
+
+@app.command("simulate-review")
+def simulate_review(
+    truth: Annotated[Path, typer.Option(help="The simulated extract's _truth folder.")],
+    review_file: Annotated[
+        Path, typer.Option("--review", help="The clerical review file to fill in.")
+    ] = Path("data/reid/clerical_review.csv"),
+    error_rate: Annotated[float, typer.Option(help="Probability that a decision is wrong.")] = 0.02,
+    share: Annotated[float, typer.Option(help="Share of the queue decided, from the top.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the reviewer's errors.")] = 0,
+) -> None:
+    """Simulated extracts only: fill in the review file's decisions from the truth, with errors."""
+    import pandas as pd
+
+    from pipelines import link as stage
+    from simulator.reviewer import simulate_review as fill
+
+    frame = stage.read_review_file(review_file)
+    filled = fill(frame, pd.read_parquet(truth / "identities.parquet"), error_rate, share, seed)
+    with stage.private_file(review_file, "w", encoding=stage.CSV_ENCODING) as f:
+        filled.to_csv(f, index=False)
+    n = int((filled["decision"] != "").sum())
+    typer.echo(f"filled in {n} of {len(filled)} decisions in {review_file}; record them with `iom review`")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,17 +1,25 @@
 """The ``link`` stage: validated tables -> pseudonymised tables, re-identification key, metrics.
 
-Reads ``data/validated/*.parquet`` and ``manifest.json``; writes ``data/linked/``
-(no personal details), ``data/reid/`` (the re-identification key and the clerical
-review list: folder 0700, files 0600), ``metrics/linkage.json`` and the model's
-charts under ``reports/linkage/``. The simulator's truth, when the extract has one,
-is read for the metrics only.
+Reads ``data/validated/*.parquet``, ``manifest.json`` and the data controller's
+clerical decisions (``link.decisions_dir``); writes ``data/linked/`` (no personal
+details), ``data/reid/`` (the re-identification key, the clerical review file and the
+decisions that no longer apply: folder 0700, files 0600), ``metrics/linkage.json``
+and the model's charts under ``reports/linkage/``. The simulator's truth, when the
+extract has one, is read for the metrics only.
+
+One review cycle: the link stage writes ``data/reid/clerical_review.csv``; the data
+controller fills in its ``decision`` column and runs ``iom review`` (:func:`record_review`),
+which checks the whole file and adds its decisions to ``<decisions_dir>/decisions.csv``;
+the next ``dvc repro`` applies them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +33,7 @@ import pyarrow.parquet as pq
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_contract import TABLES
 from linkage import LinkParams, link_extract, resolve_key
+from linkage.review import LEDGER_COLUMNS, ReviewFileError, empty_ledger, merge_decisions, parse_review_file
 from validation.params import ValidateParams
 
 logger = logging.getLogger(__name__)
@@ -32,7 +41,11 @@ logger = logging.getLogger(__name__)
 PERSONS = "persons.parquet"
 PERSON_INDEX = "person_index.parquet"
 CLERICAL_REVIEW = "clerical_review.csv"
+STALE_DECISIONS = "stale_decisions.csv"
+DECISIONS = "decisions.csv"
 TRUTH_IDENTITIES = Path("_truth") / "identities.parquet"
+# Spreadsheets (Excel above all) read a CSV as UTF-8 only when it starts with a BOM.
+CSV_ENCODING = "utf-8-sig"
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -60,15 +73,25 @@ def read_truth(extract: Path) -> pd.DataFrame | None:
 
 
 @contextmanager
-def private_file(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
-    """Open ``path`` for writing, created with mode 0600 (never readable by others, not even briefly)."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    os.chmod(path, PRIVATE_FILE_MODE)  # the umask may have removed bits, never added: make it exact
-    with os.fdopen(
-        fd, mode, encoding=None if "b" in mode else "utf-8", newline=None if "b" in mode else ""
-    ) as f:
-        yield f
+def private_file(path: Path, mode: str = "wb", encoding: str = "utf-8") -> Iterator[IO[Any]]:
+    """Write ``path`` atomically, mode 0600 from creation (never readable by others, not even briefly).
+
+    The content goes to a temporary file (0600) beside ``path``, which replaces
+    ``path`` only once fully written: a crash leaves the old file, never half a file.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, PRIVATE_FILE_MODE)  # mkstemp makes 0600; say so rather than rely on it
+        with os.fdopen(
+            fd, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else ""
+        ) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def private_dir(path: Path) -> None:
@@ -94,6 +117,7 @@ def run(
     metrics: Path,
     reports: Path,
     params_path: Path = DEFAULT_PARAMS,
+    decisions: Path | None = None,
 ) -> dict[str, Any]:
     """Run the link stage.
 
@@ -111,22 +135,33 @@ def run(
         ``reports/linkage``: the model's match-weight charts (offline HTML).
     params_path
         params.yaml; reads ``link:`` and ``validate.extract``.
+    decisions
+        The data controller's decisions folder (default: ``link.decisions_dir``).
 
     Returns
     -------
     dict
         The metrics written.
+
+    Raises
+    ------
+    ReviewFileError
+        When ``reid``'s review file holds decisions not recorded yet (``iom review``),
+        or the decisions ledger is malformed: nothing is overwritten.
     """
     started = time.perf_counter()
     params = load_params("link", LinkParams, params_path)
     extract = Path(load_params("validate", ValidateParams, params_path).extract)
     manifest = json.loads((validated / "manifest.json").read_text(encoding="utf-8"))
     key = resolve_key(params, extract)
+    ledger = read_decisions(decisions if decisions is not None else params.decisions_dir)
+    refuse_unrecorded(reid / CLERICAL_REVIEW, ledger)
     tables = read_validated(validated)
     truth = read_truth(extract)
     logger.info("linking extract of %s dated %s", manifest.get("area"), manifest.get("extract_date"))
 
-    result = link_extract(tables, params, key, truth)
+    extract_date = pd.Timestamp(manifest["extract_date"]) if manifest.get("extract_date") else None
+    result = link_extract(tables, params, key, truth, decisions=ledger, extract_date=extract_date)
 
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(result.persons, out / PERSONS)
@@ -137,8 +172,10 @@ def run(
 
     private_dir(reid)
     write_parquet(result.person_index, reid / PERSON_INDEX, private=True)
-    with private_file(reid / CLERICAL_REVIEW, "w") as f:
+    with private_file(reid / CLERICAL_REVIEW, "w", encoding=CSV_ENCODING) as f:
         result.clerical_review.to_csv(f, index=False, date_format="%Y-%m-%d")
+    with private_file(reid / STALE_DECISIONS, "w", encoding=CSV_ENCODING) as f:
+        result.stale_decisions.reindex(columns=[*LEDGER_COLUMNS, "stale_reason"]).to_csv(f, index=False)
 
     reports.mkdir(parents=True, exist_ok=True)
     for name, html in result.charts.items():
@@ -148,11 +185,127 @@ def run(
     summary = dict(result.metrics)
     metrics.parent.mkdir(parents=True, exist_ok=True)
     metrics.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    review = summary["clerical_review"]
     logger.info(
-        "linked %d people; %d pairs for clerical review in %s; %.1f s",
+        "linked %d people; %d pairs decided by a person applied; %d pairs (%d identities) left for "
+        "clerical review in %s; %.1f s",
         len(result.persons),
-        len(result.clerical_review),
+        sum(review["pairs_decided_by_person"].values()),
+        review["pairs_pending"],
+        review["identities"],
         reid / CLERICAL_REVIEW,
         time.perf_counter() - started,
     )
     return summary
+
+
+def read_review_file(path: Path) -> pd.DataFrame:
+    """Read a review file as the data controller saved it: every column as text."""
+    if not path.exists():
+        raise ReviewFileError(f"{path}: no review file; run the link stage first (dvc repro link)")
+    try:
+        return pd.read_csv(path, dtype="str", keep_default_na=False, encoding=CSV_ENCODING)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ReviewFileError(f"{path}: not a readable CSV file ({exc}); save it as CSV (UTF-8)") from None
+
+
+def read_decisions(folder: Path) -> pd.DataFrame:
+    """The decisions ledger in ``folder`` (an empty one when nothing was recorded yet)."""
+    path = folder / DECISIONS
+    if not path.exists():
+        return empty_ledger()
+    frame = pd.read_csv(path, dtype="str", keep_default_na=False, encoding=CSV_ENCODING)
+    missing = [c for c in LEDGER_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ReviewFileError(f"{path}: column(s) {missing} missing; this is not a decisions ledger")
+    bad = ~frame["decision"].isin(["match", "no_match"])
+    if bad.any():
+        rows = [int(i) + 2 for i in frame.index[bad]][:10]
+        raise ReviewFileError(
+            f"{path}: rows {rows}, column 'decision', unknown decision; nothing was applied"
+        )
+    frame = frame[list(LEDGER_COLUMNS)].copy()
+    frame["match_probability_when_decided"] = pd.to_numeric(
+        frame["match_probability_when_decided"], errors="coerce"
+    ).astype("float64")
+    return frame
+
+
+def write_decisions(ledger: pd.DataFrame, folder: Path) -> None:
+    """Write the ledger (folder 0700, file 0600, atomically)."""
+    private_dir(folder)
+    with private_file(folder / DECISIONS, "w", encoding=CSV_ENCODING) as f:
+        ledger.to_csv(f, index=False)
+
+
+def refuse_unrecorded(review_path: Path, ledger: pd.DataFrame) -> None:
+    """Stop before a run overwrites decisions typed into the review file but not recorded yet.
+
+    ``dvc.yaml`` marks ``data/reid`` ``persist``, so DVC leaves the file in place for
+    this check.
+    """
+    if not review_path.exists():
+        return
+    frame = read_review_file(review_path)
+    if "decision" not in frame.columns or frame["decision"].str.strip().eq("").all():
+        return  # no decision typed in (or a file from before clerical review was recorded): nothing to lose
+    decided = parse_review_file(frame, str(review_path))
+    key = ["source", "source_id", "candidate_source", "candidate_id", "decision"]
+    known = decided.merge(ledger[key], on=key, how="left", indicator=True)
+    n_new = int((known["_merge"] == "left_only").sum())
+    if n_new:
+        raise ReviewFileError(
+            f"{review_path}: {n_new} decision(s) typed in but not recorded; running the link stage would "
+            f"overwrite them. Record them first: iom review --review {review_path} (then rerun)"
+        )
+
+
+def record_review(
+    review: Path,
+    decisions: Path | None = None,
+    params_path: Path = DEFAULT_PARAMS,
+    decided_on: str | None = None,
+) -> dict[str, int]:
+    """Record a filled-in review file's decisions in the ledger: all of them, or none.
+
+    Parameters
+    ----------
+    review
+        ``data/reid/clerical_review.csv`` with its ``decision`` column filled in.
+    decisions
+        The decisions folder (default: ``link.decisions_dir`` of ``params_path``).
+    params_path
+        params.yaml.
+    decided_on
+        ISO date to record (default: today).
+
+    Returns
+    -------
+    dict
+        ``added``, ``changed``, ``unchanged``, ``match``, ``no_match``, ``left`` (pairs
+        of the file still without a decision), ``ledger`` (decisions in the ledger).
+    """
+    folder = (
+        decisions if decisions is not None else load_params("link", LinkParams, params_path).decisions_dir
+    )
+    frame = read_review_file(review)
+    new = parse_review_file(frame, str(review))
+    ledger, counts = merge_decisions(read_decisions(folder), new, decided_on or dt.date.today().isoformat())
+    write_decisions(ledger, folder)
+    out = {
+        **counts,
+        "match": int((new["decision"] == "match").sum()),
+        "no_match": int((new["decision"] == "no_match").sum()),
+        "left": len(frame) - len(new),
+        "ledger": len(ledger),
+    }
+    logger.info(
+        "recorded %d decisions from %s in %s (%d new, %d changed); %d pairs in the file left undecided",
+        len(new),
+        review,
+        folder / DECISIONS,
+        counts["added"],
+        counts["changed"],
+        out["left"],
+    )
+    return out

@@ -25,6 +25,7 @@ COPY = [
     "simulator",
     "validation",
     "linkage",
+    "clerical",  # the link stage's clerical decisions folder (a dependency)
     "features",
     "models",
     "fairness",

@@ -29,18 +29,22 @@ def test_each_identity_gets_one_decision() -> None:
     ids = pd.Series(["health:sure", "health:maybe", "health:twins", "health:weak", "health:none"])
     decisions, review = decide_links(pairs, ids, PARAMS)
     d = decisions.set_index("unique_id")
-    assert d.loc["health:sure", ["decision", "reason", "pnc_id"]].tolist() == ["linked", "accepted", "01/1A"]
+    assert d.loc["health:sure", ["decision", "reason", "candidate"]].tolist() == [
+        "linked",
+        "accepted",
+        "01/1A",
+    ]
     assert d.loc["health:maybe", ["decision", "reason"]].tolist() == ["review", "uncertain"]
     assert d.loc["health:twins", ["decision", "reason"]].tolist() == ["review", "ambiguous"]
     assert d.loc["health:weak", ["decision", "reason"]].tolist() == ["unlinked", "below_review"]
     assert d.loc["health:none", ["decision", "reason"]].tolist() == ["unlinked", "no_candidate"]
-    assert pd.isna(d.loc["health:none", "pnc_id"])
+    assert pd.isna(d.loc["health:none", "candidate"])
     assert len(decisions) == 5
 
     # Review lists the uncertain and the ambiguous, best first, capped per identity.
     assert set(review["unique_id"]) == {"health:maybe", "health:twins"}
     twins = review[review["unique_id"] == "health:twins"]
-    assert twins["pnc_id"].tolist() == ["01/4D", "01/5E"]
+    assert twins["candidate"].tolist() == ["01/4D", "01/5E"]
     assert twins["rank"].tolist() == [1, 2]
 
 
@@ -54,4 +58,4 @@ def test_runner_up_far_behind_is_not_ambiguous() -> None:
 def test_an_identity_links_to_at_most_one_nominal() -> None:
     pairs = _pairs([("h:a", f"01/{i}A", 10.0 + 3 * i, 0.999) for i in range(5)])
     decisions, _ = decide_links(pairs, pd.Series(["h:a"]), PARAMS)
-    assert decisions["pnc_id"].tolist() == ["01/4A"]
+    assert decisions["candidate"].tolist() == ["01/4A"]

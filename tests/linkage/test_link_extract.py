@@ -127,9 +127,13 @@ def test_unlinked_health_and_housing_are_dropped_and_counted(linked: tuple[dict,
 def test_clerical_review_shows_both_sides(linked: tuple[dict, LinkResult]) -> None:
     _, result = linked
     review = result.clerical_review
-    assert {"agency_forename", "police_forename", "agency_date_of_birth", "police_date_of_birth"} <= set(
-        review
-    )
+    assert {
+        "agency_forename",
+        "candidate_forename",
+        "agency_date_of_birth",
+        "candidate_date_of_birth",
+        "decision",
+    } <= set(review)
     assert review["match_probability"].between(0.5, 1.0).all()
     # Nobody in review is linked automatically.
     pending = review.loc[review["source"].isin(["health", "housing"]), "source_id"]
