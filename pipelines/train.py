@@ -203,11 +203,12 @@ def run(
     version: :mod:`models.risk_mlflow`).
     """
     params = load_params("train", TrainParams, params_path)
-    history_months = load_params("features", FeatureParams, params_path).history_months
+    feature_params = load_params("features", FeatureParams, params_path)
+    history_months, evidence = feature_params.history_months, feature_params.evidence
     frame = read_features(Path(features))
     people = pd.read_parquet(persons, columns=["pseudo_id", "sex", "ethnicity"])
     p_true = read_truth(frame, Path(truth_dir), Path(reid)) if truth_dir is not None else None
-    result = train_and_evaluate(frame, people, params, p_true, history_months)
+    result = train_and_evaluate(frame, people, params, p_true, history_months, evidence)
 
     out, reports, metrics = Path(out), Path(reports), Path(metrics)
     result.model.save(out)
@@ -220,7 +221,7 @@ def run(
     plot_split(result.split, reports / "splits.png", rows)
     write_plot_data(result.predictions, reports, params.capacity)
     test_rows = frame.loc[result.predictions.index[result.predictions["block"].eq("test").fillna(False)]]
-    X_test = model_matrix(test_rows, people, params)
+    X_test = model_matrix(test_rows, people, params, evidence)
     phi, _ = result.model.shap_values(X_test)
     plot_global(phi, X_test, reports, np.random.default_rng(params.seed), history_months=history_months)
     write_evaluation(result, params, reports / "evaluation.json")
