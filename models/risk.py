@@ -43,12 +43,15 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from features.catalogue import DEFAULT_HISTORY_MONTHS, monotone_constraints, specs_for_columns
 from iom_contract import ETHNICITY, SEX
+from models._linear import LinearStart
 from models.risk_params import ESTIMATOR_DEFAULTS, Calibration
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "risk_model.ubj"
 META_FILE = "risk_model.json"
+# A hold-out needs this many rows of each class to stop early or calibrate on.
+MIN_HOLDOUT_PER_CLASS = 5
 PROTECTED_LEVELS: dict[str, tuple[str, ...]] = {"sex": SEX, "ethnicity": ETHNICITY}
 
 
@@ -138,7 +141,15 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     subsample, colsample_bytree, reg_lambda
         xgboost settings; ``n_estimators`` is the ceiling that early stopping cuts.
     calibration
-        ``platt`` (default), ``isotonic`` or ``none`` (see the module docstring).
+        ``platt`` (default), ``isotonic`` or ``none`` (see the module docstring). A
+        calibrator needs calibration rows: ``calib_set``, or ``calibration_fraction > 0``.
+    linear_start
+        True: grow the trees from a logistic regression's log-odds (L2, ``C = 1``, on
+        standardised numbers with missing-value indicators and one-hot categories; the
+        monotone directions bound its coefficients' signs) instead of a constant, so a
+        linear signal is not left to step functions (:mod:`models._linear`). ``auto``
+        (default): grow both and keep the lower validation log loss (``linear_start_``
+        says which); linear when there is no validation set.
     monotone_constraints
         Column -> direction (+1 more never lowers the probability, -1 never raises it, 0
         free); columns not named are free. ``"catalogue"``: the feature catalogue's
@@ -148,8 +159,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     validation_fraction, calibration_fraction
         Shares held out of ``X`` (of its ``groups`` when given) for early stopping and
         for the calibrator when no ``eval_set`` / ``calib_set`` is passed; 0 turns the
-        hold-out off (then all ``n_estimators`` trees / no calibration). Below 10 rows of
-        either class in a hold-out, it is skipped (logged).
+        hold-out off (then all ``n_estimators`` trees / no calibration). Below
+        ``MIN_HOLDOUT_PER_CLASS`` (5) rows of either class in a hold-out, it is skipped
+        (logged). Defaults: 0.1 and 0 (see :class:`models.risk_params.RiskModelParams`).
     refit_on_valid
         After early stopping has chosen the number of trees, grow that many again on the
         training and validation rows together, before calibrating.
@@ -217,6 +229,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         colsample_bytree: float = _D.colsample_bytree,
         reg_lambda: float = _D.reg_lambda,
         calibration: Calibration = _D.calibration,
+        linear_start: bool | Literal["auto"] = _D.linear_start,
         monotone_constraints: Mapping[str, int] | Literal["catalogue"] | None = None,
         validation_fraction: float = _D.validation_fraction,
         calibration_fraction: float = _D.calibration_fraction,
@@ -236,6 +249,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.calibration = calibration
+        self.linear_start = linear_start
         self.monotone_constraints = monotone_constraints
         self.validation_fraction = validation_fraction
         self.calibration_fraction = calibration_fraction
@@ -285,7 +299,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         frame = frame.set_axis(self._columns(), axis=1)
         return _encode(frame, self.categories_)
 
-    def _dmatrix(self, X: pd.DataFrame, label: np.ndarray | None = None, weight: np.ndarray | None = None) -> xgb.DMatrix:
+    def _dmatrix(
+        self,
+        X: pd.DataFrame,
+        label: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+        base_margin: np.ndarray | None = None,
+    ) -> xgb.DMatrix:
         """``X`` (already encoded) as xgboost's matrix: numbers as float32, categories native."""
         if self.categories_:
             data: Any = X
@@ -295,10 +315,21 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             data,
             label=label,
             weight=weight,
+            base_margin=base_margin,
             feature_names=self._columns(),
             enable_categorical=bool(self.categories_),
             nthread=self.n_jobs,
         )
+
+    def _fit_linear(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> LinearStart | None:
+        if not self.linear_start_:
+            return None
+        cats = {c: [str(v) for v in vs] for c, vs in self.categories_.items()}
+        return LinearStart.fit(X, y, w, cats, self.monotone_constraints_)
+
+    @staticmethod
+    def _lin(linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray | None:
+        return None if linear is None else linear.margin(X)
 
     def _encode_y(self, y: Any, *, fit: bool) -> np.ndarray:
         y = column_or_1d(y, warn=True)
@@ -359,6 +390,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree,
             "lambda": self.reg_lambda,
+            # With a linear start the trees' own intercept is 0 (margin), the start's is the bias.
+            **({"base_score": 0.5} if self.linear_start_ else {}),
             "monotone_constraints": tuple(self.monotone_constraints_[c] for c in self._columns()),
             "seed": seed,
             "nthread": self.n_jobs,
@@ -370,8 +403,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Seeded validation and calibration masks over the fit rows (whole groups together).
 
-        Without groups the draw is stratified by class; a hold-out with fewer than 10
-        rows of either class is dropped (then no early stopping / no calibration).
+        Without groups the draw is stratified by class; a hold-out with fewer than
+        ``MIN_HOLDOUT_PER_CLASS`` rows of either class is dropped (then no early stopping / no calibration).
         """
         n = len(y)
         rng = np.random.default_rng(self.random_state)
@@ -393,9 +426,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calib = (u >= fracs[0]) & (u < fracs[0] + fracs[1])
         masks = []
         for name, m in (("validation", valid), ("calibration", calib)):
-            ok = m.any() and min((y[m] == 1).sum(), (y[m] == 0).sum()) >= 10
+            ok = m.any() and min((y[m] == 1).sum(), (y[m] == 0).sum()) >= MIN_HOLDOUT_PER_CLASS
             if m.any() and not ok:
-                logger.info("risk model: %s hold-out too small (fewer than 10 of a class): skipped", name)
+                logger.info(
+                    "risk model: %s hold-out too small (a class has < %d rows): skipped", name, MIN_HOLDOUT_PER_CLASS
+                )
             masks.append(m if ok else np.zeros(n, dtype=bool))
         return masks[0], masks[1]
 
@@ -464,20 +499,34 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             X, y_arr, w = X.loc[keep], y_arr[keep], w[keep]
             g = None if g is None else g[keep]
 
-        dtrain = self._dmatrix(X, y_arr, w)
-        evals = [(dtrain, "train")]
-        if valid is not None:
-            evals.append((self._dmatrix(valid[0], valid[1], valid[2]), "valid"))
-        history: dict[str, Any] = {}
-        self.booster_ = xgb.train(
-            self._xgb_params(self.random_state),
-            dtrain,
-            num_boost_round=self.n_estimators,
-            evals=evals,
-            early_stopping_rounds=self.early_stopping_rounds if valid is not None else None,
-            evals_result=history,
-            verbose_eval=False,
-        )
+        # "auto": grow both starts and keep the one with the lower validation log loss.
+        if self.linear_start == "auto":
+            starts = [True, False] if valid is not None else [True]
+        else:
+            starts = [bool(self.linear_start)]
+        best: tuple[float, bool, LinearStart | None, xgb.Booster, dict[str, Any]] | None = None
+        for start in starts:
+            self.linear_start_ = start
+            linear = self._fit_linear(X, y_arr, w)
+            dtrain = self._dmatrix(X, y_arr, w, self._lin(linear, X))
+            evals = [(dtrain, "train")]
+            if valid is not None:
+                evals.append((self._dmatrix(valid[0], valid[1], valid[2], self._lin(linear, valid[0])), "valid"))
+            history: dict[str, Any] = {}
+            booster = xgb.train(
+                self._xgb_params(self.random_state),
+                dtrain,
+                num_boost_round=self.n_estimators,
+                evals=evals,
+                early_stopping_rounds=self.early_stopping_rounds if valid is not None else None,
+                evals_result=history,
+                verbose_eval=False,
+            )
+            score = float(booster.best_score) if valid is not None else 0.0
+            if best is None or score < best[0]:
+                best = (score, start, linear, booster, history)
+        assert best is not None
+        _, self.linear_start_, self.linear_, self.booster_, history = best
         self.n_trees_ = int(self.booster_.best_iteration) + 1 if valid is not None else self.n_estimators
         self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
         if self.refit_on_valid and valid is not None:
@@ -485,20 +534,22 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             y_arr = np.concatenate([y_arr, valid[1]])
             w = np.concatenate([w, valid[2]])
             g = np.concatenate([g, np.asarray(eval_groups)]) if g is not None and eval_groups is not None else None
-            dtrain = self._dmatrix(X, y_arr, w)
+            self.linear_ = self._fit_linear(X, y_arr, w)
+            dtrain = self._dmatrix(X, y_arr, w, self._lin(self.linear_, X))
             self.booster_ = xgb.train(self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_)
         if calib is not None and self.calibration != "none":
-            margin = self._margin(self.booster_, calib[0])
+            margin = self._margin(self.booster_, self.linear_, calib[0])
             self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
         else:
             self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
-        self._fit_bootstrap(dtrain, w, g, calib, calib_groups)
+        self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups)
         logger.info("risk model: %d trees, calibrator %s", self.n_trees_, self.calibrator_.to_dict())
         return self
 
     def _fit_bootstrap(
         self,
-        dtrain: xgb.DMatrix,
+        X: pd.DataFrame,
+        y: np.ndarray,
         weight: np.ndarray,
         groups: np.ndarray | None,
         calib: tuple[pd.DataFrame, np.ndarray, np.ndarray] | None,
@@ -506,6 +557,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     ) -> None:
         self.bootstrap_boosters_: list[xgb.Booster] = []
         self.bootstrap_calibrators_: list[_Calibrator] = []
+        self.bootstrap_linears_: list[LinearStart | None] = []
         if self.n_bootstrap <= 0:
             return
         rng = np.random.default_rng(self.random_state)
@@ -513,28 +565,33 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         train_codes = _group_codes(groups, n_rows)
         if calib is not None:
             calib_codes = _group_codes(calib_groups, len(calib[0]))
+        dtrain = self._dmatrix(X, y, weight)
         for b in range(self.n_bootstrap):
-            pw = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes]
-            dtrain.set_weight((pw * weight).astype(np.float32))
+            bw = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes] * weight
+            linear = self._fit_linear(X, y, bw)
+            dtrain.set_weight(bw.astype(np.float32))
+            if linear is not None:
+                dtrain.set_base_margin(linear.margin(X))
             booster = xgb.train(
                 self._xgb_params(self.random_state + b + 1), dtrain, num_boost_round=self.n_trees_
             )
             self.bootstrap_boosters_.append(booster)
+            self.bootstrap_linears_.append(linear)
             if calib is not None and self.calibration != "none":
-                margin = self._margin(booster, calib[0])
+                margin = self._margin(booster, linear, calib[0])
                 wc = rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib[2]
                 cal = _Calibrator.fit(self.calibration, margin, calib[1], wc)
             else:
                 cal = self.calibrator_
             self.bootstrap_calibrators_.append(cal)
-        dtrain.set_weight(weight.astype(np.float32))
 
     # --------------------------------------------------------------- predicting
-    def _margin(self, booster: xgb.Booster, X: pd.DataFrame, n_trees: int | None = None) -> np.ndarray:
-        """Log-odds of ``booster`` on already-encoded ``X``."""
+    def _margin(self, booster: xgb.Booster, linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds of the linear start plus ``booster``'s trees on already-encoded ``X``."""
         dm = self._dmatrix(X)
-        n = n_trees or self.n_trees_
-        return np.asarray(booster.predict(dm, output_margin=True, iteration_range=(0, n)), dtype=np.float64)
+        trees = booster.predict(dm, output_margin=True, iteration_range=(0, self.n_trees_))
+        out = np.asarray(trees, dtype=np.float64)
+        return out if linear is None else out + linear.margin(X)
 
     def _checked(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "booster_")
@@ -542,7 +599,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def predict_margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The trees' uncalibrated log-odds, shape (n,)."""
-        return self._margin(self.booster_, self._checked(X))
+        return self._margin(self.booster_, self.linear_, self._checked(X))
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2), float64; column 1 is ``classes_[1]``."""
@@ -571,8 +628,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             return pd.DataFrame({"low": nan, "high": nan}, index=index)
         draws = np.column_stack(
             [
-                cal(self._margin(bst, Xf))
-                for bst, cal in zip(self.bootstrap_boosters_, self.bootstrap_calibrators_, strict=True)
+                cal(self._margin(bst, lin, Xf))
+                for bst, lin, cal in zip(
+                    self.bootstrap_boosters_, self.bootstrap_linears_, self.bootstrap_calibrators_, strict=True
+                )
             ]
         )
         # The refits give the spread; the centre stays the fitted model's own estimate
@@ -581,7 +640,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         dev = z - z.mean(axis=1, keepdims=True)
         tail = (1.0 - self.interval) / 2.0
         q_lo, q_hi = np.quantile(dev, [tail, 1.0 - tail], axis=1)
-        centre = _logit(self.calibrator_(self._margin(self.booster_, Xf)))
+        centre = _logit(self.calibrator_(self._margin(self.booster_, self.linear_, Xf)))
         lo, hi = _expit(centre + q_lo), _expit(centre + q_hi)
         return pd.DataFrame({"low": lo, "high": hi}, index=index)
 
@@ -602,11 +661,17 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         return float(self._contribs(_encode(one, self.categories_))[0, -1])
 
     def _contribs(self, X: pd.DataFrame) -> np.ndarray:
+        """Per-column log-odds contributions and (last column) the bias: trees + linear start."""
         dm = self._dmatrix(X)
-        return np.asarray(
+        c = np.asarray(
             self.booster_.predict(dm, pred_contribs=True, iteration_range=(0, self.n_trees_)),
             dtype=np.float64,
         )
+        if self.linear_ is not None:
+            lin, intercept = self.linear_.contributions(X, self._columns())
+            c[:, :-1] += lin
+            c[:, -1] += intercept
+        return c
 
     def shap_values(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact TreeSHAP in log-odds: (n, features) contributions and the (n,) bias."""
@@ -664,6 +729,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "n_trees": self.n_trees_,
             "calibrator": self.calibrator_.to_dict(),
             "bootstrap_calibrators": [c.to_dict() for c in self.bootstrap_calibrators_],
+            "linear": None if self.linear_ is None else self.linear_.to_dict(),
+            "bootstrap_linears": [None if m is None else m.to_dict() for m in self.bootstrap_linears_],
         }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return written
@@ -690,6 +757,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             for i in range(len(model.bootstrap_calibrators_))
         ]
         model.eval_history_ = {}
+        model.linear_ = None if meta["linear"] is None else LinearStart.from_dict(meta["linear"])
+        model.linear_start_ = model.linear_ is not None
+        model.bootstrap_linears_ = [None if d is None else LinearStart.from_dict(d) for d in meta["bootstrap_linears"]]
         return model
 
 

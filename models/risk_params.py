@@ -30,9 +30,18 @@ class RiskModelParams(BaseModel):
         xgboost settings; ``n_estimators`` is the ceiling that early stopping cuts.
     calibration
         ``platt`` (2-parameter logistic on the trees' log-odds), ``isotonic`` or ``none``.
+    linear_start
+        Start the trees from a penalised, sign-constrained logistic regression
+        (:mod:`models._linear`) instead of a constant: linear signal is taken whole, the
+        trees add thresholds and interactions. ``auto``: both are grown, the lower
+        validation log loss is kept.
     validation_fraction, calibration_fraction
         Shares of the fit rows (of the ``groups`` when given) held out for early
         stopping and for the calibrator when ``fit`` gets no ``eval_set`` / ``calib_set``.
+        The calibration share is 0 by default: on exchangeable rows the early-stopped
+        log-loss fit is calibrated already, and a held-out share cost Brier on every
+        benchmark table (benchmarks/bench_risk_library.py); the pipeline calibrates on
+        its own later as-of dates (``calib_end``), where drift makes it pay.
     refit_on_valid
         Regrow the early-stopped number of trees on training + validation rows.
     n_bootstrap, interval
@@ -52,8 +61,9 @@ class RiskModelParams(BaseModel):
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)
     calibration: Calibration = "platt"
+    linear_start: bool | Literal["auto"] = "auto"
     validation_fraction: float = Field(0.1, ge=0, lt=0.5)
-    calibration_fraction: float = Field(0.1, ge=0, lt=0.5)
+    calibration_fraction: float = Field(0.0, ge=0, lt=0.5)
     refit_on_valid: bool = True
     n_bootstrap: int = Field(0, ge=0)
     interval: float = Field(0.9, gt=0, lt=1)
