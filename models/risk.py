@@ -825,10 +825,12 @@ def _encode(X: pd.DataFrame, categories: Mapping[str, list[Any]]) -> pd.DataFram
             cats = categories[c]
             values = col.astype(object).where(col.notna(), None)
             strs = values.map(lambda v: None if v is None else str(v))
-            cols[c] = pd.Categorical(strs, categories=[str(v) for v in cats])
+            levels = [str(v) for v in cats]
+            cols[c] = pd.Categorical(strs.where(strs.isin(levels), None), categories=levels)
         else:
             try:
-                cols[c] = pd.to_numeric(col, errors="raise").astype("float32") if col.dtype == object else col
+                numeric = pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)
+                cols[c] = col if numeric else pd.to_numeric(col, errors="raise").astype("float32")
             except (ValueError, TypeError) as err:
                 raise ValueError(f"column {c!r} was numeric at fit but holds non-numbers: {err}") from err
     out = pd.DataFrame(cols, index=X.index)
