@@ -132,7 +132,11 @@ DATASETS: dict[str, Callable[[], Dataset]] = {
 
 
 def _categorical(X: pd.DataFrame) -> list[str]:
-    return [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or isinstance(X[c].dtype, pd.CategoricalDtype)]
+    return [
+        c
+        for c in X.columns
+        if not pd.api.types.is_numeric_dtype(X[c]) or isinstance(X[c].dtype, pd.CategoricalDtype)
+    ]
 
 
 def _logistic(X: pd.DataFrame, y: np.ndarray, seed: int) -> Any:
@@ -140,7 +144,11 @@ def _logistic(X: pd.DataFrame, y: np.ndarray, seed: int) -> Any:
     nums = [c for c in X.columns if c not in cats]
     pre = ColumnTransformer(
         [
-            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), nums),
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+                nums,
+            ),
             (
                 "cat",
                 make_pipeline(
@@ -251,7 +259,9 @@ def main() -> None:
     table = summarise(results)
     print(table.to_markdown())
     if args.json is not None:
-        args.json.write_text(json.dumps(table.reset_index().to_dict("records"), indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(
+            json.dumps(table.reset_index().to_dict("records"), indent=2) + "\n", encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

@@ -122,7 +122,9 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
         cols[f"n_sanctions_{sfx}"] = g.count(code, proven & (out_day > start), n)
     last_sanction = g.group_max(code, proven, out_day, n, -int(FUTURE))
     has_sanction = last_sanction > -int(FUTURE)
-    cols["days_since_last_sanction"] = g.nullable_int(np.where(has_sanction, t - last_sanction, 0), ~has_sanction)
+    cols["days_since_last_sanction"] = g.nullable_int(
+        np.where(has_sanction, t - last_sanction, 0), ~has_sanction
+    )
 
     levels = np.arange(7)
     by_gravity = g.count_by(code, o["gravity"], 7, proven, n)
@@ -388,9 +390,9 @@ def features_from_encoded(
     trailer = {
         "label": pd.arrays.IntegerArray(label, np.full(len(rows), not complete)),
         "label_complete": np.full(len(rows), complete),
-        "release_due": np.where(
-            due != FUTURE, due.astype("datetime64[D]"), np.datetime64("NaT", "D")
-        ).astype("datetime64[ms]"),
+        "release_due": np.where(due != FUTURE, due.astype("datetime64[D]"), np.datetime64("NaT", "D")).astype(
+            "datetime64[ms]"
+        ),
         "is_panel_date": np.full(len(rows), is_panel_date),
     }
     out = pd.concat([out, pd.DataFrame(trailer, index=out.index, copy=False)], axis=1)

@@ -135,13 +135,24 @@ def _templates() -> tuple[_Template, ...]:
             for g in OFFENCE_GROUPS
         ),
         _recorded(
-            T("n_domestic_abuse_recorded_{w}", "domestic abuse offences recorded {w}", 1, "int32", "params+all")
+            T(
+                "n_domestic_abuse_recorded_{w}",
+                "domestic abuse offences recorded {w}",
+                1,
+                "int32",
+                "params+all",
+            )
         ),
         T("n_domestic_abuse_proven_all", "proven domestic abuse offences {h}", 1, "int32"),
         T("gravity_max_proven_all", "most serious proven offence {h} (gravity 1-6)", 1, "Int32"),
         T("gravity_mean_proven_all", "average gravity of proven offences {h}", 0, "float64"),
         _recorded(
-            T(f"gravity_max_recorded_{_M}m", f"most serious offence recorded {_LAST_M} (gravity 1-6)", 1, "Int32")
+            T(
+                f"gravity_max_recorded_{_M}m",
+                f"most serious offence recorded {_LAST_M} (gravity 1-6)",
+                1,
+                "Int32",
+            )
         ),
         _recorded(T("n_outstanding_offences", "recorded offences with no outcome yet", 1, "int32")),
         _recorded(T("days_since_last_offence", "days since the last recorded offence", -1, "Int32")),

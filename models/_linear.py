@@ -81,7 +81,9 @@ class LinearStart:
     ) -> LinearStart:
         """Fit on encoded ``X`` (numbers as floats, categories as pandas categoricals)."""
         layout = cls._layout(X, categories)
-        model = cls({**layout, "categories": {c: list(v) for c, v in categories.items()}, "mean": [], "scale": []})
+        model = cls(
+            {**layout, "categories": {c: list(v) for c, v in categories.items()}, "mean": [], "scale": []}
+        )
         Z, owner = model._raw(X)
         wsum = max(float(weight.sum()), 1e-12)
         mean = (weight @ Z) / wsum

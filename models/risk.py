@@ -333,6 +333,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def _encode_y(self, y: Any, *, fit: bool) -> np.ndarray:
         y = column_or_1d(y, warn=True)
+        if pd.isna(y).any() or (y.dtype.kind in "fc" and not np.isfinite(y).all()):
+            raise ValueError("Input y contains NaN, infinity or missing values: every row needs a label")
         if fit:
             check_classification_targets(y)
             classes = np.unique(y)
@@ -342,8 +344,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 )
             if len(classes) > 2:
                 raise ValueError(
-                    f"RiskModel is a binary classifier; y has {len(classes)} classes: "
-                    f"{classes[:10].tolist()}"
+                    f"Only binary classification is supported. RiskModel is a binary classifier; "
+                    f"y has {len(classes)} classes: {classes[:10].tolist()}"
                 )
             self.classes_ = classes
         unknown = ~np.isin(y, self.classes_)
@@ -359,7 +361,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         if isinstance(self.monotone_constraints, str):
             if self.monotone_constraints != "catalogue":
                 raise ValueError(
-                    f"monotone_constraints must be a mapping, None or 'catalogue', got {self.monotone_constraints!r}"
+                    "monotone_constraints must be a mapping, None or 'catalogue', "
+                    f"got {self.monotone_constraints!r}"
                 )
             asked = monotone_constraints(columns)
         else:
@@ -375,7 +378,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         for c in self.categories_:
             if out.get(c, 0) != 0:
                 if c in asked:
-                    raise ValueError(f"monotone_constraints: column {c!r} is categorical and cannot be ordered")
+                    raise ValueError(
+                        f"monotone_constraints: column {c!r} is categorical and cannot be ordered"
+                    )
                 out[c] = 0
         return out
 
@@ -429,7 +434,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             ok = m.any() and min((y[m] == 1).sum(), (y[m] == 0).sum()) >= MIN_HOLDOUT_PER_CLASS
             if m.any() and not ok:
                 logger.info(
-                    "risk model: %s hold-out too small (a class has < %d rows): skipped", name, MIN_HOLDOUT_PER_CLASS
+                    "risk model: %s hold-out too small (a class has < %d rows): skipped",
+                    name,
+                    MIN_HOLDOUT_PER_CLASS,
                 )
             masks.append(m if ok else np.zeros(n, dtype=bool))
         return masks[0], masks[1]
@@ -511,7 +518,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             dtrain = self._dmatrix(X, y_arr, w, self._lin(linear, X))
             evals = [(dtrain, "train")]
             if valid is not None:
-                evals.append((self._dmatrix(valid[0], valid[1], valid[2], self._lin(linear, valid[0])), "valid"))
+                evals.append(
+                    (self._dmatrix(valid[0], valid[1], valid[2], self._lin(linear, valid[0])), "valid")
+                )
             history: dict[str, Any] = {}
             booster = xgb.train(
                 self._xgb_params(self.random_state),
@@ -533,10 +542,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             X = pd.concat([X, valid[0]], axis=0, ignore_index=True)
             y_arr = np.concatenate([y_arr, valid[1]])
             w = np.concatenate([w, valid[2]])
-            g = np.concatenate([g, np.asarray(eval_groups)]) if g is not None and eval_groups is not None else None
+            g = (
+                np.concatenate([g, np.asarray(eval_groups)])
+                if g is not None and eval_groups is not None
+                else None
+            )
             self.linear_ = self._fit_linear(X, y_arr, w)
             dtrain = self._dmatrix(X, y_arr, w, self._lin(self.linear_, X))
-            self.booster_ = xgb.train(self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_)
+            self.booster_ = xgb.train(
+                self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_
+            )
         if calib is not None and self.calibration != "none":
             margin = self._margin(self.booster_, self.linear_, calib[0])
             self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
@@ -599,10 +614,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def predict_margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The trees' uncalibrated log-odds, shape (n,)."""
-        return self._margin(self.booster_, self.linear_, self._checked(X))
+        Xf = self._checked(X)
+        return self._margin(self.booster_, self.linear_, Xf)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2), float64; column 1 is ``classes_[1]``."""
+        check_is_fitted(self, "booster_")
         p = self.calibrator_(self.predict_margin(X))
         return np.column_stack([1.0 - p, p])
 
@@ -630,7 +647,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             [
                 cal(self._margin(bst, lin, Xf))
                 for bst, lin, cal in zip(
-                    self.bootstrap_boosters_, self.bootstrap_linears_, self.bootstrap_calibrators_, strict=True
+                    self.bootstrap_boosters_,
+                    self.bootstrap_linears_,
+                    self.bootstrap_calibrators_,
+                    strict=True,
                 )
             ]
         )
@@ -759,7 +779,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         model.eval_history_ = {}
         model.linear_ = None if meta["linear"] is None else LinearStart.from_dict(meta["linear"])
         model.linear_start_ = model.linear_ is not None
-        model.bootstrap_linears_ = [None if d is None else LinearStart.from_dict(d) for d in meta["bootstrap_linears"]]
+        model.bootstrap_linears_ = [
+            None if d is None else LinearStart.from_dict(d) for d in meta["bootstrap_linears"]
+        ]
         return model
 
 

@@ -52,22 +52,22 @@ class RiskModelParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_depth: int = Field(3, ge=1, le=8)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    n_estimators: int = Field(1000, ge=1)
-    early_stopping_rounds: int = Field(50, ge=1)
-    min_child_weight: float = Field(5.0, ge=0)
-    subsample: float = Field(0.8, gt=0, le=1)
-    colsample_bytree: float = Field(0.8, gt=0, le=1)
-    reg_lambda: float = Field(1.0, ge=0)
+    max_depth: int = Field(default=3, ge=1, le=8)
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    n_estimators: int = Field(default=1000, ge=1)
+    early_stopping_rounds: int = Field(default=50, ge=1)
+    min_child_weight: float = Field(default=5.0, ge=0)
+    subsample: float = Field(default=0.8, gt=0, le=1)
+    colsample_bytree: float = Field(default=0.8, gt=0, le=1)
+    reg_lambda: float = Field(default=1.0, ge=0)
     calibration: Calibration = "platt"
     linear_start: bool | Literal["auto"] = "auto"
-    validation_fraction: float = Field(0.1, ge=0, lt=0.5)
-    calibration_fraction: float = Field(0.0, ge=0, lt=0.5)
+    validation_fraction: float = Field(default=0.1, ge=0, lt=0.5)
+    calibration_fraction: float = Field(default=0.0, ge=0, lt=0.5)
     refit_on_valid: bool = True
-    n_bootstrap: int = Field(0, ge=0)
-    interval: float = Field(0.9, gt=0, lt=1)
-    n_jobs: int = Field(1, ge=1)
+    n_bootstrap: int = Field(default=0, ge=0)
+    interval: float = Field(default=0.9, gt=0, lt=1)
+    n_jobs: int = Field(default=1, ge=1)
 
 
 ESTIMATOR_DEFAULTS = RiskModelParams()
@@ -104,12 +104,12 @@ class TrainParams(RiskModelParams, StageParams):
     train_end: dt.date
     valid_end: dt.date
     calib_end: dt.date
-    embargo_days: int = Field(0, ge=0)
+    embargo_days: int = Field(default=0, ge=0)
     monotone_constraints: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
     protected_features: list[ProtectedColumn] = Field(default_factory=list)
     drop_features: list[str] = Field(default_factory=list)
-    n_bootstrap: int = Field(20, ge=0)
-    capacity: int = Field(100, ge=1)
+    n_bootstrap: int = Field(default=20, ge=0)
+    capacity: int = Field(default=100, ge=1)
     seed: int = 20261031
     register_name: str = "iom-risk"
     log_mlflow: bool = True

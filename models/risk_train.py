@@ -72,7 +72,9 @@ def build_model(
     """
     unknown = set(params.monotone_constraints) - set(columns)
     if columns and unknown:
-        raise ValueError(f"train.monotone_constraints name columns the model does not read: {sorted(unknown)}")
+        raise ValueError(
+            f"train.monotone_constraints name columns the model does not read: {sorted(unknown)}"
+        )
     directions = {**monotone_constraints(columns), **params.monotone_constraints}
     return RiskModel(
         **params.estimator_params(),  # type: ignore[arg-type]

@@ -12,9 +12,9 @@ from features_testkit import T, build, linked
 
 from features import FeatureParams
 from features.catalogue import EVIDENCE, evidence_columns, feature_specs
+from iom_contract import PROVEN_OUTCOMES
 from models.risk_params import TrainParams
 from models.risk_train import model_matrix
-from iom_contract import PROVEN_OUTCOMES
 
 PEOPLE = ["a", "b", "c"]
 
@@ -51,7 +51,9 @@ TRAIN = TrainParams(train_end="2022-06-30", valid_end="2023-06-30", calib_end="2
 
 
 def _features(offences: list[dict]) -> pd.DataFrame:
-    tables = linked(persons=[{"pseudo_id": p, "birth_month": "1990-06-01"} for p in PEOPLE], offences=offences)
+    tables = linked(
+        persons=[{"pseudo_id": p, "birth_month": "1990-06-01"} for p in PEOPLE], offences=offences
+    )
     return build(tables).copy().set_index("pseudo_id").loc[PEOPLE]  # copy: one block
 
 
@@ -75,7 +77,9 @@ def test_planted_offences_are_unproven_at_t() -> None:
         assert not (proven and pd.Timestamp(o["outcome_date"]) <= T)
 
 
-def test_a_planted_unproven_offence_moves_no_proven_feature(clean: pd.DataFrame, planted: pd.DataFrame) -> None:
+def test_a_planted_unproven_offence_moves_no_proven_feature(
+    clean: pd.DataFrame, planted: pd.DataFrame
+) -> None:
     proven_cols = evidence_columns(clean.columns, "proven")
     assert len(proven_cols) > 100
     pd.testing.assert_frame_equal(planted[proven_cols], clean[proven_cols])

@@ -136,7 +136,12 @@ def test_same_seed_same_model_and_save_load_round_trip(tmp_path: Path) -> None:
 def test_monotone_constraints_parameter_and_unknown_column() -> None:
     X, y = _people(2000, 6)
     m = RiskModel(**FAST, monotone_constraints={"in_custody": -1}).fit(X, y)
-    assert m.monotone_constraints_ == {"n_proven_offences_12m": 0, "age": 0, "need_total": 0, "in_custody": -1}
+    assert m.monotone_constraints_ == {
+        "n_proven_offences_12m": 0,
+        "age": 0,
+        "need_total": 0,
+        "in_custody": -1,
+    }
     with pytest.raises(ValueError, match="not in X"):
         RiskModel(**FAST, monotone_constraints={"nope": 1}).fit(X, y)
 
@@ -149,7 +154,9 @@ def test_refit_on_valid_keeps_the_early_stopped_trees_and_uses_the_validation_ro
         "groups": np.arange(2000),
         "eval_groups": np.arange(2000, 3000),
     }
-    plain = RiskModel(**FAST, n_bootstrap=1, random_state=3, refit_on_valid=False).fit(X.iloc[:2000], y[:2000], **kw)
+    plain = RiskModel(**FAST, n_bootstrap=1, random_state=3, refit_on_valid=False).fit(
+        X.iloc[:2000], y[:2000], **kw
+    )
     refit = RiskModel(**FAST, n_bootstrap=1, random_state=3, refit_on_valid=True).fit(
         X.iloc[:2000], y[:2000], **kw
     )
@@ -249,7 +256,9 @@ def test_defaults_on_a_plain_table_match_the_baselines() -> None:
     xgbc = xgb.XGBClassifier(n_estimators=1000, early_stopping_rounds=50, enable_categorical=True, n_jobs=1)
     p_xgb = xgbc.fit(X_fit, y_fit, eval_set=[(X_es, y_es)], verbose=False).predict_proba(Xc.iloc[te])[:, 1]
 
-    auc = {k: roc_auc_score(yb, v) for k, v in {"rm": p_rm, "lr": p_lr, "xgb": p_xgb, "true": p_true[te]}.items()}
+    auc = {
+        k: roc_auc_score(yb, v) for k, v in {"rm": p_rm, "lr": p_lr, "xgb": p_xgb, "true": p_true[te]}.items()
+    }
     brier = {k: brier_score_loss(yb, v) for k, v in {"rm": p_rm, "lr": p_lr, "xgb": p_xgb}.items()}
     assert auc["rm"] >= auc["lr"] and brier["rm"] <= brier["lr"], (auc, brier)
     assert brier["rm"] <= brier["xgb"] + 0.003, brier
@@ -317,7 +326,9 @@ def test_linear_start_explains_exactly_and_round_trips(tmp_path: Path) -> None:
     np.testing.assert_allclose(bias + phi.sum(axis=1), model.predict_margin(X.head(50)), atol=1e-4)
     points = model.explain(X.head(50))
     np.testing.assert_allclose(
-        model.base_points_ + points.sum(axis=1).to_numpy(), 100 * model.predict_proba(X.head(50))[:, 1], atol=1e-6
+        model.base_points_ + points.sum(axis=1).to_numpy(),
+        100 * model.predict_proba(X.head(50))[:, 1],
+        atol=1e-6,
     )
     model.save(tmp_path)
     loaded = RiskModel.load(tmp_path)
@@ -347,3 +358,26 @@ def test_one_source_of_defaults() -> None:
     assert {k: built[k] for k in RiskModelParams.model_fields} == train.estimator_params()
     assert built["monotone_constraints"] == {"age": -1, "in_custody": 0}
     assert built["random_state"] == train.seed
+
+
+# scikit-learn's estimator checks. Expected failures, each for a stated reason:
+EXPECTED_FAILED_CHECKS = {
+    # Weights of 0 (or 2) are not the same as dropping (or repeating) rows: the seeded
+    # validation hold-out is drawn over the rows given, so it differs between the fits.
+    "check_sample_weight_equivalence_on_dense_data": "the hold-out is drawn over rows",
+    "check_sample_weight_equivalence_on_sparse_data": "the hold-out is drawn over rows",
+}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array-API and sparse skips
+@pytest.mark.parametrize("check", ["all"])
+def test_passes_scikit_learn_estimator_checks(check: str) -> None:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    # Fewer trees only to keep the suite quick; every other argument is the default.
+    results = check_estimator(
+        RiskModel(n_estimators=50), expected_failed_checks=EXPECTED_FAILED_CHECKS, on_fail=None, on_skip=None
+    )
+    failed = {r["check_name"]: str(r["exception"])[:200] for r in results if r["status"] == "failed"}
+    assert not failed, failed
+    assert len(results) > 50
