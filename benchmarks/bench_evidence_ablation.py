@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from features import FeatureParams
-from features.catalogue import feature_specs
+from features.catalogue import Evidence, feature_specs
 from features.partitions import read_features
 from iom_config import load_params
 from models.risk_params import TrainParams
@@ -40,7 +40,9 @@ def _matching(columns: list[str], prefixes: list[str]) -> list[str]:
     return [c for c in columns if any(c.startswith(p) for p in prefixes)]
 
 
-def run(params_path: Path, features: Path, truth: Path, reid: Path, persons: Path) -> pd.DataFrame:
+def run(
+    params_path: Path, features: Path, truth: Path, reid: Path, persons: Path, only: list[str] | None = None
+) -> pd.DataFrame:
     train = load_params("train", TrainParams, params_path).model_copy(
         update={"n_bootstrap": 0, "log_mlflow": False}
     )
@@ -50,7 +52,7 @@ def run(params_path: Path, features: Path, truth: Path, reid: Path, persons: Pat
     p_true = read_truth(frame, truth, reid)
     names = [s.name for s in feature_specs(fp.windows, fp.history_months)]
     every_new = [p for ps in NEW_PROVEN.values() for p in ps]
-    variants: dict[str, tuple[str, list[str]]] = {
+    variants: dict[str, tuple[Evidence, list[str]]] = {
         "recorded": ("recorded", []),
         "proven": ("proven", []),
         **{f"proven - {k}": ("proven", _matching(names, v)) for k, v in NEW_PROVEN.items()},
@@ -58,6 +60,8 @@ def run(params_path: Path, features: Path, truth: Path, reid: Path, persons: Pat
     }
     rows = []
     for name, (evidence, drop) in variants.items():
+        if only and name not in only:
+            continue
         params = train.model_copy(update={"drop_features": drop})
         result = train_and_evaluate(frame, people, params, p_true, fp.history_months, evidence)
         test = result.metrics["test"]
@@ -85,8 +89,9 @@ def main() -> None:
     ap.add_argument("--reid", type=Path, default=Path("data/reid"))
     ap.add_argument("--persons", type=Path, default=Path("data/linked/persons.parquet"))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--variant", action="append", default=None, help="run only these variants (repeatable)")
     args = ap.parse_args()
-    table = run(args.params, args.features, args.truth, args.reid, args.persons)
+    table = run(args.params, args.features, args.truth, args.reid, args.persons, args.variant)
     print(table.round(4).to_markdown(index=False))
     if args.json is not None:
         args.json.write_text(json.dumps(table.round(5).to_dict("records"), indent=2) + "\n", encoding="utf-8")

@@ -625,7 +625,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """``classes_[1]`` where the calibrated probability is at least 0.5, else ``classes_[0]``."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)]
+        positive = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[positive.astype(np.int64)]
 
     def predict_interval(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """``low`` / ``high``: the bootstrap interval of the probability (``interval`` coverage).
