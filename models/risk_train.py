@@ -162,6 +162,7 @@ def train_and_evaluate(
         "n_trees": model.n_trees_,
         "n_features": model.n_features_in_,
         "evidence": evidence,
+        "linear_start": bool(model.linear_start_),
         "calibration": model.calibrator_.to_dict() if params.calibration == "platt" else "isotonic",
         "best_valid_logloss": min(model.eval_history_.get("valid", [np.nan])),
     }
