@@ -128,3 +128,15 @@ def test_evidence_is_declared_once_and_validated() -> None:
         FeatureParams(evidence="arrests")
     with pytest.raises(ValueError, match="unknown evidence"):
         evidence_columns(["age"], "arrests")  # type: ignore[arg-type]
+
+
+def test_every_recorded_count_is_declared_recorded() -> None:
+    """A guard on the declaration: any feature named for recorded offences is ``recorded``."""
+    for spec in feature_specs():
+        if "recorded" in spec.name or "recorded" in spec.label:
+            assert spec.evidence == "recorded", spec.name
+    assert {s.name for s in feature_specs() if s.evidence == "recorded"} >= {
+        "n_outstanding_offences",
+        "days_since_last_offence",
+        "career_years",
+    }
