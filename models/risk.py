@@ -786,6 +786,18 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         return model
 
 
+def interval_columns(model: RiskModel, X: pd.DataFrame, prefix: str = "risk_12m_") -> pd.DataFrame:
+    """``{prefix}low`` / ``{prefix}high`` for the pipeline's outputs.
+
+    A model fitted with ``n_bootstrap=0`` (``train.n_bootstrap: 0``, chosen in params)
+    gives NaN columns without the library's warning: the choice is already on record.
+    """
+    if not model.bootstrap_boosters_:
+        nan = np.full(len(X), np.nan)
+        return pd.DataFrame({f"{prefix}low": nan, f"{prefix}high": nan}, index=X.index)
+    return model.predict_interval(X).add_prefix(prefix)
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
     return np.asarray(np.log(q) - np.log1p(-q))

@@ -20,7 +20,7 @@ from features.catalogue import (
 from models.baselines import OGRSBaseline, RFGBaseline
 from models.explain import panel_reasons
 from models.metrics import score_predictions
-from models.risk import RiskModel, feature_columns, protected_dummies
+from models.risk import RiskModel, feature_columns, interval_columns, protected_dummies
 from models.risk_params import TrainParams
 from models.splits import TemporalSplit, make_temporal_split
 
@@ -227,7 +227,7 @@ def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.Da
     """
     scores = panel.loc[:, [*ID_COLUMNS, "in_custody", "release_due"]].copy()
     scores["risk_12m"] = model.predict_proba(X)[:, 1]
-    scores = pd.concat([scores, model.predict_interval(X).add_prefix("risk_12m_")], axis=1)
+    scores = pd.concat([scores, interval_columns(model, X)], axis=1)
     reasons = panel_reasons(model.explain(X), X, history_months=model.history_months)
     scores = pd.concat([scores, reasons], axis=1)
     scores["base_risk"] = model.base_risk_
