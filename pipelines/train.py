@@ -32,6 +32,7 @@ from features import FeatureParams
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
 from models.baselines import oracle_risk
+from models.card_evidence import evidence_markdown, load_comparison
 from models.explain import plot_global
 from models.metrics import calibration_table, precision_at_k, roc_points
 from models.risk import model_fingerprint
@@ -177,6 +178,10 @@ def write_evaluation(result: TrainResult, params: TrainParams, path: Path) -> Pa
         "metrics": result.metrics,
         "learned_from_dates": learned,
         "params": params.model_dump(mode="json"),
+        # The card's evidence section (models.card_evidence): the setting used, and the
+        # measured proven/recorded x recording-bias comparison, as Markdown and as data.
+        "limits_extra": [evidence_markdown(str(result.metrics["model"].get("evidence", "proven")))],
+        "evidence_comparison": load_comparison(),
     }
     path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return path
