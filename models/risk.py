@@ -1,5 +1,9 @@
 """The reoffending-risk model: shallow monotone boosted trees plus a held-out calibrator.
 
+Also a general scikit-learn classifier for plain tables (``from models import
+RiskModel``): see the class docstring for inputs, defaults and the table of output
+scales.
+
 ``RiskModel`` is a scikit-learn classifier. ``fit`` grows xgboost trees (depth 3 by
 default) whose direction on each feature is fixed by the feature catalogue (more proven
 offences never lowers the risk), stops adding trees when the log loss on the
@@ -131,9 +135,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     """Calibrated, monotone, shallow gradient-boosted trees for a binary outcome.
 
     Built for 12-month reoffending in the pipeline, and usable on any plain table:
-    ``RiskModel().fit(X, y)`` holds out a seeded validation share for early stopping and
-    a calibration share for the calibrator (by ``groups`` when given), as
-    scikit-learn's gradient boosting holds out its ``validation_fraction``.
+    ``RiskModel().fit(X, y)`` holds out a seeded validation share (10%) for early
+    stopping, by ``groups`` when given, as scikit-learn's gradient boosting holds out its
+    ``validation_fraction``; a calibration share is held out only when asked
+    (``calibration_fraction``; 0 by default, see ``RiskModelParams``), else ``calib_set``.
 
     Parameters
     ----------
