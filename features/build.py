@@ -111,6 +111,20 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     for i, grp in enumerate(OFFENCE_GROUPS):
         cols[f"n_recorded_{grp}_{sfx12}"] = by_group[:, i]
     cols["n_domestic_abuse_proven_all"] = g.count(code, proven & o["domestic"], n)
+    # Versatility: how many of the offence groups hold a proven offence in the window.
+    cols["n_proven_offence_groups_all"] = (g.count_by(code, o["group"], k, proven, n) > 0).sum(axis=1)
+    # Sanctions dated by their outcome (the day a court or caution proved them): recent
+    # proof, where offence-dated proven counts lag by the months a case takes. Worked
+    # example, t = 2024-03-31: an offence of 2023-11-02 convicted on 2024-02-20 counts in
+    # ``n_sanctions_3m``, although its offence date is five months before t.
+    out_day = o["outcome_day"]
+    for sfx, start in d.windows(windows, all_time=False):
+        cols[f"n_sanctions_{sfx}"] = g.count(code, proven & (out_day > start), n)
+    last_sanction = g.group_max(code, proven, out_day, n, -int(FUTURE))
+    has_sanction = last_sanction > -int(FUTURE)
+    cols["days_since_last_sanction"] = g.nullable_int(
+        np.where(has_sanction, t - last_sanction, 0), ~has_sanction
+    )
 
     levels = np.arange(7)
     by_gravity = g.count_by(code, o["gravity"], 7, proven, n)
@@ -139,6 +153,7 @@ def _offending(enc: Encoded, d: _Dates, windows: Sequence[int]) -> Columns:
     cols["age_first_proven"] = g.nullable_int(age_first, (age_first < 0) | ~enc.birth_known)
     first = g.first_rows(code, known)
     cols["career_years"] = g.scatter(n, code[first], (t - day[first]) / DAYS_PER_YEAR, np.nan)
+    cols["proven_career_years"] = g.scatter(n, code[first_p], (t - day[first_p]) / DAYS_PER_YEAR, np.nan)
 
     # OGRS3 Copas rate: ln(sanctions / (10 + years since first sanction)), where a
     # sanction is an occasion of conviction or caution (Howard et al. 2009, OGRS 3;
@@ -304,7 +319,10 @@ def _agencies(enc: Encoded, d: _Dates) -> Columns:
             in_window = in_window | ((day <= d.t) & (tb[name][ends[name]] > d.h))
         return g.any_(tb[name]["code"], in_window, n)
 
-    police = known("offences")
+    # Known to the police: a proven offence in the window (an unproven record alone does
+    # not count, so the evidence setting holds here too; everyone in the cohort has one).
+    o = tb["offences"]
+    police = g.any_(o["code"], d.seen(o["day"]) & o["proven"] & (o["outcome_day"] <= d.t), n)
     cols: Columns = {
         "known_to_prison": known("custody"),
         "known_to_probation": known("orders") | known("assessments") | known("contacts"),
@@ -368,13 +386,16 @@ def features_from_encoded(
 
     complete = is_label_complete(as_of, extract_date)
     label = label_at(enc, d.t)[rows].astype(np.int64)
-    out["label"] = pd.arrays.IntegerArray(label, np.full(len(rows), not complete))
-    out["label_complete"] = complete
     due = status.release_due_day[rows]
-    out["release_due"] = np.where(
-        due != FUTURE, due.astype("datetime64[D]"), np.datetime64("NaT", "D")
-    ).astype("datetime64[ms]")
-    out["is_panel_date"] = is_panel_date
+    trailer = {
+        "label": pd.arrays.IntegerArray(label, np.full(len(rows), not complete)),
+        "label_complete": np.full(len(rows), complete),
+        "release_due": np.where(due != FUTURE, due.astype("datetime64[D]"), np.datetime64("NaT", "D")).astype(
+            "datetime64[ms]"
+        ),
+        "is_panel_date": np.full(len(rows), is_panel_date),
+    }
+    out = pd.concat([out, pd.DataFrame(trailer, index=out.index, copy=False)], axis=1)
     logger.debug("as of %s: %d in cohort", as_of.date(), len(out))
     return out
 

@@ -10,6 +10,15 @@ column that the features stage writes and that is not described here is a bug.
 
 Sex and ethnicity are deliberately absent: they stay in ``persons.parquet`` for the
 fairness audit only.
+
+Evidence: each feature declares whether it counts offences that were never proven
+(``recorded``: reported to the police, whatever the outcome) or not (``proven``: it
+counts only offences convicted or cautioned with the outcome dated on or before the
+as-of date, or no offences at all). ``features.evidence`` (default ``proven``) says
+which the risk model may read (:func:`evidence_columns`): recorded offences carry
+uneven policing into a score, and the actuarial tools (OGRS3/OGRS4) count only proven
+sanctions. The features stage still writes the recorded columns, for the typology and
+the RFG comparator, which describe rather than score.
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ from iom_contract import HEALTH_SERVICES, NEEDS, OFFENCE_GROUPS
 Kind = Literal["static", "dynamic"]
 Direction = Literal[-1, 0, 1]
 Dtype = Literal["int32", "Int32", "float64", "bool"]
+Evidence = Literal["proven", "recorded"]
+EVIDENCE: tuple[Evidence, ...] = ("proven", "recorded")
+DEFAULT_EVIDENCE: Evidence = "proven"
 
 ALL_TIME = "all"
 # Offence-group counts use fixed windows so that the column count does not multiply
@@ -58,6 +70,9 @@ class FeatureSpec:
     family
         The group of features it belongs to (offending, custody, supervision, needs,
         health, housing, agencies).
+    evidence
+        ``recorded`` if it counts offences that were not proven by the as-of date,
+        else ``proven`` (see the module docstring).
     """
 
     name: str
@@ -66,6 +81,7 @@ class FeatureSpec:
     direction: Direction
     dtype: Dtype
     family: str
+    evidence: Evidence = "proven"
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,11 @@ class _Template:
     windows: Literal["none", "params", "params+all", "group"] = "none"
     family: str = ""
     kind: Kind = "static"
+    evidence: Evidence = "proven"
+
+
+def _recorded(tpl: _Template) -> _Template:
+    return replace(tpl, evidence="recorded")
 
 
 def _pretty(code: str) -> str:
@@ -103,32 +124,48 @@ def _templates() -> tuple[_Template, ...]:
     offending = _section(
         "offending",
         "static",
-        T("n_recorded_offences_{w}", "recorded offences {w}", 1, "int32", "params+all"),
+        _recorded(T("n_recorded_offences_{w}", "recorded offences {w}", 1, "int32", "params+all")),
         T("n_proven_offences_{w}", "proven offences {w}", 1, "int32", "params+all"),
         *(
             T(f"n_proven_{g}_{{w}}", f"proven {_pretty(g)} offences {{w}}", 1, "int32", "group")
             for g in OFFENCE_GROUPS
         ),
         *(
-            T(f"n_recorded_{g}_{_M}m", f"recorded {_pretty(g)} offences {_LAST_M}", 1, "int32")
+            _recorded(T(f"n_recorded_{g}_{_M}m", f"recorded {_pretty(g)} offences {_LAST_M}", 1, "int32"))
             for g in OFFENCE_GROUPS
         ),
-        T("n_domestic_abuse_recorded_{w}", "domestic abuse offences recorded {w}", 1, "int32", "params+all"),
+        _recorded(
+            T(
+                "n_domestic_abuse_recorded_{w}",
+                "domestic abuse offences recorded {w}",
+                1,
+                "int32",
+                "params+all",
+            )
+        ),
         T("n_domestic_abuse_proven_all", "proven domestic abuse offences {h}", 1, "int32"),
         T("gravity_max_proven_all", "most serious proven offence {h} (gravity 1-6)", 1, "Int32"),
         T("gravity_mean_proven_all", "average gravity of proven offences {h}", 0, "float64"),
-        T(
-            f"gravity_max_recorded_{_M}m",
-            f"most serious offence recorded {_LAST_M} (gravity 1-6)",
-            1,
-            "Int32",
+        _recorded(
+            T(
+                f"gravity_max_recorded_{_M}m",
+                f"most serious offence recorded {_LAST_M} (gravity 1-6)",
+                1,
+                "Int32",
+            )
         ),
-        T("n_outstanding_offences", "recorded offences with no outcome yet", 1, "int32"),
-        T("days_since_last_offence", "days since the last recorded offence", -1, "Int32"),
+        _recorded(T("n_outstanding_offences", "recorded offences with no outcome yet", 1, "int32")),
+        _recorded(T("days_since_last_offence", "days since the last recorded offence", -1, "Int32")),
         T("days_since_last_proven_offence", "days since the last proven offence", -1, "Int32"),
+        T("days_since_last_sanction", "days since the last conviction or caution", -1, "Int32"),
+        T("n_sanctions_{w}", "offences convicted or cautioned {w} (by outcome date)", 1, "int32", "params"),
+        T("n_proven_offence_groups_all", "kinds of offence proven {h} (of 13 groups)", 1, "int32"),
         T("age", "age in years", -1, "Int32"),
         T("age_first_proven", "age at first proven offence {h}", -1, "Int32"),
-        T("career_years", "years since first recorded offence {h} (at most the window)", 0, "float64"),
+        _recorded(
+            T("career_years", "years since first recorded offence {h} (at most the window)", 0, "float64")
+        ),
+        T("proven_career_years", "years since first proven offence {h} (at most the window)", 0, "float64"),
         T("n_sanction_occasions", "occasions convicted or cautioned {h}", 1, "int32"),
         T("copas_rate", "rate of sanctions {h} (OGRS3 Copas rate, career capped)", 1, "float64"),
     )
@@ -256,7 +293,7 @@ def _expand(tpl: _Template, windows: Sequence[int], history_months: int) -> list
             ws = [*windows, None]
     if fixed:
         label = tpl.label.format(h=h)
-        return [FeatureSpec(tpl.name, label, tpl.kind, tpl.direction, tpl.dtype, tpl.family)]
+        return [FeatureSpec(tpl.name, label, tpl.kind, tpl.direction, tpl.dtype, tpl.family, tpl.evidence)]
     return [
         FeatureSpec(
             tpl.name.format(w=window_suffix(w)),
@@ -265,6 +302,7 @@ def _expand(tpl: _Template, windows: Sequence[int], history_months: int) -> list
             tpl.direction,
             tpl.dtype,
             tpl.family,
+            tpl.evidence,
         )
         for w in ws
     ]
@@ -312,3 +350,21 @@ def specs_for_columns(
 def monotone_constraints(columns: Iterable[str]) -> dict[str, int]:
     """Monotone direction per feature column, for xgboost's ``monotone_constraints``."""
     return {name: int(spec.direction) for name, spec in specs_for_columns(columns).items()}
+
+
+def evidence_columns(columns: Iterable[str], evidence: Evidence = DEFAULT_EVIDENCE) -> list[str]:
+    """The catalogue feature columns among ``columns`` that the evidence setting admits.
+
+    ``proven`` keeps the features that count no unproven offence; ``recorded`` keeps
+    every feature. Columns outside the catalogue are dropped (they are not features).
+
+    Examples
+    --------
+    >>> evidence_columns(["n_recorded_offences_all", "n_proven_offences_all", "age"])
+    ['n_proven_offences_all', 'age']
+    """
+    if evidence not in EVIDENCE:
+        raise ValueError(f"unknown evidence {evidence!r}: use one of {list(EVIDENCE)}")
+    columns = list(columns)
+    specs = specs_for_columns(columns)
+    return [c for c in columns if c in specs and (evidence == "recorded" or specs[c].evidence == "proven")]

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from features.catalogue import DEFAULT_HISTORY_MONTHS, DEFAULT_WINDOWS
+from features.catalogue import DEFAULT_EVIDENCE, DEFAULT_HISTORY_MONTHS, DEFAULT_WINDOWS, Evidence
 from iom_config import StageParams
 
 
@@ -39,6 +39,14 @@ class FeatureParams(StageParams):
         with the calendar date for everyone and read as rising risk; a fixed span makes
         every as-of date comparable. Every training as-of date needs this much record
         history before it (the stage refuses otherwise).
+    evidence
+        What the risk model may count as offending: ``proven`` (default) reads only
+        features that count no offence unproven at the as-of date (convicted or
+        cautioned, the outcome dated on or before it); ``recorded`` also reads the counts
+        of offences recorded by the police whatever the outcome. Declared per feature in
+        the catalogue (``FeatureSpec.evidence``). The features stage writes every column
+        either way (the typology and the RFG comparator read recorded counts); the train
+        stage selects the columns, and the model card says which setting was used.
     """
 
     train_start: dt.date = dt.date(2019, 3, 31)
@@ -48,6 +56,7 @@ class FeatureParams(StageParams):
     release_window_days: int = Field(default=56, ge=0, le=3650)
     windows: tuple[int, ...] = DEFAULT_WINDOWS
     history_months: int = Field(default=DEFAULT_HISTORY_MONTHS, ge=12, le=600)
+    evidence: Evidence = DEFAULT_EVIDENCE
 
     @field_validator("train_start")
     @classmethod

@@ -278,6 +278,25 @@ REASONS: dict[str, ReasonTemplate] = {
         missing="no recorded offence {h}",
     ),
     "n_sanction_occasions": _count("offending_history", "occasion{s} convicted or cautioned", window="{h}"),
+    # Proven-offence features of issue 14 (features.evidence).
+    "n_sanctions_{w}": _count(
+        "offending_history", "offence{s} convicted or cautioned (by outcome date)", "recent_offending"
+    ),
+    "days_since_last_sanction": R(
+        "recent_offending",
+        "days",
+        value="last conviction or caution {v} ago",
+        raise_="last conviction or caution only {v} ago",
+        lower="no conviction or caution for {v}",
+        missing="no conviction or caution {h}",
+    ),
+    "n_proven_offence_groups_all": _count("offending_history", "kind{s} of offence proven", window="{h}"),
+    "proven_career_years": R(
+        "offending_history",
+        "years",
+        value="first proven offence {h} was {v} ago",
+        missing="no proven offence {h}",
+    ),
     "copas_rate": R(
         "offending_history",
         "flag",

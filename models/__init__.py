@@ -1,6 +1,8 @@
 """Models learned from the features: offender typologies and the risk model."""
 
 from models.latent_class import MixedMixture
+from models.risk import RiskModel
+from models.risk_params import RiskModelParams, TrainParams
 from models.typology import (
     TypologyModel,
     TypologyParams,
@@ -16,6 +18,9 @@ __all__ = [
     "PROFILE_MEASURES",
     "TYPOLOGY_LABELS",
     "MixedMixture",
+    "RiskModel",
+    "RiskModelParams",
+    "TrainParams",
     "TypologyModel",
     "TypologyParams",
     "assign_typology",

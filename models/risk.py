@@ -1,5 +1,9 @@
 """The reoffending-risk model: shallow monotone boosted trees plus a held-out calibrator.
 
+Also a general scikit-learn classifier for plain tables (``from models import
+RiskModel``): see the class docstring for inputs, defaults and the table of output
+scales.
+
 ``RiskModel`` is a scikit-learn classifier. ``fit`` grows xgboost trees (depth 3 by
 default) whose direction on each feature is fixed by the feature catalogue (more proven
 offences never lowers the risk), stops adding trees when the log loss on the
@@ -26,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -36,15 +41,21 @@ import xgboost as xgb
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from features.catalogue import DEFAULT_HISTORY_MONTHS, monotone_constraints, specs_for_columns
 from iom_contract import ETHNICITY, SEX
+from models._linear import LinearStart
+from models.risk_params import ESTIMATOR_DEFAULTS, Calibration
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "risk_model.ubj"
 META_FILE = "risk_model.json"
+# A hold-out needs this many rows of each class to stop early or calibrate on.
+MIN_HOLDOUT_PER_CLASS = 5
 PROTECTED_LEVELS: dict[str, tuple[str, ...]] = {"sex": SEX, "ethnicity": ETHNICITY}
 
 
@@ -117,8 +128,17 @@ class _Calibrator:
         return cls(str(d["method"]), state)
 
 
+_D = ESTIMATOR_DEFAULTS
+
+
 class RiskModel(ClassifierMixin, BaseEstimator):
-    """Calibrated, monotone, shallow gradient-boosted trees for 12-month reoffending.
+    """Calibrated, monotone, shallow gradient-boosted trees for a binary outcome.
+
+    Built for 12-month reoffending in the pipeline, and usable on any plain table:
+    ``RiskModel().fit(X, y)`` holds out a seeded validation share (10%) for early
+    stopping, by ``groups`` when given, as scikit-learn's gradient boosting holds out its
+    ``validation_fraction``; a calibration share is held out only when asked
+    (``calibration_fraction``; 0 by default, see ``RiskModelParams``), else ``calib_set``.
 
     Parameters
     ----------
@@ -126,47 +146,103 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     subsample, colsample_bytree, reg_lambda
         xgboost settings; ``n_estimators`` is the ceiling that early stopping cuts.
     calibration
-        ``platt`` or ``isotonic`` (see the module docstring for the choice).
-    monotone_overrides
-        Feature -> direction, overriding the catalogue; columns outside the catalogue
-        (e.g. protected one-hots) are unconstrained unless named here.
+        ``platt`` (default), ``isotonic`` or ``none`` (see the module docstring). A
+        calibrator needs calibration rows: ``calib_set``, or ``calibration_fraction > 0``.
+    linear_start
+        True: grow the trees from a logistic regression's log-odds (L2, ``C = 1``, on
+        standardised numbers with missing-value indicators and one-hot categories; the
+        monotone directions bound its coefficients' signs) instead of a constant, so a
+        linear signal is not left to step functions (:mod:`models._linear`). ``auto``
+        (default): grow both and keep the lower validation log loss (``linear_start_``
+        says which); linear when there is no validation set.
+    monotone_constraints
+        Column -> direction (+1 more never lowers the probability, -1 never raises it, 0
+        free); columns not named are free. ``"catalogue"``: the feature catalogue's
+        direction for each catalogue column (the pipeline passes the catalogue's
+        directions merged with ``train.monotone_constraints``). Default None: no
+        constraint, as in xgboost. Categorical columns cannot be constrained.
+    validation_fraction, calibration_fraction
+        Shares held out of ``X`` (of its ``groups`` when given) for early stopping and
+        for the calibrator when no ``eval_set`` / ``calib_set`` is passed; 0 turns the
+        hold-out off (then all ``n_estimators`` trees / no calibration). Below
+        ``MIN_HOLDOUT_PER_CLASS`` (5) rows of either class in a hold-out, it is skipped
+        (logged). Defaults: 0.1 and 0 (see :class:`models.risk_params.RiskModelParams`).
+    refit_on_valid
+        After early stopping has chosen the number of trees, grow that many again on the
+        training and validation rows together, before calibrating.
     n_bootstrap
         Bootstrap refits for :meth:`predict_interval` (0: no interval).
     interval
         Central coverage of the interval (0.9: 5th to 95th percentile).
     random_state
-        Seed for xgboost's sampling and the bootstrap weights.
+        Seed for the hold-out split, xgboost's sampling and the bootstrap weights.
     n_jobs
         xgboost threads. 1 by default: OpenMP threads spin-wait and are far slower than
         one thread on a shared, loaded machine; results do not depend on it.
-    refit_on_valid
-        After early stopping has chosen the number of trees, grow that many again on the
-        training and validation dates together (more, and more recent, data), before
-        calibrating on the calibration dates.
     history_months
-        The history window of the features the model reads (the features stage's
-        ``history_months``). It does not change the fit: it names the window in the
-        panel's reasons ("in the last 10 years") and lets scoring refuse features built
-        with another window.
+        The history window of the catalogue features the model reads (the features
+        stage's ``history_months``). It does not change the fit: it names the window in
+        the panel's reasons and lets scoring refuse features built with another window.
+
+    Defaults come from :class:`models.risk_params.RiskModelParams` (the pipeline's
+    ``train:`` params inherit them).
+
+    Inputs: ``X`` is a DataFrame (or an array: columns ``x0``, ``x1`` ...). Numeric and
+    boolean columns are used as numbers, missing values as xgboost's missing marker.
+    String, object and pandas ``category`` columns are categorical: xgboost's native
+    categorical splits over the categories seen in ``fit`` (one category or a set of
+    them per split; an unseen category at prediction is treated as missing). ``y`` may
+    hold any two values (``"Yes"``/``"No"``, booleans, 0/1): ``classes_`` is their
+    sorted order and the *second* is the positive class, as in scikit-learn.
+
+    Outputs, names and scales:
+
+    ========================  ============================  =================================
+    member                    scale                         adds up to
+    ========================  ============================  =================================
+    ``predict_proba(X)``      probability 0-1, (n, 2)       column 1 = P(``classes_[1]``)
+    ``predict(X)``            a ``classes_`` value          positive where probability >= 0.5
+    ``predict_margin(X)``     log-odds, before calibration  ``shap_values`` bias + row sum
+    ``shap_values(X)``        log-odds, before calibration  ``predict_margin``
+    ``explain(X)``            probability points 0-100      ``base_points_`` + row sum
+                                                            = 100 x probability
+    ``base_risk_``            probability 0-1               calibrated risk at the trees' bias
+    ``base_points_``          probability points 0-100      ``100 * base_risk_``
+    ``predict_interval(X)``   probability 0-1               ``low`` <= probability <= ``high``
+    ========================  ============================  =================================
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from models import RiskModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"priors": rng.poisson(2, 2000), "area": rng.choice(["a", "b"], 2000)})
+    >>> y = np.where(rng.random(2000) < 0.2 + 0.1 * (X["priors"] > 2), "Yes", "No")
+    >>> model = RiskModel().fit(X, y)
+    >>> model.classes_.tolist(), model.predict_proba(X.head(2)).shape
+    (['No', 'Yes'], (2, 2))
     """
 
     def __init__(
         self,
-        max_depth: int = 3,
-        learning_rate: float = 0.05,
-        n_estimators: int = 1000,
-        early_stopping_rounds: int = 50,
-        min_child_weight: float = 5.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        calibration: Literal["platt", "isotonic"] = "platt",
-        monotone_overrides: Mapping[str, int] | None = None,
-        n_bootstrap: int = 0,
-        interval: float = 0.9,
+        max_depth: int = _D.max_depth,
+        learning_rate: float = _D.learning_rate,
+        n_estimators: int = _D.n_estimators,
+        early_stopping_rounds: int = _D.early_stopping_rounds,
+        min_child_weight: float = _D.min_child_weight,
+        subsample: float = _D.subsample,
+        colsample_bytree: float = _D.colsample_bytree,
+        reg_lambda: float = _D.reg_lambda,
+        calibration: Calibration = _D.calibration,
+        linear_start: bool | Literal["auto"] = _D.linear_start,
+        monotone_constraints: Mapping[str, int] | Literal["catalogue"] | None = None,
+        validation_fraction: float = _D.validation_fraction,
+        calibration_fraction: float = _D.calibration_fraction,
+        refit_on_valid: bool = _D.refit_on_valid,
+        n_bootstrap: int = _D.n_bootstrap,
+        interval: float = _D.interval,
         random_state: int = 0,
-        n_jobs: int = 1,
-        refit_on_valid: bool = False,
+        n_jobs: int = _D.n_jobs,
         history_months: int = DEFAULT_HISTORY_MONTHS,
     ) -> None:
         self.max_depth = max_depth
@@ -178,22 +254,139 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.calibration = calibration
-        self.monotone_overrides = monotone_overrides
+        self.linear_start = linear_start
+        self.monotone_constraints = monotone_constraints
+        self.validation_fraction = validation_fraction
+        self.calibration_fraction = calibration_fraction
+        self.refit_on_valid = refit_on_valid
         self.n_bootstrap = n_bootstrap
         self.interval = interval
         self.random_state = random_state
         self.n_jobs = n_jobs
-        self.refit_on_valid = refit_on_valid
         self.history_months = history_months
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # ------------------------------------------------------------------ inputs
+    def _columns(self) -> list[str]:
+        return list(self.columns_)
+
+    def _to_frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
+        """``X`` as a DataFrame of the fit's columns, checked the scikit-learn way.
+
+        Feature-name checks (missing, unseen or reordered columns raise a ValueError
+        naming them) and the column count come from scikit-learn's ``validate_data``.
+        """
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] < 1 or X.shape[1] < 1:
+                raise ValueError(f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s)")
+            if not hasattr(self, "feature_names_in_"):
+                frame = X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
+            else:
+                frame = X
+        else:
+            arr = validate_data(
+                self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan", ensure_min_samples=1
+            )
+            if arr.dtype.kind not in "biufO":
+                arr = arr.astype(object)
+            frame = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+        if reset:
+            self.columns_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+            self.categories_ = _learn_categories(frame)
+        frame = frame.set_axis(self._columns(), axis=1)
+        return _encode(frame, self.categories_)
+
+    def _dmatrix(
+        self,
+        X: pd.DataFrame,
+        label: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+        base_margin: np.ndarray | None = None,
+    ) -> xgb.DMatrix:
+        """``X`` (already encoded) as xgboost's matrix: numbers as float32, categories native."""
+        if self.categories_:
+            data: Any = X
+        else:
+            data = to_matrix(X, self._columns())
+        return xgb.DMatrix(
+            data,
+            label=label,
+            weight=weight,
+            base_margin=base_margin,
+            feature_names=self._columns(),
+            enable_categorical=bool(self.categories_),
+            nthread=self.n_jobs,
+        )
+
+    def _fit_linear(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> LinearStart | None:
+        if not self.linear_start_:
+            return None
+        cats = {c: [str(v) for v in vs] for c, vs in self.categories_.items()}
+        return LinearStart.fit(X, y, w, cats, self.monotone_constraints_)
+
+    @staticmethod
+    def _lin(linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray | None:
+        return None if linear is None else linear.margin(X)
+
+    def _encode_y(self, y: Any, *, fit: bool) -> np.ndarray:
+        y = column_or_1d(y, warn=True)
+        if pd.isna(y).any() or (y.dtype.kind in "fc" and not np.isfinite(y).all()):
+            raise ValueError("Input y contains NaN, infinity or missing values: every row needs a label")
+        if fit:
+            check_classification_targets(y)
+            classes = np.unique(y)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"RiskModel needs samples of 2 classes in y; it has only one class: {classes.tolist()}"
+                )
+            if len(classes) > 2:
+                raise ValueError(
+                    f"Only binary classification is supported. RiskModel is a binary classifier; "
+                    f"y has {len(classes)} classes: {classes[:10].tolist()}"
+                )
+            self.classes_ = classes
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y holds values not among the classes {self.classes_.tolist()}: "
+                f"{pd.unique(y[unknown])[:5].tolist()}"
+            )
+        return (y == self.classes_[1]).astype(np.float64)
 
     # ------------------------------------------------------------------ fitting
     def _constraints(self, columns: Sequence[str]) -> dict[str, int]:
-        base = monotone_constraints(columns)
-        out = {c: int(base.get(c, 0)) for c in columns}
-        unknown = set(self.monotone_overrides or {}) - set(columns)
+        if isinstance(self.monotone_constraints, str):
+            if self.monotone_constraints != "catalogue":
+                raise ValueError(
+                    "monotone_constraints must be a mapping, None or 'catalogue', "
+                    f"got {self.monotone_constraints!r}"
+                )
+            asked = monotone_constraints(columns)
+        else:
+            asked = dict(self.monotone_constraints or {})
+        out = dict.fromkeys(columns, 0)
+        unknown = set(asked) - set(columns)
         if unknown:
-            raise ValueError(f"monotone_overrides name columns not in X: {sorted(unknown)}")
-        out.update({c: int(v) for c, v in (self.monotone_overrides or {}).items()})
+            raise ValueError(f"monotone_constraints name columns not in X: {sorted(unknown)}")
+        bad = {c: v for c, v in asked.items() if int(v) not in (-1, 0, 1)}
+        if bad:
+            raise ValueError(f"monotone_constraints must be -1, 0 or 1, got {bad}")
+        out.update({c: int(v) for c, v in asked.items()})
+        for c in self.categories_:
+            if out.get(c, 0) != 0:
+                if c in asked:
+                    raise ValueError(
+                        f"monotone_constraints: column {c!r} is categorical and cannot be ordered"
+                    )
+                out[c] = 0
         return out
 
     def _xgb_params(self, seed: int) -> dict[str, Any]:
@@ -207,166 +400,264 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree,
             "lambda": self.reg_lambda,
-            "monotone_constraints": tuple(self.monotone_constraints_[c] for c in self.feature_names_in_),
+            # With a linear start the trees' own intercept is 0 (margin), the start's is the bias.
+            **({"base_score": 0.5} if self.linear_start_ else {}),
+            "monotone_constraints": tuple(self.monotone_constraints_[c] for c in self._columns()),
             "seed": seed,
             "nthread": self.n_jobs,
             "verbosity": 0,
         }
 
+    def _holdout(
+        self, y: np.ndarray, groups: np.ndarray | None, want_valid: bool, want_calib: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Seeded validation and calibration masks over the fit rows (whole groups together).
+
+        Without groups the draw is stratified by class; a hold-out with fewer than
+        ``MIN_HOLDOUT_PER_CLASS`` rows of either class is dropped (then no early stopping / no calibration).
+        """
+        n = len(y)
+        rng = np.random.default_rng(self.random_state)
+        fracs = (
+            self.validation_fraction if want_valid else 0.0,
+            self.calibration_fraction if want_calib else 0.0,
+        )
+        # A uniform draw per unit (person, or row within its class): valid is the lowest
+        # fraction, calib the next, so both are deterministic given the seed.
+        if groups is not None:
+            codes = _group_codes(groups, n)
+            u = rng.random(int(codes.max()) + 1)[codes]
+        else:
+            u = np.empty(n)
+            for cls in (0.0, 1.0):
+                rows = np.flatnonzero(y == cls)
+                u[rows] = (rng.permutation(len(rows)) + 0.5) / max(len(rows), 1)
+        valid = u < fracs[0]
+        calib = (u >= fracs[0]) & (u < fracs[0] + fracs[1])
+        masks = []
+        for name, m in (("validation", valid), ("calibration", calib)):
+            ok = m.any() and min((y[m] == 1).sum(), (y[m] == 0).sum()) >= MIN_HOLDOUT_PER_CLASS
+            if m.any() and not ok:
+                logger.info(
+                    "risk model: %s hold-out too small (a class has < %d rows): skipped",
+                    name,
+                    MIN_HOLDOUT_PER_CLASS,
+                )
+            masks.append(m if ok else np.zeros(n, dtype=bool))
+        return masks[0], masks[1]
+
     def fit(
         self,
-        X: pd.DataFrame,
+        X: pd.DataFrame | np.ndarray,
         y: pd.Series | np.ndarray,
+        sample_weight: np.ndarray | None = None,
         *,
-        eval_set: tuple[pd.DataFrame, pd.Series | np.ndarray] | None = None,
-        calib_set: tuple[pd.DataFrame, pd.Series | np.ndarray] | None = None,
+        eval_set: tuple[Any, ...] | None = None,
+        calib_set: tuple[Any, ...] | None = None,
         groups: pd.Series | np.ndarray | None = None,
         calib_groups: pd.Series | np.ndarray | None = None,
         eval_groups: pd.Series | np.ndarray | None = None,
     ) -> RiskModel:
-        """Grow the trees on ``X``, stop early on ``eval_set``, calibrate on ``calib_set``.
+        """Grow the trees, stop early on validation rows, calibrate on calibration rows.
 
         Parameters
         ----------
         X, y
-            Training rows (the training as-of dates) and their 0/1 labels.
+            Training rows and their labels (two distinct values).
+        sample_weight
+            Row weights (default 1); also used by the hold-outs drawn from ``X``.
         eval_set
-            Validation rows and labels (later dates) for early stopping; without it all
-            ``n_estimators`` trees are kept.
+            ``(X, y)`` or ``(X, y, sample_weight)`` for early stopping. Without it, a
+            ``validation_fraction`` of ``X`` is held out (0: keep all ``n_estimators``).
         calib_set
-            Held-out calibration rows and labels (later still); without it the trees'
-            own probability is used uncalibrated.
+            ``(X, y)`` or ``(X, y, sample_weight)`` for the calibrator. Without it, a
+            ``calibration_fraction`` of ``X`` is held out (0, or ``calibration="none"``:
+            the trees' own probability).
         groups, calib_groups, eval_groups
-            Person ids of the training / calibration / validation rows, so the bootstrap
-            resamples people rather than rows.
+            Unit ids (persons) of the rows: the hold-outs take whole units, and the
+            bootstrap resamples units rather than rows.
         """
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("X must be a DataFrame with feature names")
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
-        self.classes_ = np.array([0, 1])
-        self.monotone_constraints_ = self._constraints(list(X.columns))
-        y_arr = np.asarray(y, dtype=np.float64)
-        dtrain = xgb.DMatrix(
-            to_matrix(X, X.columns), label=y_arr, feature_names=list(X.columns), nthread=self.n_jobs
-        )
-        evals = [(dtrain, "train")]
-        stop = None
-        if eval_set is not None:
-            dvalid = xgb.DMatrix(
-                to_matrix(eval_set[0], X.columns),
-                label=np.asarray(eval_set[1], dtype=np.float64),
-                feature_names=list(X.columns),
-                nthread=self.n_jobs,
-            )
-            evals.append((dvalid, "valid"))
-            stop = self.early_stopping_rounds
-        history: dict[str, Any] = {}
-        self.booster_ = xgb.train(
-            self._xgb_params(self.random_state),
-            dtrain,
-            num_boost_round=self.n_estimators,
-            evals=evals,
-            early_stopping_rounds=stop,
-            evals_result=history,
-            verbose_eval=False,
-        )
-        self.n_trees_ = int(self.booster_.best_iteration) + 1 if eval_set is not None else self.n_estimators
-        self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
-        if self.refit_on_valid and eval_set is not None:
-            X = pd.concat([X, eval_set[0].loc[:, list(X.columns)]], axis=0, ignore_index=True)
-            y_arr = np.concatenate([y_arr, np.asarray(eval_set[1], dtype=np.float64)])
-            if groups is not None:
-                groups = (
-                    np.concatenate([np.asarray(groups), np.asarray(eval_groups)])
-                    if eval_groups is not None
-                    else None
+        X = self._to_frame(X, reset=True)
+        y_arr = self._encode_y(y, fit=True)
+        if len(y_arr) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y_arr)}")
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self.monotone_constraints_ = self._constraints(self._columns())
+        g = None if groups is None else np.asarray(groups)
+        if g is not None and len(g) != len(X):
+            raise ValueError(f"groups has {len(g)} values but X has {len(X)} rows")
+
+        def unpack(s: tuple[Any, ...], name: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+            if len(s) not in (2, 3):
+                raise ValueError(f"{name} must be (X, y) or (X, y, sample_weight)")
+            Xs = self._to_frame(s[0], reset=False)
+            ys = self._encode_y(s[1], fit=False)
+            ws = _check_sample_weight(s[2] if len(s) == 3 else None, Xs, dtype=np.float64)
+            return Xs, ys, ws
+
+        valid = None if eval_set is None else unpack(eval_set, "eval_set")
+        calib = None if calib_set is None else unpack(calib_set, "calib_set")
+        want_valid = valid is None and self.validation_fraction > 0
+        want_calib = calib is None and self.calibration != "none" and self.calibration_fraction > 0
+        if want_valid or want_calib:
+            v_mask, c_mask = self._holdout(y_arr, g, want_valid, want_calib)
+            keep = ~(v_mask | c_mask)
+            if v_mask.any():
+                valid = (X.loc[v_mask], y_arr[v_mask], w[v_mask])
+                eval_groups = None if g is None else g[v_mask]
+            if c_mask.any():
+                calib = (X.loc[c_mask], y_arr[c_mask], w[c_mask])
+                calib_groups = None if g is None else g[c_mask]
+            X, y_arr, w = X.loc[keep], y_arr[keep], w[keep]
+            g = None if g is None else g[keep]
+
+        # "auto": grow both starts and keep the one with the lower validation log loss.
+        if self.linear_start == "auto":
+            starts = [True, False] if valid is not None else [True]
+        else:
+            starts = [bool(self.linear_start)]
+        best: tuple[float, bool, LinearStart | None, xgb.Booster, dict[str, Any]] | None = None
+        for start in starts:
+            self.linear_start_ = start
+            linear = self._fit_linear(X, y_arr, w)
+            dtrain = self._dmatrix(X, y_arr, w, self._lin(linear, X))
+            evals = [(dtrain, "train")]
+            if valid is not None:
+                evals.append(
+                    (self._dmatrix(valid[0], valid[1], valid[2], self._lin(linear, valid[0])), "valid")
                 )
-            dtrain = xgb.DMatrix(
-                to_matrix(X, X.columns), label=y_arr, feature_names=list(X.columns), nthread=self.n_jobs
+            history: dict[str, Any] = {}
+            booster = xgb.train(
+                self._xgb_params(self.random_state),
+                dtrain,
+                num_boost_round=self.n_estimators,
+                evals=evals,
+                early_stopping_rounds=self.early_stopping_rounds if valid is not None else None,
+                evals_result=history,
+                verbose_eval=False,
             )
+            score = float(booster.best_score) if valid is not None else 0.0
+            if best is None or score < best[0]:
+                best = (score, start, linear, booster, history)
+        assert best is not None
+        _, self.linear_start_, self.linear_, self.booster_, history = best
+        self.n_trees_ = int(self.booster_.best_iteration) + 1 if valid is not None else self.n_estimators
+        self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
+        if self.refit_on_valid and valid is not None:
+            X = pd.concat([X, valid[0]], axis=0, ignore_index=True)
+            y_arr = np.concatenate([y_arr, valid[1]])
+            w = np.concatenate([w, valid[2]])
+            g = (
+                np.concatenate([g, np.asarray(eval_groups)])
+                if g is not None and eval_groups is not None
+                else None
+            )
+            self.linear_ = self._fit_linear(X, y_arr, w)
+            dtrain = self._dmatrix(X, y_arr, w, self._lin(self.linear_, X))
             self.booster_ = xgb.train(
                 self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_
             )
-        if calib_set is not None:
-            margin = self._margin(self.booster_, calib_set[0])
-            self.calibrator_ = _Calibrator.fit(self.calibration, margin, np.asarray(calib_set[1]))
+        if calib is not None and self.calibration != "none":
+            margin = self._margin(self.booster_, self.linear_, calib[0])
+            self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
         else:
             self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
-        self._fit_bootstrap(dtrain, X.shape[0], groups, calib_set, calib_groups)
+        self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups)
         logger.info("risk model: %d trees, calibrator %s", self.n_trees_, self.calibrator_.to_dict())
         return self
 
     def _fit_bootstrap(
         self,
-        dtrain: xgb.DMatrix,
-        n_rows: int,
-        groups: pd.Series | np.ndarray | None,
-        calib_set: tuple[pd.DataFrame, pd.Series | np.ndarray] | None,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        weight: np.ndarray,
+        groups: np.ndarray | None,
+        calib: tuple[pd.DataFrame, np.ndarray, np.ndarray] | None,
         calib_groups: pd.Series | np.ndarray | None,
     ) -> None:
         self.bootstrap_boosters_: list[xgb.Booster] = []
         self.bootstrap_calibrators_: list[_Calibrator] = []
+        self.bootstrap_linears_: list[LinearStart | None] = []
         if self.n_bootstrap <= 0:
             return
         rng = np.random.default_rng(self.random_state)
+        n_rows = len(weight)
         train_codes = _group_codes(groups, n_rows)
-        calib_margin_all = None
-        if calib_set is not None:
-            calib_codes = _group_codes(calib_groups, len(calib_set[0]))
+        if calib is not None:
+            calib_codes = _group_codes(calib_groups, len(calib[0]))
+        dtrain = self._dmatrix(X, y, weight)
         for b in range(self.n_bootstrap):
-            w = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes].astype(np.float32)
-            dtrain.set_weight(w)
+            bw = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes] * weight
+            linear = self._fit_linear(X, y, bw)
+            dtrain.set_weight(bw.astype(np.float32))
+            if linear is not None:
+                dtrain.set_base_margin(linear.margin(X))
             booster = xgb.train(
                 self._xgb_params(self.random_state + b + 1), dtrain, num_boost_round=self.n_trees_
             )
             self.bootstrap_boosters_.append(booster)
-            if calib_set is not None:
-                calib_margin_all = self._margin(booster, calib_set[0])
-                wc = rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes].astype(np.float64)
-                cal = _Calibrator.fit(self.calibration, calib_margin_all, np.asarray(calib_set[1]), wc)
+            self.bootstrap_linears_.append(linear)
+            if calib is not None and self.calibration != "none":
+                margin = self._margin(booster, linear, calib[0])
+                wc = rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib[2]
+                cal = _Calibrator.fit(self.calibration, margin, calib[1], wc)
             else:
                 cal = self.calibrator_
             self.bootstrap_calibrators_.append(cal)
-        dtrain.set_weight(np.ones(n_rows, dtype=np.float32))
 
     # --------------------------------------------------------------- predicting
-    def _margin(self, booster: xgb.Booster, X: pd.DataFrame, n_trees: int | None = None) -> np.ndarray:
+    def _margin(self, booster: xgb.Booster, linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds of the linear start plus ``booster``'s trees on already-encoded ``X``."""
         dm = self._dmatrix(X)
-        n = n_trees or self.n_trees_
-        return np.asarray(booster.predict(dm, output_margin=True, iteration_range=(0, n)), dtype=np.float64)
+        trees = booster.predict(dm, output_margin=True, iteration_range=(0, self.n_trees_))
+        out = np.asarray(trees, dtype=np.float64)
+        return out if linear is None else out + linear.margin(X)
 
-    def _dmatrix(self, X: pd.DataFrame) -> xgb.DMatrix:
-        return xgb.DMatrix(
-            to_matrix(X, list(self.feature_names_in_)),
-            feature_names=list(self.feature_names_in_),
-            nthread=self.n_jobs,
-        )
-
-    def predict_margin(self, X: pd.DataFrame) -> np.ndarray:
-        """The trees' uncalibrated log-odds."""
+    def _checked(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "booster_")
-        return self._margin(self.booster_, X)
+        return self._to_frame(X, reset=False)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated probabilities, shape (n, 2), float64; column 1 is the 12-month risk."""
+    def predict_margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The trees' uncalibrated log-odds, shape (n,)."""
+        Xf = self._checked(X)
+        return self._margin(self.booster_, self.linear_, Xf)
+
+    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Calibrated probabilities, shape (n, 2), float64; column 1 is ``classes_[1]``."""
+        check_is_fitted(self, "booster_")
         p = self.calibrator_(self.predict_margin(X))
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """1 where the calibrated risk is at least 0.5."""
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """``classes_[1]`` where the calibrated probability is at least 0.5, else ``classes_[0]``."""
+        positive = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[positive.astype(np.int64)]
 
-    def predict_interval(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``risk_12m_low`` / ``risk_12m_high`` from the bootstrap refits (NaN if none)."""
-        check_is_fitted(self, "booster_")
+    def predict_interval(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        """``low`` / ``high``: the bootstrap interval of the probability (``interval`` coverage).
+
+        Without bootstrap refits (``n_bootstrap=0``) both are NaN and a warning says so.
+        """
+        Xf = self._checked(X)
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(Xf))
         if not self.bootstrap_boosters_:
-            nan = np.full(len(X), np.nan)
-            return pd.DataFrame({"risk_12m_low": nan, "risk_12m_high": nan}, index=X.index)
+            warnings.warn(
+                "RiskModel.predict_interval: no interval without bootstrap refits; "
+                "fit with n_bootstrap > 0 (returning NaN)",
+                UserWarning,
+                stacklevel=2,
+            )
+            nan = np.full(len(Xf), np.nan)
+            return pd.DataFrame({"low": nan, "high": nan}, index=index)
         draws = np.column_stack(
             [
-                cal(self._margin(bst, X))
-                for bst, cal in zip(self.bootstrap_boosters_, self.bootstrap_calibrators_, strict=True)
+                cal(self._margin(bst, lin, Xf))
+                for bst, lin, cal in zip(
+                    self.bootstrap_boosters_,
+                    self.bootstrap_linears_,
+                    self.bootstrap_calibrators_,
+                    strict=True,
+                )
             ]
         )
         # The refits give the spread; the centre stays the fitted model's own estimate
@@ -375,41 +666,52 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         dev = z - z.mean(axis=1, keepdims=True)
         tail = (1.0 - self.interval) / 2.0
         q_lo, q_hi = np.quantile(dev, [tail, 1.0 - tail], axis=1)
-        centre = _logit(self.predict_proba(X)[:, 1])
+        centre = _logit(self.calibrator_(self._margin(self.booster_, self.linear_, Xf)))
         lo, hi = _expit(centre + q_lo), _expit(centre + q_hi)
-        return pd.DataFrame({"risk_12m_low": lo, "risk_12m_high": hi}, index=X.index)
+        return pd.DataFrame({"low": lo, "high": hi}, index=index)
 
     # --------------------------------------------------------------- explaining
     @property
     def base_risk_(self) -> float:
-        """Calibrated probability at the trees' base log-odds (what the points add to)."""
+        """Calibrated probability (0-1) at the trees' base log-odds (what the points add to)."""
         check_is_fitted(self, "booster_")
         return float(self.calibrator_(np.array([self._bias()]))[0])
 
+    @property
+    def base_points_(self) -> float:
+        """``base_risk_`` in probability points (0-100): the base that ``explain`` adds to."""
+        return 100.0 * self.base_risk_
+
     def _bias(self) -> float:
-        one = pd.DataFrame(np.full((1, self.n_features_in_), np.nan), columns=self.feature_names_in_)
-        return float(self._contribs(one)[0, -1])
+        one = pd.DataFrame({c: [np.nan] for c in self._columns()})
+        return float(self._contribs(_encode(one, self.categories_))[0, -1])
 
     def _contribs(self, X: pd.DataFrame) -> np.ndarray:
+        """Per-column log-odds contributions and (last column) the bias: trees + linear start."""
         dm = self._dmatrix(X)
-        return np.asarray(
+        c = np.asarray(
             self.booster_.predict(dm, pred_contribs=True, iteration_range=(0, self.n_trees_)),
             dtype=np.float64,
         )
+        if self.linear_ is not None:
+            lin, intercept = self.linear_.contributions(X, self._columns())
+            c[:, :-1] += lin
+            c[:, -1] += intercept
+        return c
 
-    def shap_values(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def shap_values(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact TreeSHAP in log-odds: (n, features) contributions and the (n,) bias."""
-        check_is_fitted(self, "booster_")
-        c = self._contribs(X)
+        c = self._contribs(self._checked(X))
         return c[:, :-1], c[:, -1]
 
-    def explain(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Each feature's contribution to the calibrated risk, in probability points (0-100).
+    def explain(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        """Each feature's contribution to the calibrated probability, in points (0-100).
 
-        ``base_risk_ * 100 + row sum == risk_12m * 100`` exactly. The trees' SHAP values
-        are in log-odds; the calibrated probability change from the base, ``p - p0``, is
-        shared among features in proportion to their log-odds contributions (where the
-        log-odds sum to nearly zero, by the calibrator's slope at the base instead).
+        ``base_points_ + row sum == 100 * predict_proba(X)[:, 1]`` exactly. The trees'
+        SHAP values are in log-odds; the calibrated probability change from the base,
+        ``p - p0``, is shared among features in proportion to their log-odds
+        contributions (where the log-odds sum to nearly zero, by the calibrator's slope
+        at the base instead).
         """
         phi, bias = self.shap_values(X)
         # The risk itself comes from the trees' margin (float32 sums of SHAP drift by ~1e-6).
@@ -421,7 +723,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         small = np.abs(dm) < 1e-6
         ratio = np.where(small, slope, (p - p0) / np.where(small, 1.0, dm))
         points = phi * ratio[:, None] * 100.0
-        return pd.DataFrame(points, columns=list(self.feature_names_in_), index=X.index)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(points, columns=self._columns(), index=index)
 
     # ------------------------------------------------------------------ storage
     def save(self, folder: Path) -> list[Path]:
@@ -438,13 +741,22 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             bst.save_model(str(path))
             written.append(path)
         meta = {
-            "params": {k: v for k, v in self.get_params().items() if k != "monotone_overrides"},
-            "monotone_overrides": dict(self.monotone_overrides or {}),
-            "feature_names": [str(c) for c in self.feature_names_in_],
+            "params": {k: v for k, v in self.get_params().items() if k != "monotone_constraints"},
+            "monotone_constraints_asked": (
+                self.monotone_constraints
+                if isinstance(self.monotone_constraints, str)
+                else dict(self.monotone_constraints or {})
+            ),
+            "columns": [str(c) for c in self.columns_],
+            "feature_names_in": hasattr(self, "feature_names_in_"),
+            "classes": self.classes_.tolist(),
+            "categories": self.categories_,
             "monotone_constraints": self.monotone_constraints_,
             "n_trees": self.n_trees_,
             "calibrator": self.calibrator_.to_dict(),
             "bootstrap_calibrators": [c.to_dict() for c in self.bootstrap_calibrators_],
+            "linear": None if self.linear_ is None else self.linear_.to_dict(),
+            "bootstrap_linears": [None if m is None else m.to_dict() for m in self.bootstrap_linears_],
         }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return written
@@ -454,10 +766,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         """Read a model written by :meth:`save`."""
         folder = Path(folder)
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        model = cls(**meta["params"], monotone_overrides=meta["monotone_overrides"] or None)
-        model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-        model.n_features_in_ = len(meta["feature_names"])
-        model.classes_ = np.array([0, 1])
+        model = cls(**meta["params"], monotone_constraints=meta["monotone_constraints_asked"] or None)
+        model.columns_ = np.asarray(meta["columns"], dtype=object)
+        if meta["feature_names_in"]:
+            model.feature_names_in_ = model.columns_.copy()
+        model.n_features_in_ = len(meta["columns"])
+        model.classes_ = np.asarray(meta["classes"])
+        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
         model.monotone_constraints_ = {k: int(v) for k, v in meta["monotone_constraints"].items()}
         model.n_trees_ = int(meta["n_trees"])
         model.booster_ = xgb.Booster(model_file=str(folder / MODEL_FILE))
@@ -468,7 +783,24 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             for i in range(len(model.bootstrap_calibrators_))
         ]
         model.eval_history_ = {}
+        model.linear_ = None if meta["linear"] is None else LinearStart.from_dict(meta["linear"])
+        model.linear_start_ = model.linear_ is not None
+        model.bootstrap_linears_ = [
+            None if d is None else LinearStart.from_dict(d) for d in meta["bootstrap_linears"]
+        ]
         return model
+
+
+def interval_columns(model: RiskModel, X: pd.DataFrame, prefix: str = "risk_12m_") -> pd.DataFrame:
+    """``{prefix}low`` / ``{prefix}high`` for the pipeline's outputs.
+
+    A model fitted with ``n_bootstrap=0`` (``train.n_bootstrap: 0``, chosen in params)
+    gives NaN columns without the library's warning: the choice is already on record.
+    """
+    if not model.bootstrap_boosters_:
+        nan = np.full(len(X), np.nan)
+        return pd.DataFrame({f"{prefix}low": nan, f"{prefix}high": nan}, index=X.index)
+    return model.predict_interval(X).add_prefix(prefix)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -501,6 +833,54 @@ def model_fingerprint(folder: Path) -> str:
         h.update(f.name.encode("utf-8") + b"\0")
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()
+
+
+def _learn_categories(X: pd.DataFrame) -> dict[str, list[Any]]:
+    """Categories per categorical column: pandas ``category`` columns keep theirs; string
+    or object columns that are not all numbers are categorical, categories sorted."""
+    out: dict[str, list[Any]] = {}
+    for c in X.columns:
+        col = X[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            out[str(c)] = col.cat.categories.tolist()
+        elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            values = col.dropna()
+            if pd.to_numeric(values, errors="coerce").notna().all() and not _has_str(values):
+                continue
+            out[str(c)] = sorted({str(v) for v in values})
+    return out
+
+
+def _has_str(values: pd.Series) -> bool:
+    return bool(values.map(lambda v: isinstance(v, str)).any())
+
+
+def _encode(X: pd.DataFrame, categories: Mapping[str, list[Any]]) -> pd.DataFrame:
+    """Categorical columns as pandas categoricals over the fit's categories (unseen: missing);
+    the others as float32 (booleans 0/1, missing as NaN)."""
+    cols: dict[str, Any] = {}
+    for c in X.columns:
+        col = X[c]
+        if c in categories:
+            cats = categories[c]
+            values = col.astype(object).where(col.notna(), None)
+            strs = values.map(lambda v: None if v is None else str(v))
+            levels = [str(v) for v in cats]
+            cols[c] = pd.Categorical(strs.where(strs.isin(levels), None), categories=levels)
+        else:
+            try:
+                numeric = pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)
+                cols[c] = col if numeric else pd.to_numeric(col, errors="raise").astype("float32")
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"column {c!r} was numeric at fit but holds non-numbers: {err}") from err
+    out = pd.DataFrame(cols, index=X.index)
+    numeric = [c for c in out.columns if c not in categories]
+    if numeric:
+        values = out[numeric].astype("float32").to_numpy(dtype=np.float32, na_value=np.nan)
+        if np.isinf(values).any():
+            bad = [numeric[i] for i in np.flatnonzero(np.isinf(values).any(axis=0))]
+            raise ValueError(f"Input X contains infinity in columns {bad[:10]}")
+    return out
 
 
 def _group_codes(groups: pd.Series | np.ndarray | None, n: int) -> np.ndarray:

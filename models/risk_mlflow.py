@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.risk import RiskModel, model_files
+from models.risk import RiskModel, interval_columns, model_files
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _python_model() -> Any:
         ) -> pd.DataFrame:
             X = model_input.loc[:, list(self.model.feature_names_in_)]
             out = pd.DataFrame({"risk_12m": self.model.predict_proba(X)[:, 1]}, index=X.index)
-            return pd.concat([out, self.model.predict_interval(X)], axis=1)
+            return pd.concat([out, interval_columns(self.model, X)], axis=1)
 
     return RiskPyfunc()
 

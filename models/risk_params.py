@@ -5,44 +5,98 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from iom_config import StageParams
 
 ProtectedColumn = Literal["sex", "ethnicity"]
+Calibration = Literal["platt", "isotonic", "none"]
 
 
-class TrainParams(StageParams):
-    """The ``train:`` section of params.yaml.
+class RiskModelParams(BaseModel):
+    """The settings of :class:`models.RiskModel`: the one source of its defaults.
+
+    ``RiskModel.__init__`` reads its defaults from this model, :class:`TrainParams`
+    inherits these fields (params.yaml's ``train:`` section sets them for the pipeline),
+    and ``models.risk_train.build_model`` passes them through unchanged, so the library,
+    the params model and the pipeline cannot disagree about a default. Only
+    ``n_bootstrap`` differs on purpose: the library does not pay for 20 refits unless
+    asked, the pipeline needs the per-person interval for the panel.
+
+    Attributes
+    ----------
+    max_depth, learning_rate, n_estimators, early_stopping_rounds, min_child_weight,
+    subsample, colsample_bytree, reg_lambda
+        xgboost settings; ``n_estimators`` is the ceiling that early stopping cuts.
+    calibration
+        ``platt`` (2-parameter logistic on the trees' log-odds), ``isotonic`` or ``none``.
+    linear_start
+        Start the trees from a penalised, sign-constrained logistic regression
+        (:mod:`models._linear`) instead of a constant: linear signal is taken whole, the
+        trees add thresholds and interactions. ``auto``: both are grown, the lower
+        validation log loss is kept.
+    validation_fraction, calibration_fraction
+        Shares of the fit rows (of the ``groups`` when given) held out for early
+        stopping and for the calibrator when ``fit`` gets no ``eval_set`` / ``calib_set``.
+        The calibration share is 0 by default: on exchangeable rows the early-stopped
+        log-loss fit is calibrated already, and a held-out share cost Brier on every
+        benchmark table (benchmarks/bench_risk_library.py); the pipeline calibrates on
+        its own later as-of dates (``calib_end``), where drift makes it pay.
+    refit_on_valid
+        Regrow the early-stopped number of trees on training + validation rows.
+    n_bootstrap, interval
+        Person-level bootstrap refits for the per-person interval, and its coverage.
+    n_jobs
+        xgboost threads (1: fastest on a shared machine; results do not depend on it).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_depth: int = Field(default=3, ge=1, le=8)
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    n_estimators: int = Field(default=1000, ge=1)
+    early_stopping_rounds: int = Field(default=50, ge=1)
+    min_child_weight: float = Field(default=5.0, ge=0)
+    subsample: float = Field(default=0.8, gt=0, le=1)
+    colsample_bytree: float = Field(default=0.8, gt=0, le=1)
+    reg_lambda: float = Field(default=1.0, ge=0)
+    calibration: Calibration = "platt"
+    linear_start: bool | Literal["auto"] = "auto"
+    validation_fraction: float = Field(default=0.1, ge=0, lt=0.5)
+    calibration_fraction: float = Field(default=0.0, ge=0, lt=0.5)
+    refit_on_valid: bool = True
+    n_bootstrap: int = Field(default=0, ge=0)
+    interval: float = Field(default=0.9, gt=0, lt=1)
+    n_jobs: int = Field(default=1, ge=1)
+
+
+ESTIMATOR_DEFAULTS = RiskModelParams()
+
+
+class TrainParams(RiskModelParams, StageParams):
+    """The ``train:`` section of params.yaml: the :class:`RiskModelParams` plus the pipeline's.
 
     Attributes
     ----------
     train_end, valid_end, calib_end
         Inclusive ends of the training, early-stopping and calibration blocks of
-        as-of dates; every later labelled date is the out-of-time test.
+        as-of dates; every later labelled date is the out-of-time test (the pipeline
+        passes them as ``eval_set`` / ``calib_set``, so the fractions are unused).
     embargo_days
         Dates within this many days after a block end are used by no block.
-    max_depth, learning_rate, n_estimators, early_stopping_rounds, min_child_weight,
-    subsample, colsample_bytree, reg_lambda
-        xgboost settings; ``n_estimators`` is the ceiling that early stopping cuts.
-    calibration
-        ``platt`` (2-parameter logistic on the trees' log-odds) or ``isotonic``.
-    monotone_overrides
+    monotone_constraints
         Per feature monotone direction overriding the catalogue's (-1, 0 or 1).
     protected_features
         ``sex`` / ``ethnicity`` to add as features (off by default: audit only).
     drop_features
         Catalogue features left out of the model.
-    n_bootstrap, interval
-        Person-level bootstrap refits for the per-person interval, and its coverage.
+    n_bootstrap
+        20 here (0 in the library): the panel shows every person's interval.
     capacity
         People the panel can put in the red tier per as-of date (precision/recall at it).
     seed
-        Seeds every random draw (xgboost row/column sampling, bootstrap).
-    n_jobs
-        xgboost threads (1: fastest on a shared machine; results do not depend on it).
-    refit_on_valid
-        Regrow the early-stopped number of trees on training + validation dates.
+        Seeds every random draw (xgboost row/column sampling, bootstrap): the
+        estimator's ``random_state``.
     register_name
         MLflow registered model name; ``log_mlflow`` turns MLflow logging off.
     """
@@ -50,27 +104,19 @@ class TrainParams(StageParams):
     train_end: dt.date
     valid_end: dt.date
     calib_end: dt.date
-    embargo_days: int = Field(0, ge=0)
-    max_depth: int = Field(3, ge=1, le=8)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    n_estimators: int = Field(1000, ge=1)
-    early_stopping_rounds: int = Field(50, ge=1)
-    min_child_weight: float = Field(5.0, ge=0)
-    subsample: float = Field(0.8, gt=0, le=1)
-    colsample_bytree: float = Field(0.8, gt=0, le=1)
-    reg_lambda: float = Field(1.0, ge=0)
-    calibration: Literal["platt", "isotonic"] = "platt"
-    monotone_overrides: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
+    embargo_days: int = Field(default=0, ge=0)
+    monotone_constraints: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
     protected_features: list[ProtectedColumn] = Field(default_factory=list)
     drop_features: list[str] = Field(default_factory=list)
-    n_bootstrap: int = Field(20, ge=0)
-    interval: float = Field(0.9, gt=0, lt=1)
-    capacity: int = Field(100, ge=1)
+    n_bootstrap: int = Field(default=20, ge=0)
+    capacity: int = Field(default=100, ge=1)
     seed: int = 20261031
-    n_jobs: int = Field(1, ge=1)
-    refit_on_valid: bool = True
     register_name: str = "iom-risk"
     log_mlflow: bool = True
+
+    def estimator_params(self) -> dict[str, object]:
+        """The :class:`RiskModelParams` fields, as ``RiskModel`` keyword arguments."""
+        return {k: getattr(self, k) for k in RiskModelParams.model_fields}
 
     @model_validator(mode="after")
     def _ends_increase(self) -> TrainParams:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.catalogue import DEFAULT_HISTORY_MONTHS
+from features.catalogue import (
+    DEFAULT_EVIDENCE,
+    DEFAULT_HISTORY_MONTHS,
+    Evidence,
+    evidence_columns,
+    monotone_constraints,
+)
 from models.baselines import OGRSBaseline, RFGBaseline
 from models.explain import panel_reasons
 from models.metrics import score_predictions
-from models.risk import RiskModel, feature_columns, protected_dummies
+from models.risk import RiskModel, feature_columns, interval_columns, protected_dummies
 from models.risk_params import TrainParams
 from models.splits import TemporalSplit, make_temporal_split
 
@@ -35,12 +42,19 @@ class TrainResult:
     features: list[str] = field(default_factory=list)
 
 
-def model_matrix(features: pd.DataFrame, persons: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
-    """The model's inputs: catalogue features (less ``drop_features``) plus protected one-hots."""
+def model_matrix(
+    features: pd.DataFrame,
+    persons: pd.DataFrame,
+    params: TrainParams,
+    evidence: Evidence = DEFAULT_EVIDENCE,
+) -> pd.DataFrame:
+    """The model's inputs: the catalogue features the ``evidence`` setting admits (less
+    ``drop_features``) plus protected one-hots."""
     unknown = set(params.drop_features) - set(features.columns)
     if unknown:
         raise ValueError(f"drop_features not in the features: {sorted(unknown)}")
-    cols = feature_columns(list(features.columns), params.drop_features)
+    admitted = evidence_columns(list(features.columns), evidence)
+    cols = feature_columns(admitted, params.drop_features)
     X = features.loc[:, cols]
     if params.protected_features:
         extra = protected_dummies(persons, features["pseudo_id"], params.protected_features)
@@ -48,24 +62,24 @@ def model_matrix(features: pd.DataFrame, persons: pd.DataFrame, params: TrainPar
     return X
 
 
-def build_model(params: TrainParams, history_months: int = DEFAULT_HISTORY_MONTHS) -> RiskModel:
-    """A :class:`RiskModel` configured from the ``train:`` params and the features' history window."""
+def build_model(
+    params: TrainParams, history_months: int = DEFAULT_HISTORY_MONTHS, columns: Sequence[str] = ()
+) -> RiskModel:
+    """A :class:`RiskModel` from the ``train:`` params (its settings pass through unchanged).
+
+    The monotone constraints are the feature catalogue's directions for ``columns``,
+    overridden by ``train.monotone_constraints`` (which may also name protected one-hots).
+    """
+    unknown = set(params.monotone_constraints) - set(columns)
+    if columns and unknown:
+        raise ValueError(
+            f"train.monotone_constraints name columns the model does not read: {sorted(unknown)}"
+        )
+    directions = {**monotone_constraints(columns), **params.monotone_constraints}
     return RiskModel(
-        max_depth=params.max_depth,
-        learning_rate=params.learning_rate,
-        n_estimators=params.n_estimators,
-        early_stopping_rounds=params.early_stopping_rounds,
-        min_child_weight=params.min_child_weight,
-        subsample=params.subsample,
-        colsample_bytree=params.colsample_bytree,
-        reg_lambda=params.reg_lambda,
-        calibration=params.calibration,
-        monotone_overrides=dict(params.monotone_overrides) or None,
-        n_bootstrap=params.n_bootstrap,
-        interval=params.interval,
+        **params.estimator_params(),  # type: ignore[arg-type]
+        monotone_constraints=directions or None,
         random_state=params.seed,
-        n_jobs=params.n_jobs,
-        refit_on_valid=params.refit_on_valid,
         history_months=history_months,
     )
 
@@ -76,6 +90,7 @@ def train_and_evaluate(
     params: TrainParams,
     p_true: pd.Series | None = None,
     history_months: int = DEFAULT_HISTORY_MONTHS,
+    evidence: Evidence = DEFAULT_EVIDENCE,
 ) -> TrainResult:
     """Split by as-of date, fit the model and baselines, score every block, explain the panel.
 
@@ -94,6 +109,8 @@ def train_and_evaluate(
         oracle baseline; measurement only.
     history_months
         The features stage's ``history_months`` (names the window in the reasons).
+    evidence
+        ``features.evidence``: ``proven`` reads no feature counting unproven offences.
     """
     labelled = features["label_complete"].astype("bool").to_numpy() & features["label"].notna().to_numpy()
     lab = features.loc[labelled]
@@ -101,12 +118,12 @@ def train_and_evaluate(
         lab["as_of_date"].unique(), params.train_end, params.valid_end, params.calib_end, params.embargo_days
     )
     block = split.block_of(lab["as_of_date"])
-    X_all = model_matrix(features, persons, params)
+    X_all = model_matrix(features, persons, params, evidence)
     X = X_all.loc[labelled]
     y = lab["label"].astype("int64")
     masks = {b: block.eq(b).fillna(False).to_numpy(dtype=bool) for b in ("train", "valid", "calib", "test")}
 
-    model = build_model(params, history_months)
+    model = build_model(params, history_months, list(X.columns))
     model.fit(
         X.loc[masks["train"]],
         y.loc[masks["train"]],
@@ -144,6 +161,8 @@ def train_and_evaluate(
     metrics["model"] = {
         "n_trees": model.n_trees_,
         "n_features": model.n_features_in_,
+        "evidence": evidence,
+        "linear_start": bool(model.linear_start_),
         "calibration": model.calibrator_.to_dict() if params.calibration == "platt" else "isotonic",
         "best_valid_logloss": min(model.eval_history_.get("valid", [np.nan])),
     }
@@ -208,7 +227,7 @@ def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.Da
     """
     scores = panel.loc[:, [*ID_COLUMNS, "in_custody", "release_due"]].copy()
     scores["risk_12m"] = model.predict_proba(X)[:, 1]
-    scores = pd.concat([scores, model.predict_interval(X)], axis=1)
+    scores = pd.concat([scores, interval_columns(model, X)], axis=1)
     reasons = panel_reasons(model.explain(X), X, history_months=model.history_months)
     scores = pd.concat([scores, reasons], axis=1)
     scores["base_risk"] = model.base_risk_

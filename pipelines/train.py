@@ -32,6 +32,7 @@ from features import FeatureParams
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
 from models.baselines import oracle_risk
+from models.card_evidence import evidence_markdown, load_comparison
 from models.explain import plot_global
 from models.metrics import calibration_table, precision_at_k, roc_points
 from models.risk import model_fingerprint
@@ -177,6 +178,10 @@ def write_evaluation(result: TrainResult, params: TrainParams, path: Path) -> Pa
         "metrics": result.metrics,
         "learned_from_dates": learned,
         "params": params.model_dump(mode="json"),
+        # The card's evidence section (models.card_evidence): the setting used, and the
+        # measured proven/recorded x recording-bias comparison, as Markdown and as data.
+        "limits_extra": [evidence_markdown(str(result.metrics["model"].get("evidence", "proven")))],
+        "evidence_comparison": load_comparison(),
     }
     path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return path
@@ -203,11 +208,12 @@ def run(
     version: :mod:`models.risk_mlflow`).
     """
     params = load_params("train", TrainParams, params_path)
-    history_months = load_params("features", FeatureParams, params_path).history_months
+    feature_params = load_params("features", FeatureParams, params_path)
+    history_months, evidence = feature_params.history_months, feature_params.evidence
     frame = read_features(Path(features))
     people = pd.read_parquet(persons, columns=["pseudo_id", "sex", "ethnicity"])
     p_true = read_truth(frame, Path(truth_dir), Path(reid)) if truth_dir is not None else None
-    result = train_and_evaluate(frame, people, params, p_true, history_months)
+    result = train_and_evaluate(frame, people, params, p_true, history_months, evidence)
 
     out, reports, metrics = Path(out), Path(reports), Path(metrics)
     result.model.save(out)
@@ -220,7 +226,7 @@ def run(
     plot_split(result.split, reports / "splits.png", rows)
     write_plot_data(result.predictions, reports, params.capacity)
     test_rows = frame.loc[result.predictions.index[result.predictions["block"].eq("test").fillna(False)]]
-    X_test = model_matrix(test_rows, people, params)
+    X_test = model_matrix(test_rows, people, params, evidence)
     phi, _ = result.model.shap_values(X_test)
     plot_global(phi, X_test, reports, np.random.default_rng(params.seed), history_months=history_months)
     write_evaluation(result, params, reports / "evaluation.json")

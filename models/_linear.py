@@ -1,0 +1,150 @@
+"""The linear start of :class:`models.RiskModel`: a penalised, sign-constrained logistic regression.
+
+The boosted trees start from this model's log-odds (xgboost's ``base_margin``) rather
+than from a constant, so a linear signal is taken in whole and the trees add only what
+it misses (thresholds, interactions); early stopping then keeps no trees at all if they
+add nothing. It is scikit-learn's ``LogisticRegression`` default (L2, ``C = 1``) on
+standardised numbers (median-imputed, with a missing-value indicator per column that had
+missing values at fit) and one-hot categories, except that a monotone direction bounds
+the sign of its column's coefficient, so the sum stays monotone. Everything is additive
+per input column, so its contributions are exact: coefficient x (value - training mean)
+per design column, summed per input column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+C_DEFAULT = 1.0
+
+
+class LinearStart:
+    """Fitted state of the linear start; JSON round-trippable (``to_dict`` / ``from_dict``)."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    # ------------------------------------------------------------------ design
+    @staticmethod
+    def _layout(X: pd.DataFrame, categories: Mapping[str, list[Any]]) -> dict[str, Any]:
+        numeric, medians, with_missing = [], {}, []
+        for c in X.columns:
+            if c in categories:
+                continue
+            v = X[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            numeric.append(c)
+            finite = v[~np.isnan(v)]
+            medians[c] = float(np.median(finite)) if len(finite) else 0.0
+            if np.isnan(v).any():
+                with_missing.append(c)
+        return {"numeric": numeric, "medians": medians, "with_missing": with_missing}
+
+    def _raw(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """Unscaled design matrix and the input column of each design column."""
+        s = self.state
+        blocks, owner = [], []
+        for c in s["numeric"]:
+            v = X[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            miss = np.isnan(v)
+            blocks.append(np.where(miss, s["medians"][c], v))
+            owner.append(c)
+            if c in s["with_missing"]:
+                blocks.append(miss.astype(np.float64))
+                owner.append(c)
+        for c, cats in s["categories"].items():
+            codes = pd.Categorical(X[c], categories=cats).codes
+            for i in range(len(cats)):
+                blocks.append((codes == i).astype(np.float64))
+                owner.append(c)
+        Z = np.column_stack(blocks) if blocks else np.zeros((len(X), 0))
+        return Z, owner
+
+    def _design(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        Z, owner = self._raw(X)
+        return (Z - np.asarray(self.state["mean"])) / np.asarray(self.state["scale"]), owner
+
+    # ------------------------------------------------------------------ fit
+    @classmethod
+    def fit(
+        cls,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        weight: np.ndarray,
+        categories: Mapping[str, list[Any]],
+        directions: Mapping[str, int],
+        C: float = C_DEFAULT,
+    ) -> LinearStart:
+        """Fit on encoded ``X`` (numbers as floats, categories as pandas categoricals)."""
+        layout = cls._layout(X, categories)
+        model = cls(
+            {**layout, "categories": {c: list(v) for c, v in categories.items()}, "mean": [], "scale": []}
+        )
+        Z, owner = model._raw(X)
+        wsum = max(float(weight.sum()), 1e-12)
+        mean = (weight @ Z) / wsum
+        sd = np.sqrt((weight @ (Z - mean) ** 2) / wsum)
+        scale = np.where(sd > 1e-12, sd, 1.0)
+        model.state["mean"], model.state["scale"] = mean.tolist(), scale.tolist()
+        Zs = (Z - mean) / scale
+        k = Zs.shape[1]
+        # Only a column's value term (not its missing indicator or categories) is bounded.
+        bounds: list[tuple[float | None, float | None]] = [(None, None)]
+        seen: set[str] = set()
+        for j, c in enumerate(owner):
+            first = c not in seen and c in layout["numeric"]
+            seen.add(c)
+            d = int(directions.get(c, 0)) if first else 0
+            bounds.append((0.0, None) if d > 0 else (None, 0.0) if d < 0 else (None, None))
+            del j
+
+        def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+            z = beta[0] + Zs @ beta[1:]
+            # log(1 + e^z) - y z, stably
+            ll = np.logaddexp(0.0, z) - y * z
+            p = 1.0 / (1.0 + np.exp(-z))
+            r = weight * (p - y)
+            f = C * float(weight @ ll) + 0.5 * float(beta[1:] @ beta[1:])
+            g = np.empty_like(beta)
+            g[0] = C * r.sum()
+            g[1:] = C * (Zs.T @ r) + beta[1:]
+            return f, g
+
+        prior = float(np.clip((weight @ y) / wsum, 1e-6, 1 - 1e-6))
+        beta0 = np.zeros(k + 1)
+        beta0[0] = np.log(prior / (1 - prior))
+        res = minimize(loss, beta0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+        model.state["intercept"] = float(res.x[0])
+        model.state["coef"] = res.x[1:].tolist()
+        model.state["owner"] = owner
+        return model
+
+    # --------------------------------------------------------------- predict
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds of the linear start."""
+        Zs, _ = self._design(X)
+        return self.state["intercept"] + Zs @ np.asarray(self.state["coef"])
+
+    def contributions(self, X: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, float]:
+        """Per input column log-odds contributions (n, len(columns)) and the bias (intercept).
+
+        The design is centred on the training means, so ``bias + row sum == margin``.
+        """
+        Zs, owner = self._design(X)
+        terms = Zs * np.asarray(self.state["coef"])
+        out = np.zeros((len(X), len(columns)))
+        index = {c: i for i, c in enumerate(columns)}
+        for j, c in enumerate(owner):
+            out[:, index[c]] += terms[:, j]
+        return out, float(self.state["intercept"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.state)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LinearStart:
+        return cls(dict(d))
