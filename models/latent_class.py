@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
@@ -272,10 +273,73 @@ class MixedMixture(ClusterMixin, BaseEstimator):
         with threadpool_limits(limits=1):
             return self._log_joint(*self._blocks(X), self._params())
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Posterior class membership, shape (n_rows, n_components)."""
+    def predict_proba(self, X: pd.DataFrame, weights: np.ndarray | None = None) -> np.ndarray:
+        """Posterior class membership, shape (n_rows, n_components).
+
+        ``weights`` replaces the fitted ``weights_``: shape (k,) for every row, or
+        (n_rows, k) row by row (e.g. from :meth:`adapt_weights`).
+        """
         joint = self._joint(X)
+        if weights is not None:
+            joint = joint - np.log(self.weights_) + np.log(np.maximum(weights, 1e-300))
         return np.asarray(_posterior(joint, logsumexp(joint, axis=1)))
+
+    def adapt_weights(
+        self,
+        X: pd.DataFrame,
+        groups: np.ndarray | None = None,
+        pseudo_count: float = 100.0,
+        tol: float = 1e-8,
+        max_iter: int = 1000,
+    ) -> np.ndarray:
+        """Mixing weights re-estimated on the rows of each group, the classes held fixed.
+
+        Prior-shift adaptation (Saerens, Latinne & Decaestecker 2002, *Neural
+        Computation* 14:21-41): when the mix of classes differs from the fit's (a later
+        cohort) but each class's own distribution does not, EM over the weights alone
+        recovers the new mix without labels. Here the M-step is the posterior mean under
+        a Dirichlet prior worth ``pseudo_count`` rows at the fitted weights, so a small
+        group moves little from them (one row alone cannot collapse the weights onto its
+        own class) and a large one follows its own data. The log-likelihood is concave
+        in the weights, so the answer does not depend on the start. All groups are
+        updated together by matrix products.
+
+        Parameters
+        ----------
+        X
+            Rows to adapt to.
+        groups
+            Group of each row (any sortable labels, e.g. an as-of date); ``None``: one group.
+        pseudo_count
+            Weight of the fitted weights, in rows.
+        tol, max_iter
+            EM stops when no weight moves more than ``tol``, or after ``max_iter`` rounds.
+
+        Returns
+        -------
+        ndarray (n_rows, n_components)
+            The adapted weights of each row's group.
+        """
+        n, k = len(X), len(self.weights_)
+        codes = np.zeros(n, dtype=np.int64) if groups is None else np.unique(groups, return_inverse=True)[1]
+        n_groups = int(codes.max()) + 1 if n else 0
+        if n == 0:
+            return np.zeros((0, k))
+        member = sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(n_groups, n))
+        size = np.asarray(member.sum(axis=1)).ravel()
+        with threadpool_limits(limits=1):
+            cond = self._joint(X) - np.log(self.weights_)
+            weights = np.tile(self.weights_, (n_groups, 1))
+            prior = pseudo_count * self.weights_
+            for _ in range(max_iter):
+                joint = cond + np.log(np.maximum(weights, 1e-300))[codes]
+                resp = _posterior(joint, logsumexp(joint, axis=1))
+                new = (member @ resp + prior) / (size + pseudo_count)[:, None]
+                moved = float(np.abs(new - weights).max())
+                weights = new
+                if moved < tol:
+                    break
+        return np.asarray(weights[codes])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Most probable class per row."""

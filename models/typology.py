@@ -123,6 +123,8 @@ class TypologyParams(StageParams):
     unassigned_below: float = Field(default=0.5, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
     fit_sample: int | None = Field(default=25_000, ge=100)
+    adapt_priors: bool = False
+    adapt_pseudo_count: float = Field(default=100.0, ge=0)
     rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     person_rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_PERSON_RULES))
     n_jobs: int = Field(default=1, ge=1)
@@ -162,6 +164,8 @@ class TypologyParams(StageParams):
             unassigned_below=self.unassigned_below,
             general_max_offending_ratio=self.general_max_offending_ratio,
             fit_sample=self.fit_sample,
+            adapt_priors=self.adapt_priors,
+            adapt_pseudo_count=self.adapt_pseudo_count,
             rules=self.rules,
             person_rules=self.person_rules,
             n_jobs=self.n_jobs,
@@ -357,6 +361,14 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         break one are marked ``atypical`` with the reason.
     fit_sample
         Fit on at most this many people (a seeded random sample; ``None``: everyone).
+    adapt_priors
+        When assigning, re-estimate the clusters' mixing weights on the people of each
+        as-of date (prior-shift adaptation, :meth:`MixedMixture.adapt_weights`), the
+        clusters themselves held as fitted, and compute memberships with those weights.
+        A person's typology then also depends on the mix of the cohort they are
+        assigned with (everyone at the same as-of date in the same call).
+    adapt_pseudo_count
+        The fitted weights count as this many people in that re-estimate.
     n_jobs
         Candidate ``k`` fitted in parallel (processes). Results do not depend on it.
     random_state
@@ -404,6 +416,8 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         unassigned_below: float = 0.5,
         general_max_offending_ratio: float = 1.0,
         fit_sample: int | None = 25_000,
+        adapt_priors: bool = False,
+        adapt_pseudo_count: float = 100.0,
         rules: Rules | None = None,
         person_rules: Rules | None = None,
         n_jobs: int = 1,
@@ -424,6 +438,8 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         self.unassigned_below = unassigned_below
         self.general_max_offending_ratio = general_max_offending_ratio
         self.fit_sample = fit_sample
+        self.adapt_priors = adapt_priors
+        self.adapt_pseudo_count = adapt_pseudo_count
         self.rules = rules
         self.person_rules = person_rules
         self.n_jobs = n_jobs
@@ -568,8 +584,24 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         }
 
     def cluster_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Membership probability of each row in each cluster, shape (n_rows, n_clusters)."""
-        return np.asarray(self.mixture_.predict_proba(typology_inputs(X)))
+        """Membership probability of each row in each cluster, shape (n_rows, n_clusters).
+
+        With ``adapt_priors`` the mixing weights are first re-estimated on the rows of
+        each ``as_of_date`` of ``X`` (all rows together if it has no such column).
+        """
+        Z = typology_inputs(X)
+        if not self.adapt_priors:
+            return np.asarray(self.mixture_.predict_proba(Z))
+        return np.asarray(self.mixture_.predict_proba(Z, self.cohort_weights(X, Z)))
+
+    def cohort_weights(self, X: pd.DataFrame, Z: pd.DataFrame | None = None) -> np.ndarray:
+        """Cluster weights re-estimated per as-of date of ``X``, one row per row of ``X``.
+
+        ``Z`` is ``typology_inputs(X)`` if already computed.
+        """
+        groups = X["as_of_date"].to_numpy() if "as_of_date" in X.columns else None
+        Z = typology_inputs(X) if Z is None else Z
+        return self.mixture_.adapt_weights(Z, groups, pseudo_count=self.adapt_pseudo_count)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership of each shown typology (columns ``classes_``): clusters sharing a name add up."""
