@@ -301,9 +301,8 @@ class MixedMixture(ClusterMixin, BaseEstimator):
         See :func:`adapt_mixing_weights`; returns the adapted weights of each row's
         group, shape (n_rows, n_components).
         """
-        return adapt_mixing_weights(
-            self.log_conditional(X), self.weights_, groups, pseudo_count=pseudo_count, tol=tol, max_iter=max_iter
-        )
+        cond = self.log_conditional(X)
+        return adapt_mixing_weights(cond, self.weights_, groups, pseudo_count, tol, max_iter)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Most probable class per row."""
