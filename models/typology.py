@@ -638,6 +638,13 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         cond = self.mixture_.log_conditional(Z)
         dated = {"pseudo_id", "as_of_date"} <= set(X.columns)
         if self.pool_history and dated:
+            if len(X) and X["as_of_date"].nunique() == 1:
+                # e.g. `iom score` on one panel date: nothing to pool with.
+                logger.warning(
+                    "typology: pool_history is on but only one as-of date was given, so each "
+                    "person is judged on that date alone; the typology stage judges them on all "
+                    "their as-of dates, and may differ. Pass the earlier dates' features to match."
+                )
             cond = pool_person_history(cond, X["pseudo_id"].to_numpy(), X["as_of_date"].to_numpy())
         weights = self.mixture_.weights_
         if self.adapt_priors:

@@ -491,3 +491,14 @@ def test_adapted_priors_follow_each_dates_mix(obvious: pd.DataFrame, fitted: Typ
     assert w[young_cluster] == pytest.approx(120 / 140, abs=0.03)
     # The known answer survives the adaptation, and a saved model keeps the option.
     assert (adapted.predict(young_heavy)[:120] == "young_last_chance").mean() > 0.95
+
+
+def test_one_as_of_date_with_pooling_says_there_is_no_history(
+    obvious: pd.DataFrame, fitted: TypologyModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    pooled = TypologyModel(**{**fitted.get_params(), "pool_history": True})
+    for attr in ("mixture_", "shown_names_", "classes_"):
+        setattr(pooled, attr, getattr(fitted, attr))
+    with caplog.at_level("WARNING", logger="models.typology"):
+        pooled.cluster_proba(obvious)
+    assert "only one as-of date" in caplog.text
