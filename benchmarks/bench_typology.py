@@ -13,9 +13,9 @@ params' settings (every candidate ``k`` from ``k_min`` to ``k_max`` with its
 ``n_bootstrap`` refits, in ``n_jobs`` processes; the null fits; the one-cluster fit;
 on a ``fit_sample`` of the people, as the stage does), then the assignment of every
 person-date (with ``pool_history`` and ``adapt_priors`` as set). It reports seconds,
-its own peak RSS (the child's, plus the largest worker's: joblib workers are separate
-processes) and the machine's load average, since on a shared machine the seconds mean
-little without it.
+its own peak RSS and the largest of its reaped child processes' (``ru_maxrss`` of
+``RUSAGE_CHILDREN``: joblib's workers are separate processes), and the machine's load
+average, since on a shared machine the seconds mean little without it.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def child(rows_path: Path, params_path: Path) -> dict[str, object]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
-        "people": len(train),
+        "people_drawn": int(rows["pseudo_id"].nunique()),
+        "people_with_a_training_date": len(train),
         "person_dates": len(rows),
         "fitted_on": min(len(train), params.fit_sample or len(train)),
         "k_searched": [params.k_min, params.k_max],
@@ -69,7 +70,7 @@ def child(rows_path: Path, params_path: Path) -> dict[str, object]:
         "assign_seconds": round(assign_s, 2),
         "assign_per_100k_person_dates_seconds": round(assign_s / len(rows) * 1e5, 3),
         "peak_rss_mb": round(own, 1),
-        "peak_rss_worker_mb": round(workers, 1),
+        "peak_rss_children_mb": round(workers, 1),
         "load_average_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "cpus": os.cpu_count(),
         "named_share": round(float((assigned["typology"] != "unassigned").mean()), 4),
