@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
@@ -272,10 +273,36 @@ class MixedMixture(ClusterMixin, BaseEstimator):
         with threadpool_limits(limits=1):
             return self._log_joint(*self._blocks(X), self._params())
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Posterior class membership, shape (n_rows, n_components)."""
-        joint = self._joint(X)
-        return np.asarray(_posterior(joint, logsumexp(joint, axis=1)))
+    def log_conditional(self, X: pd.DataFrame) -> np.ndarray:
+        """log p(x_i | class j) for every row and class, shape (n_rows, n_components)."""
+        return np.asarray(self._joint(X) - np.log(self.weights_))
+
+    def predict_proba(self, X: pd.DataFrame, weights: np.ndarray | None = None) -> np.ndarray:
+        """Posterior class membership, shape (n_rows, n_components).
+
+        ``weights`` replaces the fitted ``weights_``: shape (k,) for every row, or
+        (n_rows, k) row by row (e.g. from :meth:`adapt_weights`).
+        """
+        if weights is None:
+            joint = self._joint(X)
+            return np.asarray(_posterior(joint, logsumexp(joint, axis=1)))
+        return posterior_from(self.log_conditional(X), weights)
+
+    def adapt_weights(
+        self,
+        X: pd.DataFrame,
+        groups: np.ndarray | None = None,
+        pseudo_count: float = 100.0,
+        tol: float = 1e-8,
+        max_iter: int = 1000,
+    ) -> np.ndarray:
+        """Mixing weights re-estimated on the rows of each group, the classes held fixed.
+
+        See :func:`adapt_mixing_weights`; returns the adapted weights of each row's
+        group, shape (n_rows, n_components).
+        """
+        cond = self.log_conditional(X)
+        return adapt_mixing_weights(cond, self.weights_, groups, pseudo_count, tol, max_iter)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Most probable class per row."""
@@ -341,3 +368,66 @@ class MixedMixture(ClusterMixin, BaseEstimator):
         model.n_iter_ = int(data["n_iter"])
         model.converged_ = bool(data["converged"])
         return model
+
+
+def posterior_from(log_conditional: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Class posteriors from log p(x | class), shape (n, k), and weights (k,) or (n, k)."""
+    joint = log_conditional + np.log(np.maximum(weights, 1e-300))
+    return np.asarray(_posterior(joint, logsumexp(joint, axis=1)))
+
+
+def adapt_mixing_weights(
+    log_conditional: np.ndarray,
+    weights: np.ndarray,
+    groups: np.ndarray | None = None,
+    pseudo_count: float = 100.0,
+    tol: float = 1e-8,
+    max_iter: int = 1000,
+) -> np.ndarray:
+    """Mixing weights re-estimated by EM on each group's rows, the classes held fixed.
+
+    Prior-shift adaptation (Saerens, Latinne & Decaestecker 2002, *Neural Computation*
+    14:21-41): when the mix of classes differs from the fit's (a later cohort) but each
+    class's own distribution does not, EM over the weights alone recovers the new mix
+    without labels. The M-step here is the posterior mean under a Dirichlet prior worth
+    ``pseudo_count`` rows at the fitted ``weights``, so a small group moves little from
+    them (one row alone cannot collapse the weights onto its own class) and a large one
+    follows its own data. The log-likelihood is concave in the weights, so the answer
+    does not depend on the start. All groups are updated together by matrix products.
+
+    Parameters
+    ----------
+    log_conditional
+        log p(x_i | class j), shape (n, k) (:meth:`MixedMixture.log_conditional`).
+    weights
+        The fitted weights, shape (k,).
+    groups
+        Group of each row (any sortable labels, e.g. an as-of date); ``None``: one group.
+    pseudo_count
+        Weight of the fitted weights, in rows.
+    tol, max_iter
+        EM stops when no weight moves more than ``tol``, or after ``max_iter`` rounds.
+
+    Returns
+    -------
+    ndarray (n, k)
+        The adapted weights of each row's group.
+    """
+    n, k = log_conditional.shape
+    if n == 0:
+        return np.zeros((0, k))
+    codes = np.zeros(n, dtype=np.int64) if groups is None else np.unique(groups, return_inverse=True)[1]
+    n_groups = int(codes.max()) + 1
+    member = sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(n_groups, n))
+    size = np.asarray(member.sum(axis=1)).ravel()
+    prior = pseudo_count * np.asarray(weights, dtype=np.float64)
+    current = np.tile(weights, (n_groups, 1))
+    with threadpool_limits(limits=1):
+        for _ in range(max_iter):
+            resp = posterior_from(log_conditional, current[codes])
+            new = (member @ resp + prior) / (size + pseudo_count)[:, None]
+            moved = float(np.abs(new - current).max())
+            current = new
+            if moved < tol:
+                break
+    return np.asarray(current[codes])

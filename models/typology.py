@@ -40,7 +40,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from iom_config import StageParams
 from iom_contract import NEEDS, OFFENCE_GROUPS
-from models.latent_class import MixedMixture
+from models.latent_class import MixedMixture, adapt_mixing_weights, posterior_from
 from models.typology_naming import (
     DEFAULT_PERSON_RULES,
     DEFAULT_RULES,
@@ -123,6 +123,9 @@ class TypologyParams(StageParams):
     unassigned_below: float = Field(default=0.5, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
     fit_sample: int | None = Field(default=25_000, ge=100)
+    pool_history: bool = False
+    adapt_priors: bool = False
+    adapt_pseudo_count: float = Field(default=100.0, ge=0)
     rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     person_rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_PERSON_RULES))
     n_jobs: int = Field(default=1, ge=1)
@@ -162,6 +165,9 @@ class TypologyParams(StageParams):
             unassigned_below=self.unassigned_below,
             general_max_offending_ratio=self.general_max_offending_ratio,
             fit_sample=self.fit_sample,
+            pool_history=self.pool_history,
+            adapt_priors=self.adapt_priors,
+            adapt_pseudo_count=self.adapt_pseudo_count,
             rules=self.rules,
             person_rules=self.person_rules,
             n_jobs=self.n_jobs,
@@ -215,6 +221,38 @@ def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
         if frame[name].isna().any():
             raise ValueError(f"typology input {name!r} has missing values: check the features stage")
     return frame
+
+
+def pool_person_history(log_conditional: np.ndarray, person: np.ndarray, as_of: np.ndarray) -> np.ndarray:
+    """Each row's log p(x | cluster) averaged over the same person's rows up to its as-of date.
+
+    A typology is a trait of the person, and each as-of date is another look at it. The
+    looks are not independent (a later date sees the earlier records again), so adding
+    their log-likelihoods would count the same records many times over and overstate
+    certainty. The average (a geometric mean of the likelihoods, a tempered product)
+    keeps the weight of evidence of one look while letting every look have its say.
+    Only rows on or before a row's own as-of date count, so records dated after it
+    still cannot change its typology. Worked example: a person seen at 31 Jan and
+    28 Feb has, at 28 Feb, the mean of the two dates' log-likelihoods; at 31 Jan only
+    that date's.
+
+    Parameters
+    ----------
+    log_conditional
+        log p(x | cluster) per row, shape (n, k).
+    person, as_of
+        Each row's ``pseudo_id`` and ``as_of_date``.
+    """
+    codes = pd.factorize(pd.Series(person), sort=False)[0]
+    order = np.lexsort((as_of, codes))
+    ids = codes[order]
+    frame = pd.DataFrame(log_conditional[order])
+    pooled = frame.groupby(ids, sort=False).cumsum().to_numpy() / (
+        frame.groupby(ids, sort=False).cumcount().to_numpy()[:, None] + 1.0
+    )
+    out = np.empty_like(pooled)
+    out[order] = pooled
+    return out
 
 
 def sample_for_fit(X: pd.DataFrame, fit_sample: int | None, seed: int) -> pd.DataFrame:
@@ -357,6 +395,18 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         break one are marked ``atypical`` with the reason.
     fit_sample
         Fit on at most this many people (a seeded random sample; ``None``: everyone).
+    pool_history
+        When assigning, pool each row's evidence with the same person's earlier rows
+        (:func:`pool_person_history`): a person's typology is judged on their whole
+        history of as-of dates up to the row's, never on later ones.
+    adapt_priors
+        When assigning, re-estimate the clusters' mixing weights on the people of each
+        as-of date (prior-shift adaptation, :meth:`MixedMixture.adapt_weights`), the
+        clusters themselves held as fitted, and compute memberships with those weights.
+        A person's typology then also depends on the mix of the cohort they are
+        assigned with (everyone at the same as-of date in the same call).
+    adapt_pseudo_count
+        The fitted weights count as this many people in that re-estimate.
     n_jobs
         Candidate ``k`` fitted in parallel (processes). Results do not depend on it.
     random_state
@@ -404,6 +454,9 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         unassigned_below: float = 0.5,
         general_max_offending_ratio: float = 1.0,
         fit_sample: int | None = 25_000,
+        pool_history: bool = False,
+        adapt_priors: bool = False,
+        adapt_pseudo_count: float = 100.0,
         rules: Rules | None = None,
         person_rules: Rules | None = None,
         n_jobs: int = 1,
@@ -424,6 +477,9 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         self.unassigned_below = unassigned_below
         self.general_max_offending_ratio = general_max_offending_ratio
         self.fit_sample = fit_sample
+        self.pool_history = pool_history
+        self.adapt_priors = adapt_priors
+        self.adapt_pseudo_count = adapt_pseudo_count
         self.rules = rules
         self.person_rules = person_rules
         self.n_jobs = n_jobs
@@ -568,8 +624,33 @@ class TypologyModel(ClusterMixin, BaseEstimator):
         }
 
     def cluster_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Membership probability of each row in each cluster, shape (n_rows, n_clusters)."""
-        return np.asarray(self.mixture_.predict_proba(typology_inputs(X)))
+        """Membership probability of each row in each cluster, shape (n_rows, n_clusters).
+
+        With ``pool_history`` a row's evidence is pooled with the same person's earlier
+        rows of ``X`` (:func:`pool_person_history`); with ``adapt_priors`` the mixing
+        weights are re-estimated on the rows of each ``as_of_date`` of ``X``
+        (:func:`models.latent_class.adapt_mixing_weights`). Without ``pseudo_id`` and
+        ``as_of_date`` columns every row stands alone, and all rows are one cohort.
+        """
+        Z = typology_inputs(X)
+        if not (self.pool_history or self.adapt_priors):
+            return np.asarray(self.mixture_.predict_proba(Z))
+        cond = self.mixture_.log_conditional(Z)
+        dated = {"pseudo_id", "as_of_date"} <= set(X.columns)
+        if self.pool_history and dated:
+            if len(X) and X["as_of_date"].nunique() == 1:
+                # e.g. `iom score` on one panel date: nothing to pool with.
+                logger.warning(
+                    "typology: pool_history is on but only one as-of date was given, so each "
+                    "person is judged on that date alone; the typology stage judges them on all "
+                    "their as-of dates, and may differ. Pass the earlier dates' features to match."
+                )
+            cond = pool_person_history(cond, X["pseudo_id"].to_numpy(), X["as_of_date"].to_numpy())
+        weights = self.mixture_.weights_
+        if self.adapt_priors:
+            groups = X["as_of_date"].to_numpy() if "as_of_date" in X.columns else None
+            weights = adapt_mixing_weights(cond, weights, groups, pseudo_count=self.adapt_pseudo_count)
+        return posterior_from(cond, weights)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Membership of each shown typology (columns ``classes_``): clusters sharing a name add up."""
@@ -638,8 +719,10 @@ def assign_typology(model: TypologyModel, features: pd.DataFrame) -> pd.DataFram
     """Typology of every person-date row of ``features`` under a fitted (or loaded) model.
 
     This is the call for scoring new extracts: ``assign_typology(load_model(path), rows)``.
-    Each row is assigned from its own as-of-date features only, so records dated after
-    a row's as-of date cannot change its typology.
+    Each row is assigned from features as of its own date: its own row and, with
+    ``pool_history``, the same person's earlier rows (with ``adapt_priors``, also the
+    mix of everyone at that date), so records dated after a row's as-of date cannot
+    change its typology. Pass every as-of date of a person together.
 
     Parameters
     ----------

@@ -162,3 +162,64 @@ def test_all_missing_or_constant_column_is_harmless(data: tuple[pd.DataFrame, np
     assert np.isfinite(model.predict_proba(odd)).all()
     # Classes still come from z, need and the counts.
     assert adjusted_rand_score(cls, model.predict(odd)) > 0.8
+
+
+# --- prior-shift adaptation ----------------------------------------------------------
+
+
+def _two_classes(n_a: int, n_b: int, seed: int) -> pd.DataFrame:
+    """One Gaussian column: class A around 0, class B around 4 (sd 1), A rows first."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"x": np.r_[rng.normal(0.0, 1.0, n_a), rng.normal(4.0, 1.0, n_b)]})
+
+
+@pytest.fixture(scope="module")
+def fifty_fifty() -> MixedMixture:
+    return MixedMixture(n_components=2, gaussian=("x",), var_floor=1e-3, random_state=0).fit(
+        _two_classes(1000, 1000, 1)
+    )
+
+
+def test_adapted_weights_find_a_new_mix_and_move_the_posteriors(fifty_fifty: MixedMixture) -> None:
+    a = int(np.argmin(fifty_fifty.means_[:, 0]))
+    assert fifty_fifty.weights_[a] == pytest.approx(0.5, abs=0.02)
+    ninety_ten = _two_classes(1800, 200, 2)
+    w = fifty_fifty.adapt_weights(ninety_ten, pseudo_count=0.0)
+    assert w.shape == (2000, 2)
+    assert np.allclose(w, w[0])
+    assert w[0, a] == pytest.approx(0.9, abs=0.015)
+    # Bayes: the posterior odds of A move by exactly the change in its prior odds, about
+    # 9 (from 50/50 to 90/10); near the boundary that turns about even into about 0.9.
+    x = pd.DataFrame({"x": np.linspace(-1.0, 5.0, 13)})
+    before, after = fifty_fifty.predict_proba(x), fifty_fifty.predict_proba(x, w[0])
+    shift = np.log(after[:, a] / after[:, 1 - a]) - np.log(before[:, a] / before[:, 1 - a])
+    w0 = fifty_fifty.weights_
+    assert np.allclose(shift, np.log(w[0, a] / w[0, 1 - a]) - np.log(w0[a] / w0[1 - a]))
+    boundary = int(np.argmin(np.abs(before[:, a] - 0.5)))
+    assert 0.35 < before[boundary, a] < 0.65
+    assert after[boundary, a] > 0.8
+    # Rows far from the midpoint keep their class.
+    proba = fifty_fifty.predict_proba(ninety_ten, w)
+    truth = np.r_[np.full(1800, a), np.full(200, 1 - a)]
+    assert (proba.argmax(axis=1) == truth).mean() > 0.97
+
+
+def test_each_group_gets_its_own_weights_whatever_the_row_order(fifty_fifty: MixedMixture) -> None:
+    a = int(np.argmin(fifty_fifty.means_[:, 0]))
+    X = pd.concat([_two_classes(900, 100, 3), _two_classes(100, 900, 4)], ignore_index=True)
+    groups = np.r_[np.full(1000, "2025-01-31"), np.full(1000, "2025-02-28")]
+    w = fifty_fifty.adapt_weights(X, groups, pseudo_count=0.0)
+    assert w[0, a] == pytest.approx(0.9, abs=0.02)
+    assert w[-1, a] == pytest.approx(0.1, abs=0.02)
+    order = np.random.default_rng(5).permutation(len(X))
+    w_shuffled = fifty_fifty.adapt_weights(X.iloc[order], groups[order], pseudo_count=0.0)
+    assert np.allclose(w_shuffled, w[order], atol=1e-6)
+
+
+def test_a_small_group_stays_near_the_fitted_weights(fifty_fifty: MixedMixture) -> None:
+    one = pd.DataFrame({"x": [0.0]})
+    alone = fifty_fifty.adapt_weights(one, pseudo_count=0.0)
+    assert alone.max() > 0.99  # unregularised, one person takes all the weight
+    held = fifty_fifty.adapt_weights(one, pseudo_count=100.0)
+    assert np.abs(held[0] - fifty_fifty.weights_).max() < 0.01
+    assert fifty_fifty.adapt_weights(one.iloc[:0]).shape == (0, 2)

@@ -13,7 +13,13 @@ from features.encode import LINKED_COLUMNS
 from iom_config import ParamsError, parse_params
 from iom_contract import NEEDS, OFFENCE_GROUPS
 from models import TypologyModel, TypologyParams, load_model, name_clusters, save_model
-from models.typology import TYPOLOGY_INPUTS, assign_frame, select_training_rows, typology_inputs
+from models.typology import (
+    TYPOLOGY_INPUTS,
+    assign_frame,
+    pool_person_history,
+    select_training_rows,
+    typology_inputs,
+)
 from models.typology_naming import (
     DEFAULT_PERSON_RULES,
     DEFAULT_RULES,
@@ -434,3 +440,65 @@ def test_assign_frame_marks_atypical_people(obvious: pd.DataFrame, fitted: Typol
     assert out.loc[young, "atypical"].all()
     assert out.loc[young, "atypical_reason"].str.contains("custody_days_mean").all()
     assert not out.loc[np.flatnonzero(kind == "young")[5:], "atypical"].any()
+
+
+# --- pooling a person's history; prior-shift adaptation ------------------------------
+
+
+def test_pooled_evidence_is_the_mean_over_the_persons_dates_so_far() -> None:
+    cond = np.array([[0.0, -4.0], [-6.0, 0.0], [-1.0, -1.0], [-2.0, 0.0]])
+    person = np.array(["b", "a", "a", "b"], dtype=object)
+    as_of = pd.to_datetime(["2024-02-29", "2024-02-29", "2024-01-31", "2024-01-31"]).to_numpy()
+    pooled = pool_person_history(cond, person, as_of)
+    # a: Jan alone, then the mean of Jan and Feb; b likewise.
+    expected = np.array([[-1.0, -2.0], [-3.5, -0.5], [-1.0, -1.0], [-2.0, 0.0]])
+    np.testing.assert_allclose(pooled, expected)
+    order = np.array([3, 1, 0, 2])
+    np.testing.assert_allclose(pool_person_history(cond[order], person[order], as_of[order]), expected[order])
+
+
+def test_pooling_uses_earlier_dates_never_later_ones(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    pooled = TypologyModel(**{**fitted.get_params(), "pool_history": True})
+    for attr in ("mixture_", "shown_names_", "classes_"):
+        setattr(pooled, attr, getattr(fitted, attr))
+    first = obvious.iloc[:200].copy()
+    first.attrs = {}
+    later = first.assign(as_of_date=pd.Timestamp("2024-04-30"))
+    # The same people a month later, with the young group now looking like the general one.
+    young = obvious.attrs["kind"][:200] == "young"
+    gen = obvious[obvious.attrs["kind"] == "gen"].iloc[: int(young.sum())]
+    later.loc[young, gen.columns[2:]] = gen[gen.columns[2:]].to_numpy()
+    both = pd.concat([first, later], ignore_index=True)
+    alone = pooled.cluster_proba(first)
+    together = pooled.cluster_proba(both)
+    np.testing.assert_array_equal(together[:200], alone)  # later dates change nothing earlier
+    unpooled_later = fitted.cluster_proba(later)
+    assert not np.allclose(together[200:], unpooled_later)  # the earlier look still counts
+    np.testing.assert_allclose(alone, fitted.cluster_proba(first), atol=1e-12)  # one look: as before
+
+
+def test_adapted_priors_follow_each_dates_mix(obvious: pd.DataFrame, fitted: TypologyModel) -> None:
+    adapted = TypologyModel(**{**fitted.get_params(), "adapt_priors": True, "adapt_pseudo_count": 0.0})
+    for attr in ("mixture_", "shown_names_", "classes_"):
+        setattr(adapted, attr, getattr(fitted, attr))
+    kind = obvious.attrs["kind"]
+    plain = obvious.copy()
+    plain.attrs = {}
+    young_heavy = pd.concat([plain[kind == "young"], plain[kind == "gen"].iloc[:20]])
+    w = adapted.mixture_.adapt_weights(typology_inputs(young_heavy), pseudo_count=0.0)[0]
+    young_cluster = int(np.argmax(fitted.cluster_proba(obvious[kind == "young"]).sum(axis=0)))
+    assert fitted.mixture_.weights_[young_cluster] < 0.3
+    assert w[young_cluster] == pytest.approx(120 / 140, abs=0.03)
+    # The known answer survives the adaptation, and a saved model keeps the option.
+    assert (adapted.predict(young_heavy)[:120] == "young_last_chance").mean() > 0.95
+
+
+def test_one_as_of_date_with_pooling_says_there_is_no_history(
+    obvious: pd.DataFrame, fitted: TypologyModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    pooled = TypologyModel(**{**fitted.get_params(), "pool_history": True})
+    for attr in ("mixture_", "shown_names_", "classes_"):
+        setattr(pooled, attr, getattr(fitted, attr))
+    with caplog.at_level("WARNING", logger="models.typology"):
+        pooled.cluster_proba(obvious)
+    assert "only one as-of date" in caplog.text

@@ -144,8 +144,11 @@ def test_loaded_model_reassigns_the_stage_output(
 def test_mlflow_run_holds_aggregates_only(staged: dict[str, Any], small_pipeline: dict[str, Path]) -> None:
     import mlflow
 
+    from pipelines.tracking import area_near, experiment_name
+
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-    exp = mlflow.get_experiment_by_name("iom/typology")
+    # The stage logs to its extract's area (iom/<area>), as every stage does.
+    exp = mlflow.get_experiment_by_name(experiment_name(area_near(small_pipeline["features"], "typology")))
     assert exp is not None
     runs = mlflow.search_runs([exp.experiment_id], "params.k_max = '6'", output_format="list")
     assert len(runs) >= 2
