@@ -3,6 +3,10 @@
 Each subcommand is a thin shell: it parses options, configures logging, and calls the
 stage's ``run`` in ``pipelines/<stage>.py``. Heavy imports happen inside the commands so
 that ``iom --help`` is instant.
+
+Expected failures (``iom_config.IomError``: bad params, a broken contract, a missing
+key; and a missing input file) print one message and exit with status 2; ``iom --debug``
+shows the traceback too. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +29,9 @@ app = typer.Typer(
 )
 
 ParamsOpt = Annotated[Path, typer.Option("--params", help="The params file with one section per stage.")]
+EXIT_USER_ERROR = 2
+_debug = False
+
 TrackOpt = Annotated[
     bool, typer.Option("--mlflow/--no-mlflow", help="Record the stage's aggregate metrics in MLflow.")
 ]
@@ -52,9 +60,16 @@ def _point_panel_alias(name: str, version: str) -> None:
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an expected error too (implies -v).")
+    ] = False,
 ) -> None:
     """Configure logging for every subcommand (modules never configure it themselves)."""
     from rich.logging import RichHandler
+
+    global _debug
+    _debug = debug
+    verbose = verbose or debug
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     # MLflow installs its own handler; keep its start-up chatter out of stage logs.
@@ -453,5 +468,31 @@ def simulate_review(
     typer.echo(f"filled in {n} of {len(filled)} decisions in {review_file}; record them with `iom review`")
 
 
+def _user_message(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError) and not _is_iom_error(exc) and exc.filename:
+        return (
+            f"{exc.filename}: no such file or folder. It is an input of this stage: run the stages "
+            "before it first (`dvc repro` runs them in order), or check the path given."
+        )
+    return str(exc)
+
+
+def _is_iom_error(exc: BaseException) -> bool:
+    from iom_config import IomError
+
+    return isinstance(exc, IomError)
+
+
+def main() -> None:
+    """The ``iom`` entry point: run a subcommand; an expected error is one message and status 2."""
+    try:
+        app()
+    except Exception as exc:
+        if _debug or not (_is_iom_error(exc) or isinstance(exc, FileNotFoundError)):
+            raise
+        print(f"error: {_user_message(exc)}\n(run `iom --debug ...` for the traceback)", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()
