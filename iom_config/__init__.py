@@ -9,6 +9,7 @@ from iom_config._params import (
     parse_params,
     read_params,
 )
+from iom_config._project import project_root
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -17,5 +18,6 @@ __all__ = [
     "StageParams",
     "load_params",
     "parse_params",
+    "project_root",
     "read_params",
 ]

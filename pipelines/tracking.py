@@ -1,9 +1,10 @@
 """MLflow defaults for the whole project, fixed in one place.
 
-Tracking goes to ``sqlite:///mlflow.db`` at the repository root unless
-``MLFLOW_TRACKING_URI`` is set; artifacts go to ``mlartifacts/`` beside it; every stage's
-run goes to the experiment ``iom/<area>`` named after the extract's ``area`` (its
-manifest), tagged so that MLflow's UI opens it on its runs.
+Tracking goes to ``sqlite:///mlflow.db`` at the root of the project being run (the DVC
+root above the working directory, ``iom_config.project_root``; never where the code is
+installed) unless ``MLFLOW_TRACKING_URI`` is set; artifacts go to ``mlartifacts/`` beside
+it; every stage's run goes to the experiment ``iom/<area>`` named after the extract's
+``area`` (its manifest), tagged so that MLflow's UI opens it on its runs.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "mlflow.db"
+from iom_config import project_root
+
+DEFAULT_DB_NAME = "mlflow.db"
+
+
+def default_store() -> Path:
+    """The project's own SQLite store: ``mlflow.db`` at the root of the project being run."""
+    return project_root() / DEFAULT_DB_NAME
 
 
 def tracking_uri() -> str:
-    """The tracking URI in force: ``MLFLOW_TRACKING_URI`` or the repository's SQLite store."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    """The tracking URI in force: ``MLFLOW_TRACKING_URI`` or the project's SQLite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{default_store()}"
 
 
 def experiment_name(area: str) -> str:
