@@ -22,6 +22,7 @@ from features.asof import records_start
 from features.encode import LINKED_COLUMNS, REQUIRED_TABLES
 from features.partitions import PARTITION_PREFIX, partition_path
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_io import write_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def run(
     for as_of, frame in track(stream, total=len(dates), description="features", transient=True):
         path = partition_path(out, as_of)
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
+        write_parquet(frame, path)
         per_date[as_of.date().isoformat()] = _date_metrics(frame)
         logger.info("as of %s: %d rows", as_of.date(), len(frame))
 

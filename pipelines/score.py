@@ -29,12 +29,13 @@ from features import FeatureParams
 from features.build import build_features_at
 from features.partitions import partition_path
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_io import write_parquet
 from models.risk import RiskModel, feature_columns, protected_dummies
 from models.risk_params import TrainParams
 from models.risk_train import score_panel
 from pipelines import link, validate
 from pipelines.features import read_extract_date, read_linked
-from pipelines.train import AREA, write_parquet
+from pipelines.train import AREA
 
 logger = logging.getLogger(__name__)
 

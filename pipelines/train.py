@@ -31,6 +31,7 @@ import pandas as pd
 from features import FeatureParams
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_io import write_parquet
 from models.baselines import oracle_risk
 from models.card_evidence import evidence_markdown, load_comparison
 from models.explain import plot_global
@@ -185,11 +186,6 @@ def write_evaluation(result: TrainResult, params: TrainParams, path: Path) -> Pa
     }
     path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return path
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Parquet written the same way every time (fixed engine, compression, no index)."""
-    frame.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
 
 
 def run(

@@ -20,6 +20,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_io import write_parquet
 from models.typology import (
     TypologyModel,
     TypologyParams,
@@ -245,7 +246,7 @@ def run(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    assigned[list(OUTPUT_COLUMNS)].to_parquet(out / "typology.parquet", index=False)
+    write_parquet(assigned[list(OUTPUT_COLUMNS)], out / "typology.parquet")
     save_model(model, out / "model.json")
     # What the panel pack shows about the typologies as a whole (plain fields).
     structure = {
