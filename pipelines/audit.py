@@ -55,6 +55,7 @@ from features.cohort import age_on_dates
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, ParamsError, load_params, read_params
 from models.tiering import TieringRule, assign_tiers
+from pipelines.tracking import mlflow_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -618,14 +619,18 @@ def run(
     metrics.parent.mkdir(parents=True, exist_ok=True)
     metrics.write_text(json.dumps(headline, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     artifacts.append(metrics)
-    run_id = log_audit_run(
-        result,
-        mlflow_headline(test_audit, verdicts, params.gated_measures),
-        verdicts,
-        full_table(audits),
-        params,
-        rule,
-        artifacts,
+    run_id = (
+        log_audit_run(
+            result,
+            mlflow_headline(test_audit, verdicts, params.gated_measures),
+            verdicts,
+            full_table(audits),
+            params,
+            rule,
+            artifacts,
+        )
+        if mlflow_enabled(Path(params_path))
+        else None
     )
     logger.info(
         "fairness audit: gate %s (%d flagged), MLflow run %s", gate["status"], len(gate["flagged"]), run_id

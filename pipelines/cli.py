@@ -32,16 +32,14 @@ ParamsOpt = Annotated[Path, typer.Option("--params", help="The params file with 
 EXIT_USER_ERROR = 2
 _debug = False
 
-TrackOpt = Annotated[
-    bool, typer.Option("--mlflow/--no-mlflow", help="Record the stage's aggregate metrics in MLflow.")
-]
-
 
 def _track(stage: str, manifest: Path, metrics: Path, params_path: Path, sections: tuple[str, ...]) -> None:
-    """Log a finished stage's metrics to MLflow (aggregates only)."""
+    """Log a finished stage's metrics to MLflow (aggregates only), unless ``mlflow.log`` is false."""
     from iom_config import read_params
-    from pipelines.tracking import area_of, log_stage_run
+    from pipelines.tracking import area_of, log_stage_run, mlflow_enabled
 
+    if not mlflow_enabled(params_path):
+        return
     raw = read_params(params_path)
     run_id = log_stage_run(stage, area_of(manifest), metrics, {s: raw.get(s) for s in sections})
     logging.getLogger("iom").info("MLflow run %s (stage %s)", run_id, stage)
@@ -127,7 +125,6 @@ def simulate(
     metrics: Annotated[Path, typer.Option(help="Summary figures JSON.")] = Path("metrics/simulation.json"),
     params: ParamsOpt = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    mlflow: TrackOpt = True,
 ) -> None:
     """Simulate a multi-agency partner-record extract (and its truth sidecar in DIR/_truth/)."""
     from pipelines import simulate as stage
@@ -148,8 +145,7 @@ def simulate(
         progress=progress,
         metrics=metrics,
     )
-    if mlflow:
-        _track("simulate", written / "manifest.json", metrics, params, ("simulate",))
+    _track("simulate", written / "manifest.json", metrics, params, ("simulate",))
 
 
 @app.command()
@@ -167,14 +163,12 @@ def validate(
         "reports/validation"
     ),
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Validate an extract against the data contract; quarantine bad rows with their reasons."""
     from pipelines import validate as stage
 
     stage.run(extract, out, metrics, docs, params)
-    if mlflow:
-        _track("validate", out / "manifest.json", metrics, params, ("validate",))
+    _track("validate", out / "manifest.json", metrics, params, ("validate",))
 
 
 @app.command()
@@ -190,7 +184,6 @@ def link(
         Path | None, typer.Option(help="Clerical decisions folder (default: params link.decisions_dir).")
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Resolve people across agencies (pnc_id, then Splink on personal details) and pseudonymise."""
     from linkage.review import ReviewFileError
@@ -201,8 +194,7 @@ def link(
     except ReviewFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    if mlflow:
-        _track("link", validated / "manifest.json", metrics, params, ("link",))
+    _track("link", validated / "manifest.json", metrics, params, ("link",))
 
 
 @app.command()
@@ -216,14 +208,12 @@ def features(
     ),
     metrics: Annotated[Path, typer.Option(help="Feature metrics JSON.")] = Path("metrics/features.json"),
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Build leakage-free features and labels for every as-of date and the panel date."""
     from pipelines import features as stage
 
     stage.run(linked, manifest, out, metrics, params)
-    if mlflow:
-        _track("features", manifest, metrics, params, ("features",))
+    _track("features", manifest, metrics, params, ("features",))
 
 
 TruthOpt = Annotated[
@@ -374,12 +364,13 @@ def card(
         "reports/drift/drift.json"
     ),
     out: Annotated[Path, typer.Option(help="Folder for the model card.")] = Path("reports/card"),
-    mlflow: TrackOpt = True,
+    params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Render the model card and write the registered version's description in MLflow."""
     from pipelines import card as stage
+    from pipelines.tracking import mlflow_enabled
 
-    stage.run(model, model_reports, verdicts, drift, out, track=mlflow)
+    stage.run(model, model_reports, verdicts, drift, out, track=mlflow_enabled(params))
 
 
 @app.command()
@@ -401,7 +392,6 @@ def publish(
         Path | None, typer.Option(help="Publish metrics JSON (default: publish.json in --out).")
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Publish the scored cohort list and the panel pack for the tiering meeting."""
     from pipelines import publish as stage
@@ -414,7 +404,7 @@ def publish(
         _point_panel_alias(str(result["model_name"]), str(result["model_version"]))
     # The area's name comes from the validated manifest, beside the linked tables.
     manifest = linked.parent / "validated" / "manifest.json"
-    if mlflow and manifest.exists():
+    if manifest.exists():
         _track("publish", manifest, metrics, params, ("publish",))
 
 

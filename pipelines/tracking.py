@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from iom_config import project_root
+from iom_config import StageParams, parse_params, project_root, read_params
 
 DEFAULT_DB_NAME = "mlflow.db"
 
@@ -24,6 +24,22 @@ DEFAULT_DB_NAME = "mlflow.db"
 def default_store() -> Path:
     """The project's own SQLite store: ``mlflow.db`` at the root of the project being run."""
     return project_root() / DEFAULT_DB_NAME
+
+
+class TrackingParams(StageParams):
+    """The ``mlflow:`` section of params.yaml: the project's one MLflow switch."""
+
+    log: bool = True
+
+
+def mlflow_enabled(params_path: Path) -> bool:
+    """Whether stages record runs in MLflow: ``mlflow.log`` in params.yaml (true when absent).
+
+    The one switch for every stage (the stage-run metrics, the typology run, the risk
+    model's registration, the fairness audit run).
+    """
+    section = read_params(params_path).get("mlflow") or {}
+    return parse_params(section, TrackingParams, where=f"{params_path} [mlflow]").log
 
 
 def tracking_uri() -> str:

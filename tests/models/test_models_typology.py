@@ -434,3 +434,23 @@ def test_assign_frame_marks_atypical_people(obvious: pd.DataFrame, fitted: Typol
     assert out.loc[young, "atypical"].all()
     assert out.loc[young, "atypical_reason"].str.contains("custody_days_mean").all()
     assert not out.loc[np.flatnonzero(kind == "young")[5:], "atypical"].any()
+
+
+def test_estimator_defaults_are_the_params_defaults() -> None:
+    """One source of defaults: the params model; the estimator's __init__ takes them from it."""
+    import yaml
+
+    from_params = TypologyParams().estimator().get_params()
+    bare = TypologyModel().get_params()
+    for name in ("rules", "person_rules", "random_state"):  # None: the default rules; sklearn's unseeded
+        from_params.pop(name), bare.pop(name)
+    assert bare == from_params
+    # params.yaml states the same values: a changed default is changed in both (this test says so).
+    yaml_section = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())[
+        "typology"
+    ]
+    defaults = TypologyParams().model_dump()
+    bare.pop("n_jobs")  # a machine setting (processes), not a result: params.yaml may differ
+    assert {k: v for k, v in yaml_section.items() if k in bare} == {
+        k: defaults[k] for k in yaml_section if k in bare
+    }

@@ -35,9 +35,7 @@ def _params(tmp_path: Path, **sections: dict[str, object]) -> Path:
 
 def test_missing_extract_folder_is_named_as_missing(tmp_path: Path) -> None:
     params = _params(tmp_path)
-    done = _iom(
-        "validate", "--extract", "no/such/extract", "--params", str(params), "--no-mlflow", cwd=tmp_path
-    )
+    done = _iom("validate", "--extract", "no/such/extract", "--params", str(params), cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "no/such/extract was not found (no such folder)" in done.stderr
     assert "problems with its files" not in done.stderr + done.stdout
@@ -46,7 +44,7 @@ def test_missing_extract_folder_is_named_as_missing(tmp_path: Path) -> None:
 
 def test_typo_in_a_params_key_suggests_the_key(tmp_path: Path) -> None:
     params = _params(tmp_path, validate={"extrat": "data/extract"})
-    done = _iom("validate", "--params", str(params), "--no-mlflow", cwd=tmp_path)
+    done = _iom("validate", "--params", str(params), cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "extrat: unknown key (did you mean 'extract'?)" in done.stderr
     assert "extract: required, but not given" in done.stderr
@@ -57,7 +55,7 @@ def test_typo_in_a_params_key_suggests_the_key(tmp_path: Path) -> None:
 def test_bad_value_names_the_key(tmp_path: Path) -> None:
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params = _params(tmp_path, features={**raw["features"], "history_months": -3})
-    done = _iom("features", "--linked", "x", "--params", str(params), "--no-mlflow", cwd=tmp_path)
+    done = _iom("features", "--linked", "x", "--params", str(params), cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "history_months" in done.stderr
     assert "Traceback" not in done.stderr
@@ -73,9 +71,7 @@ def test_missing_input_file_says_what_to_run(tmp_path: Path) -> None:
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     params = _params(tmp_path)
-    done = _iom(
-        "--debug", "validate", "--extract", "nope", "--params", str(params), "--no-mlflow", cwd=tmp_path
-    )
+    done = _iom("--debug", "validate", "--extract", "nope", "--params", str(params), cwd=tmp_path)
     assert done.returncode not in (0, 2)
     assert "Traceback" in done.stderr
     assert "ExtractNotFoundError" in done.stderr

@@ -326,7 +326,8 @@ def _run_area(root: Path, factor: float, nominals: int) -> dict:
     params["simulate"].update({"nominals": nominals, "out": str(root / "extract"), "format": "parquet"})
     params["simulate"]["recording_bias"] = {"group": "Black", "factor": factor}
     params["validate"]["extract"] = str(root / "extract")
-    params["train"].update({"n_bootstrap": 2, "log_mlflow": False})
+    params["train"].update({"n_bootstrap": 2})
+    params["mlflow"] = {"log": False}
     params["fairness"].update({"n_bootstrap": 100, "groups": ["ethnicity"]})
     p = root / "params.yaml"
     root.mkdir(parents=True, exist_ok=True)
