@@ -5,6 +5,9 @@ models, publish, tests) reads it from here.
 """
 
 from iom_contract._declaration import (
+    AGENCIES,
+    AGENCY_IDS,
+    AGENCY_OF_ID,
     CONTACT_OUTCOMES,
     CONTRACT_VERSION,
     CRN_PATTERN,
@@ -32,6 +35,7 @@ from iom_contract._declaration import (
     TABLES,
     TABLES_BY_NAME,
     TIERS,
+    AgencyId,
     Column,
     DateOrder,
     ForeignKey,
@@ -42,6 +46,9 @@ from iom_contract._declaration import (
 )
 
 __all__ = [
+    "AGENCIES",
+    "AGENCY_IDS",
+    "AGENCY_OF_ID",
     "CONTACT_OUTCOMES",
     "CONTRACT_VERSION",
     "CRN_PATTERN",
@@ -69,6 +76,7 @@ __all__ = [
     "TABLES",
     "TABLES_BY_NAME",
     "TIERS",
+    "AgencyId",
     "Column",
     "DateOrder",
     "ForeignKey",

@@ -341,3 +341,24 @@ ROW_RULES: dict[str, str] = {
 }
 # Kinds of violation the simulator injects (every row rule except the cascade).
 DIRTY_KINDS: tuple[str, ...] = tuple(r for r in ROW_RULES if r != "parent_rejected")
+
+
+@dataclass(frozen=True)
+class AgencyId:
+    """Where an agency names a person: its table and its identifier column."""
+
+    table: str
+    column: str
+
+
+# "Identifiers: who is who across agencies": each agency's own identifier, in the order
+# the linkage reports them. No key is shared; linkage resolves people across them.
+AGENCY_IDS: dict[str, AgencyId] = {
+    "police": AgencyId("police_nominals", "pnc_id"),
+    "prison": AgencyId("custody_episodes", "noms_id"),
+    "probation": AgencyId("probation_orders", "crn"),
+    "health": AgencyId("health_episodes", "health_id"),
+    "housing": AgencyId("housing_events", "council_id"),
+}
+AGENCIES: tuple[str, ...] = tuple(AGENCY_IDS)
+AGENCY_OF_ID: dict[str, str] = {a.column: agency for agency, a in AGENCY_IDS.items()}

@@ -28,6 +28,7 @@ from pydantic import Field
 from fairness.gate import enforce, uncovered_measures
 from features.catalogue import DEFAULT_HISTORY_MONTHS
 from iom_config import DEFAULT_PARAMS, StageParams, load_params, read_params
+from iom_contract import AGENCY_IDS
 from iom_io import write_private_text
 from iom_panel.changes import archive_list, data_freshness, left_list, read_previous_list, what_changed
 from iom_panel.cohort import build_cohort_list, format_cohort_csv, stands_out, summarise_cohort
@@ -42,13 +43,7 @@ from models.typology_naming import SEED_TYPOLOGIES
 logger = logging.getLogger(__name__)
 
 # Source -> the contract's identifier column (the re-identification key's columns).
-ID_COLUMNS: dict[str, str] = {
-    "police": "pnc_id",
-    "prison": "noms_id",
-    "probation": "crn",
-    "health": "health_id",
-    "housing": "council_id",
-}
+ID_COLUMNS: dict[str, str] = {agency: a.column for agency, a in AGENCY_IDS.items()}
 
 
 class PublishParams(StageParams):
