@@ -3,8 +3,9 @@
 Everything that needs to know the shape of an extract reads it from here: the
 validator (which generates its Great Expectations suites from these objects), the
 simulator (which writes exactly these columns and injects violations of these rules)
-and the tests. The prose original is ``shared/contract/partner-records.md``; where
-they disagree, the prose wins and this module is the bug.
+and the tests; ``docs/contract/partner-records.md`` is generated from it with the
+published prose (``iom_contract._documents``). Where the published contract and this
+module disagree, the published prose wins and this module is the bug.
 """
 
 from __future__ import annotations

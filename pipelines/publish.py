@@ -3,7 +3,7 @@
 Reads the model's scores at the panel date (``model_dir/scores.parquet`` and
 ``registration.json``, from ``iom train`` or ``iom score``), the typologies, the linked
 persons, custody episodes and earlier panels' decisions, and the fairness audit's gate
-result. Writes (``shared/contract/cohort-list.md``):
+result. Writes (``docs/contract/cohort-list.md``):
 
 - ``out/cohort_list.csv`` and ``out/panel_pack.html`` (the panel's copy: pseudonymous);
 - ``reid_out/reid_key.csv``: each listed person's source identifiers, for the data
