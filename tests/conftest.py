@@ -68,3 +68,36 @@ def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         params_path,
     )
     return paths
+
+
+@pytest.fixture(scope="session")
+def small_model(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The small area's risk model, trained and registered once a session (the session's MLflow store).
+
+    Quicker than the real settings (2 bootstrap refits, at most 300 trees): the same code
+    paths. Laid out as ``root/a/{model, metrics/model.json, reports}`` beside the
+    ``params.yaml`` it was trained with; tests must not write into ``root/a``.
+    """
+    import yaml
+
+    from pipelines import train
+
+    root = tmp_path_factory.mktemp("small_model")
+    params = yaml.safe_load(small_pipeline["params"].read_text())
+    params["train"].update({"n_bootstrap": 2, "n_estimators": 300})
+    params["mlflow"] = {"log": True}
+    params_path = root / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    run = root / "a"
+    paths = {"out": run / "model", "metrics": run / "metrics" / "model.json", "reports": run / "reports"}
+    train.run(
+        small_pipeline["features"],
+        small_pipeline["linked"] / "persons.parquet",
+        paths["out"],
+        paths["metrics"],
+        paths["reports"],
+        params_path,
+        truth_dir=small_pipeline["truth"],
+        reid=small_pipeline["reid"],
+    )
+    return {"root": root, "params": params_path, **paths}

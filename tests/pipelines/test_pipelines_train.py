@@ -47,10 +47,9 @@ def run_train(small_pipeline: dict[str, Path], root: Path, params: Path) -> dict
 
 
 @pytest.fixture(scope="module")
-def trained(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("train")
-    params = train_params(small_pipeline, root)
-    return {"root": root, "params": params, **run_train(small_pipeline, root / "a", params)}
+def trained(small_model: dict[str, Path]) -> dict[str, Path]:
+    """The session's small model (tests/conftest.py), trained with ``FAST`` like ``train_params``."""
+    return small_model
 
 
 def test_stage_writes_every_output(trained: dict[str, Path]) -> None:
