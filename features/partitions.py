@@ -56,7 +56,8 @@ def _read_partition(path: Path, columns: list[str] | None) -> pd.DataFrame:
     if match is None:  # pragma: no cover - the glob only finds partition folders
         raise ValueError(f"{path.parent}: not a features partition folder")
     file_columns = None if columns is None else [c for c in columns if c != PARTITION_COLUMN]
-    frame = pd.read_parquet(path, columns=file_columns)
+    # A file written before the date moved to the folder name still holds it: the folder wins.
+    frame = pd.read_parquet(path, columns=file_columns).drop(columns=PARTITION_COLUMN, errors="ignore")
     as_of = pd.Series(pd.Timestamp(match.group(1)), index=frame.index).astype("datetime64[ms]")
     if columns is None:
         frame.insert(KEY_COLUMNS.index(PARTITION_COLUMN), PARTITION_COLUMN, as_of)

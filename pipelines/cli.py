@@ -396,11 +396,15 @@ def publish(
     """Publish the scored cohort list and the panel pack for the tiering meeting."""
     from pipelines import publish as stage
 
+    from pipelines.tracking import mlflow_enabled
+
     # A monthly publish writes its metrics beside its list, never over the pipeline's
     # DVC-tracked metrics/publish.json (dvc.yaml passes --metrics explicitly).
     metrics = out / "publish.json" if metrics is None else metrics
     result = stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
-    if mlflow and result.get("model_name"):  # alias `panel`: the version that scored this list
+    if mlflow_enabled(params) and result.get(
+        "model_name"
+    ):  # alias `panel`: the version that scored this list
         _point_panel_alias(str(result["model_name"]), str(result["model_version"]))
     # The area's name comes from the validated manifest, beside the linked tables.
     manifest = linked.parent / "validated" / "manifest.json"

@@ -7,6 +7,16 @@ from pathlib import Path
 
 import pytest
 
+# Tests that need the small simulated area run through the stages (``small_pipeline``,
+# minutes of set-up) are slow: ``make test-fast`` leaves them to ``make test``.
+SLOW_FIXTURES = frozenset({"small_pipeline", "small_model"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

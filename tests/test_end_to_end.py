@@ -32,6 +32,7 @@ COPY = [
     "iom_panel",
     "iom_contract",
     "iom_config",
+    "iom_io",
     "vendor",
 ]
 STAGES = ("simulate", "validate", "link", "features", "typology", "train", "audit", "publish")

@@ -67,3 +67,11 @@ def test_duckdb_opens_the_folder_with_hive_partitioning(features: Path) -> None:
 def test_a_frame_of_another_date_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="another as-of date"):
         write_partition(_frame(DATES[0], ["a"]), tmp_path, DATES[1])
+
+
+def test_a_file_of_the_earlier_layout_still_reads(tmp_path: Path) -> None:
+    """Partitions written before the date moved to the folder name (it was also in the file)."""
+    part = partition_path(tmp_path, DATES[0])
+    part.parent.mkdir(parents=True)
+    _frame(DATES[0], ["a", "b"]).to_parquet(part, index=False)
+    pd.testing.assert_frame_equal(read_features(tmp_path), _frame(DATES[0], ["a", "b"]))

@@ -24,6 +24,7 @@ import yaml
 
 from fairness.params import FairnessParams
 from fairness.verdicts import VERDICTS, audit_verdicts, read_verdicts
+from features.partitions import write_partition
 from iom_contract import ETHNICITY, SEX
 from models.tiering import TieringRule
 from pipelines import audit as stage
@@ -414,11 +415,13 @@ def _write_inputs(root: Path, with_predictions: bool = True) -> dict[str, Path]:
     scores.to_parquet(model / "scores.parquet")
     (model / "registration.json").write_text(json.dumps({"name": "iom-risk", "version": "unregistered"}))
     for day in [*test_dates, panel]:
-        part = root / "features" / f"as_of_date={day:%Y-%m-%d}"
-        part.mkdir(parents=True)
-        pd.DataFrame(
-            {"pseudo_id": people["pseudo_id"], "as_of_date": day, "age": rng.integers(18, 70, n)}
-        ).astype({"as_of_date": "datetime64[ms]", "age": "Int32"}).to_parquet(part / "part-0.parquet")
+        write_partition(
+            pd.DataFrame(
+                {"pseudo_id": people["pseudo_id"], "as_of_date": day, "age": rng.integers(18, 70, n)}
+            ).astype({"as_of_date": "datetime64[ms]", "age": "Int32"}),
+            root / "features",
+            day,
+        )
     typology = root / "typology"
     typology.mkdir()
     pd.DataFrame(
