@@ -395,7 +395,6 @@ def publish(
 ) -> None:
     """Publish the scored cohort list and the panel pack for the tiering meeting."""
     from pipelines import publish as stage
-
     from pipelines.tracking import mlflow_enabled
 
     # A monthly publish writes its metrics beside its list, never over the pipeline's
