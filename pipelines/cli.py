@@ -401,9 +401,8 @@ def publish(
     # DVC-tracked metrics/publish.json (dvc.yaml passes --metrics explicitly).
     metrics = out / "publish.json" if metrics is None else metrics
     result = stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
-    if mlflow_enabled(params) and result.get(
-        "model_name"
-    ):  # alias `panel`: the version that scored this list
+    # alias `panel`: the version that scored this list
+    if mlflow_enabled(params) and result.get("model_name"):
         _point_panel_alias(str(result["model_name"]), str(result["model_version"]))
     # The area's name comes from the validated manifest, beside the linked tables.
     manifest = linked.parent / "validated" / "manifest.json"
