@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: repro test setup browser lint bench clean-venv mlflow-ui
+.PHONY: repro test test-fast setup browser lint bench clean-venv mlflow-ui
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ repro: setup
 
 test: setup browser
 	$(BIN)/python -m pytest
+
+# The inner loop: every test not marked slow (under 2 minutes); `make test` still runs all.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not browser"
 
 # The panel-pack browser test drives Debian's Chromium (never a downloaded browser).
 browser:

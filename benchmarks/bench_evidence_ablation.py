@@ -44,7 +44,7 @@ def run(
     params_path: Path, features: Path, truth: Path, reid: Path, persons: Path, only: list[str] | None = None
 ) -> pd.DataFrame:
     train = load_params("train", TrainParams, params_path).model_copy(
-        update={"n_bootstrap": 0, "log_mlflow": False}
+        update={"n_bootstrap": 0}  # train_and_evaluate only: nothing is registered
     )
     fp = load_params("features", FeatureParams, params_path)
     frame = read_features(features)

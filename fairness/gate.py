@@ -16,13 +16,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from iom_config import IomError
+
 logger = logging.getLogger(__name__)
 
 GATE_MODES = ("report", "block")
 SIGN_OFF_KEYS = ("by", "date", "measures", "reason")
 
 
-class GateBlocked(Exception):  # noqa: N818 (the name is the shared interface)
+class GateBlocked(IomError):  # noqa: N818 (the name is the shared interface)
     """Publishing is blocked by the fairness gate; the message says what to do."""
 
 

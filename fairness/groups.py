@@ -42,24 +42,6 @@ def age_band(age: pd.Series, lower_bounds: Sequence[int]) -> pd.Series:
     return band.astype("string").fillna(MISSING).astype(str).rename("age_band")
 
 
-def age_at(birth_month: pd.Series, when: pd.Series) -> pd.Series:
-    """Whole years from the first of the birth month to ``when`` (an age at a month-end date).
-
-    Examples
-    --------
-    >>> age_at(pd.Series(pd.to_datetime(["2000-06-01"])), pd.Series(pd.to_datetime(["2024-05-31"]))).tolist()
-    [23]
-    """
-    b = pd.to_datetime(birth_month)
-    w = pd.to_datetime(when)
-    years = (
-        w.dt.year
-        - b.dt.year
-        - ((w.dt.month < b.dt.month) | ((w.dt.month == b.dt.month) & (w.dt.day < b.dt.day)))
-    )
-    return years.astype("Int64")
-
-
 def build_groups(
     rows: pd.DataFrame,
     persons: pd.DataFrame,

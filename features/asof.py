@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from features.params import FeatureParams
+from iom_config import IomError
 from iom_contract import LABEL_PROOF_DAYS, LABEL_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 LABEL_HORIZON_DAYS = LABEL_WINDOW_DAYS + LABEL_PROOF_DAYS
 
 
-class TemporalWindowError(ValueError):
+class TemporalWindowError(IomError, ValueError):
     """An as-of date or window that cannot exist for this extract."""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from features import _group as g
 from features.encode import FUTURE, Encoded
@@ -27,16 +28,50 @@ def month_index(days: np.ndarray) -> np.ndarray:
 def age_at(birth_month: np.ndarray, days: np.ndarray | int) -> np.ndarray:
     """Completed years of age on each day, from the month of birth only.
 
+    The project's one age rule (the cohort's "aged 18 or over", the features, the
+    fairness audit's age bands all use it). The contract gives ``birth_month``, the 1st
+    of the month of birth, not the day, so the age counted is the one the person has
+    certainly completed: a year is complete once the whole birth month has passed.
     Exact at a month end: on 31 March 2024 someone born in March 2006 is 18 whatever
     their birth day, someone born in April 2006 is 17. On any other day it is the age
     at the previous month end, so it never overstates: on 15 March 2024 the person born
-    in March 2006 counts as 17 (their birthday may be later in the month).
+    in March 2006 counts as 17 (their birthday may be later in the month; counting
+    from the 1st of the month would call them 18 and could list a 17-year-old).
+
+    Parameters
+    ----------
+    birth_month
+        Month index (``year * 12 + month - 1``) of each person's month of birth.
+    days
+        Day numbers (days since 1970-01-01) to measure the age on.
     """
     d = np.asarray(days, dtype=np.int64)
     month = month_index(d)
     is_month_end = month_index(d + 1) != month
     reference = month - (~is_month_end).astype(np.int64)
     return (reference - birth_month) // 12
+
+
+def age_on_dates(birth_month: pd.Series, when: pd.Series) -> pd.Series:
+    """:func:`age_at` for datetime columns: ``birth_month`` (1st of the month) and the dates.
+
+    Missing birth months or dates give ``<NA>`` (nullable ``Int64``, same index as ``when``).
+
+    Examples
+    --------
+    >>> born = pd.Series(pd.to_datetime(["2006-03-01", "2006-03-01", "2006-04-01"]))
+    >>> age_on_dates(born, pd.Series(pd.to_datetime(["2024-03-31", "2024-03-15", "2024-03-31"]))).tolist()
+    [18, 17, 17]
+    """
+    b = pd.to_datetime(pd.Series(birth_month)).reset_index(drop=True)
+    w = pd.to_datetime(pd.Series(when)).reset_index(drop=True)
+    known = (b.notna() & w.notna()).to_numpy()
+    months = (b.dt.year * 12 + b.dt.month - 1).fillna(0).to_numpy(dtype=np.int64)
+    days = w.dt.normalize().fillna(pd.Timestamp(0)).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    ages = age_at(months, days)
+    out = pd.array(np.where(known, ages, 0), dtype="Int64")
+    out[~known] = pd.NA
+    return pd.Series(out, index=pd.Series(when).index)
 
 
 @dataclass(frozen=True)

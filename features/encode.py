@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from iom_config import IomError
 from iom_contract import (
     CONTACT_OUTCOMES,
     DISCHARGE_REASONS,
@@ -60,7 +61,7 @@ LINKED_COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED_TABLES = ("persons", "offences")
 
 
-class LinkedTablesError(ValueError):
+class LinkedTablesError(IomError, ValueError):
     """A linked table is missing or lacks a column the features need."""
 
 

@@ -1,10 +1,15 @@
 """The partner-record data contract, declared once: a leaf that imports nothing of ours.
 
 Everything that needs the shape of an extract (validator, simulator, linkage, features,
-models, publish, tests) reads it from here.
+models, publish, tests) reads it from here, and the human-readable documents in
+``docs/contract/`` are generated from it (``python -m iom_contract docs/contract``).
 """
 
+from iom_contract._cohort_list import COHORT_LIST_COLUMNS, COHORT_LIST_VERSION, OutputColumn
 from iom_contract._declaration import (
+    AGENCIES,
+    AGENCY_IDS,
+    AGENCY_OF_ID,
     CONTACT_OUTCOMES,
     CONTRACT_VERSION,
     CRN_PATTERN,
@@ -32,6 +37,7 @@ from iom_contract._declaration import (
     TABLES,
     TABLES_BY_NAME,
     TIERS,
+    AgencyId,
     Column,
     DateOrder,
     ForeignKey,
@@ -40,8 +46,14 @@ from iom_contract._declaration import (
     Table,
     table,
 )
+from iom_contract._documents import render_contract_documents, write_contract_documents
 
 __all__ = [
+    "AGENCIES",
+    "AGENCY_IDS",
+    "AGENCY_OF_ID",
+    "COHORT_LIST_COLUMNS",
+    "COHORT_LIST_VERSION",
     "CONTACT_OUTCOMES",
     "CONTRACT_VERSION",
     "CRN_PATTERN",
@@ -69,11 +81,15 @@ __all__ = [
     "TABLES",
     "TABLES_BY_NAME",
     "TIERS",
+    "AgencyId",
     "Column",
     "DateOrder",
     "ForeignKey",
     "Kind",
     "NullWhen",
+    "OutputColumn",
     "Table",
+    "render_contract_documents",
     "table",
+    "write_contract_documents",
 ]

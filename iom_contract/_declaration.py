@@ -3,8 +3,9 @@
 Everything that needs to know the shape of an extract reads it from here: the
 validator (which generates its Great Expectations suites from these objects), the
 simulator (which writes exactly these columns and injects violations of these rules)
-and the tests. The prose original is ``shared/contract/partner-records.md``; where
-they disagree, the prose wins and this module is the bug.
+and the tests; ``docs/contract/partner-records.md`` is generated from it with the
+published prose (``iom_contract._documents``). Where the published contract and this
+module disagree, the published prose wins and this module is the bug.
 """
 
 from __future__ import annotations
@@ -341,3 +342,24 @@ ROW_RULES: dict[str, str] = {
 }
 # Kinds of violation the simulator injects (every row rule except the cascade).
 DIRTY_KINDS: tuple[str, ...] = tuple(r for r in ROW_RULES if r != "parent_rejected")
+
+
+@dataclass(frozen=True)
+class AgencyId:
+    """Where an agency names a person: its table and its identifier column."""
+
+    table: str
+    column: str
+
+
+# "Identifiers: who is who across agencies": each agency's own identifier, in the order
+# the linkage reports them. No key is shared; linkage resolves people across them.
+AGENCY_IDS: dict[str, AgencyId] = {
+    "police": AgencyId("police_nominals", "pnc_id"),
+    "prison": AgencyId("custody_episodes", "noms_id"),
+    "probation": AgencyId("probation_orders", "crn"),
+    "health": AgencyId("health_episodes", "health_id"),
+    "housing": AgencyId("housing_events", "council_id"),
+}
+AGENCIES: tuple[str, ...] = tuple(AGENCY_IDS)
+AGENCY_OF_ID: dict[str, str] = {a.column: agency for agency, a in AGENCY_IDS.items()}

@@ -1,4 +1,4 @@
-"""The scored cohort list for one panel date (``shared/contract/cohort-list.md``).
+"""The scored cohort list for one panel date (``docs/contract/cohort-list.md``).
 
 :func:`build_cohort_list` joins the scores of the panel date with the typologies, the
 agencies that hold records on each person, the expected release of people listed while
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iom_contract import AGENCIES as CONTRACT_AGENCIES
 from iom_panel.decisions import movement
 from models.tiering import TIERS, TieringRule, assign_tiers, rank_by_risk
 from models.typology_naming import UNASSIGNED
@@ -53,7 +54,7 @@ RISK_COLUMNS = ("risk_12m", "risk_12m_low", "risk_12m_high")
 # so the ranks in the file follow the risks in the file exactly (ties by pseudo_id).
 RISK_DECIMALS = 6
 REQUIRED_SCORE_COLUMNS = ("pseudo_id", "as_of_date", *RISK_COLUMNS, "reasons_up", "reasons_down")
-AGENCIES = ("police", "prison", "probation", "health", "housing")
+AGENCIES = CONTRACT_AGENCIES  # the contract declares the agencies once
 
 
 def panel_rows(scores: pd.DataFrame) -> tuple[pd.Timestamp, pd.DataFrame]:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iom_contract import PROVEN_OUTCOMES
+from iom_contract import AGENCIES, AGENCY_IDS, AGENCY_OF_ID, PROVEN_OUTCOMES
 from iom_contract import table as contract_table
 from linkage.decide import decide_links
 from linkage.deterministic import resolve_pnc
@@ -35,17 +35,8 @@ from linkage.standardise import is_in, linkage_keys, recorded_identity
 
 logger = logging.getLogger(__name__)
 
-SOURCES: tuple[str, ...] = ("police", "prison", "probation", "health", "housing")
-"""Agencies, in the order ``sources_linked`` lists them."""
-
-SOURCE_TABLE: dict[str, tuple[str, str]] = {
-    "police": ("police_nominals", "pnc_id"),
-    "prison": ("custody_episodes", "noms_id"),
-    "probation": ("probation_orders", "crn"),
-    "health": ("health_episodes", "health_id"),
-    "housing": ("housing_events", "council_id"),
-}
-"""Agency -> (its table naming the person, its identifier column)."""
+SOURCES: tuple[str, ...] = AGENCIES
+"""Agencies, in the order ``sources_linked`` lists them (the contract's ``AGENCIES``)."""
 
 LINKED_TABLES: dict[str, tuple[str, str, str | None]] = {
     # output name: (contract table, identifier column, opaque row id column)
@@ -58,13 +49,6 @@ LINKED_TABLES: dict[str, tuple[str, str, str | None]] = {
     "housing": ("housing_events", "council_id", None),
 }
 
-_ID_SOURCE = {
-    "noms_id": "prison",
-    "crn": "probation",
-    "health_id": "health",
-    "council_id": "housing",
-    "pnc_id": "police",
-}
 _ROW_ID_PREFIX = {"episode_id": "E", "order_id": "O"}
 # What identifies a custody stay or an order for good: a release date is filled in
 # later, so it must not change the stay's id.
@@ -156,7 +140,7 @@ def link_extract(
     -------
     LinkResult
     """
-    missing = [name for name, _ in SOURCE_TABLE.values() if name not in tables]
+    missing = [a.table for a in AGENCY_IDS.values() if a.table not in tables]
     missing += [spec[0] for spec in LINKED_TABLES.values() if spec[0] not in tables]
     if missing:
         raise KeyError(f"link needs the validated tables {sorted(set(missing))}")
@@ -176,7 +160,7 @@ def link_extract(
     to_link = []
     for source in ("probation", "health", "housing"):
         frame = identities[source]
-        id_col = SOURCE_TABLE[source][1]
+        id_col = AGENCY_IDS[source].column
         if source == "probation":
             frame = frame[is_in(frame["crn"], unresolved_crn)]
         to_link.append(
@@ -415,7 +399,7 @@ def _persons(
             ("housing", identities["housing"]),
         )
     ):
-        id_col = SOURCE_TABLE[source][1]
+        id_col = AGENCY_IDS[source].column
         keys = pd.MultiIndex.from_arrays([pd.Series(source, index=frame.index), frame[id_col]])
         attrs = pd.DataFrame(
             {
@@ -461,7 +445,7 @@ def _linked_table(
     table_name, id_col, row_id = LINKED_TABLES[name]
     spec = contract_table(table_name)
     rows = tables[table_name]
-    source = _ID_SOURCE[id_col]
+    source = AGENCY_OF_ID[id_col]
     ids = index.loc[index["source"] == source].set_index("source_id")["pseudo_id"]
     out = pd.DataFrame({"pseudo_id": rows[id_col].map(ids).astype("str")})
     if row_id is not None:

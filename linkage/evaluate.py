@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from iom_contract import AGENCY_IDS
 from linkage.params import LinkParams
 from linkage.standardise import is_in
 
@@ -37,13 +38,6 @@ PROBABILITY_BINS: tuple[float, ...] = (
 )
 QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9)
 LINKED_SOURCES: tuple[str, ...] = ("prison", "probation", "health", "housing")
-_ID_COLUMN = {
-    "police": ("police_nominals", "pnc_id"),
-    "prison": ("custody_episodes", "noms_id"),
-    "probation": ("probation_orders", "crn"),
-    "health": ("health_episodes", "health_id"),
-    "housing": ("housing_events", "council_id"),
-}
 
 
 def _counts(series: pd.Series) -> dict[str, int]:
@@ -197,7 +191,7 @@ def linkage_metrics(
     by_source = decisions.groupby("source", sort=True)
     unlinked: dict[str, Any] = {}
     for source, name in (("health", "health"), ("housing", "housing")):
-        table_name, id_col = _ID_COLUMN[source]
+        table_name, id_col = AGENCY_IDS[source].table, AGENCY_IDS[source].column
         rows = tables[table_name]
         kept = len(linked[name])
         unlinked[source] = {
@@ -282,6 +276,6 @@ def linkage_metrics(
         "unlinked": unlinked,
     }
     if truth is not None:
-        present = {s: tables[t][c].dropna().drop_duplicates() for s, (t, c) in _ID_COLUMN.items()}
+        present = {s: tables[a.table][a.column].dropna().drop_duplicates() for s, a in AGENCY_IDS.items()}
         metrics["truth"] = truth_metrics(index, truth, present)
     return metrics

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from iom_config import IomError
 from linkage.params import LinkParams
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ _HOW_TO_PROVIDE = (
 )
 
 
-class PseudonymKeyError(RuntimeError):
+class PseudonymKeyError(IomError, RuntimeError):
     """No usable pseudonymisation key was provided."""
 
 

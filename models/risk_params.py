@@ -98,7 +98,7 @@ class TrainParams(RiskModelParams, StageParams):
         Seeds every random draw (xgboost row/column sampling, bootstrap): the
         estimator's ``random_state``.
     register_name
-        MLflow registered model name; ``log_mlflow`` turns MLflow logging off.
+        MLflow registered model name (``mlflow.log`` in params.yaml turns MLflow off).
     """
 
     train_end: dt.date
@@ -112,7 +112,6 @@ class TrainParams(RiskModelParams, StageParams):
     capacity: int = Field(default=100, ge=1)
     seed: int = 20261031
     register_name: str = "iom-risk"
-    log_mlflow: bool = True
 
     def estimator_params(self) -> dict[str, object]:
         """The :class:`RiskModelParams` fields, as ``RiskModel`` keyword arguments."""

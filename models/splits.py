@@ -26,11 +26,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from iom_config import IomError
+
 Block = Literal["train", "valid", "calib", "test"]
 BLOCKS: tuple[Block, ...] = ("train", "valid", "calib", "test")
 
 
-class SplitError(ValueError):
+class SplitError(IomError, ValueError):
     """The declared split windows cannot be drawn from the available as-of dates."""
 
 

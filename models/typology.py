@@ -109,7 +109,7 @@ class TypologyParams(StageParams):
         default=None, description="last training as-of date (YYYY-MM-DD); null = last labelled date"
     )
     k_min: int = Field(default=8, ge=1)
-    k_max: int = Field(default=12, ge=1)
+    k_max: int = Field(default=14, ge=1)
     var_floor: float = Field(default=0.3, gt=0)
     alpha: float = Field(default=1.0, ge=0)
     n_init: int = Field(default=3, ge=1)
@@ -120,7 +120,7 @@ class TypologyParams(StageParams):
     min_typology_stability: float = Field(default=0.75, ge=0, le=1)
     min_typology_separation: float = Field(default=0.7, ge=0, le=1)
     n_null: int = Field(default=1, ge=0)
-    unassigned_below: float = Field(default=0.5, ge=0, le=1)
+    unassigned_below: float = Field(default=0.6, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
     fit_sample: int | None = Field(default=25_000, ge=100)
     pool_history: bool = False
@@ -130,7 +130,6 @@ class TypologyParams(StageParams):
     person_rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_PERSON_RULES))
     n_jobs: int = Field(default=1, ge=1)
     seed: int = 42
-    log_mlflow: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> TypologyParams:
@@ -147,6 +146,8 @@ class TypologyParams(StageParams):
             pd.Timestamp(v)
         return v
 
+    # The one source of the typology defaults: TypologyModel's __init__ takes its
+    # defaults from these fields (``_DEFAULTS`` below), and params.yaml repeats them.
     def estimator(self) -> TypologyModel:
         """A :class:`TypologyModel` with these settings."""
         return TypologyModel(
@@ -173,6 +174,9 @@ class TypologyParams(StageParams):
             n_jobs=self.n_jobs,
             random_state=self.seed,
         )
+
+
+_DEFAULTS = TypologyParams()
 
 
 def typology_inputs(features: pd.DataFrame) -> pd.DataFrame:
@@ -353,6 +357,9 @@ class TypologyModel(ClusterMixin, BaseEstimator):
 
     Parameters
     ----------
+    (Defaults are :class:`TypologyParams`'s, the one source; ``rules=None`` means
+    its default rules, and ``random_state`` keeps scikit-learn's ``None``.)
+
     k_min, k_max
         Bounds on the number of clusters.
     var_floor, alpha, n_init, max_iter, tol
@@ -439,27 +446,27 @@ class TypologyModel(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        k_min: int = 8,
-        k_max: int = 12,
-        var_floor: float = 0.3,
-        alpha: float = 1.0,
-        n_init: int = 3,
-        max_iter: int = 500,
-        tol: float = 1e-6,
-        n_bootstrap: int = 3,
-        min_stability: float = 0.85,
-        min_typology_stability: float = 0.75,
-        min_typology_separation: float = 0.7,
-        n_null: int = 1,
-        unassigned_below: float = 0.5,
-        general_max_offending_ratio: float = 1.0,
-        fit_sample: int | None = 25_000,
-        pool_history: bool = False,
-        adapt_priors: bool = False,
-        adapt_pseudo_count: float = 100.0,
+        k_min: int = _DEFAULTS.k_min,
+        k_max: int = _DEFAULTS.k_max,
+        var_floor: float = _DEFAULTS.var_floor,
+        alpha: float = _DEFAULTS.alpha,
+        n_init: int = _DEFAULTS.n_init,
+        max_iter: int = _DEFAULTS.max_iter,
+        tol: float = _DEFAULTS.tol,
+        n_bootstrap: int = _DEFAULTS.n_bootstrap,
+        min_stability: float = _DEFAULTS.min_stability,
+        min_typology_stability: float = _DEFAULTS.min_typology_stability,
+        min_typology_separation: float = _DEFAULTS.min_typology_separation,
+        n_null: int = _DEFAULTS.n_null,
+        unassigned_below: float = _DEFAULTS.unassigned_below,
+        general_max_offending_ratio: float = _DEFAULTS.general_max_offending_ratio,
+        fit_sample: int | None = _DEFAULTS.fit_sample,
+        pool_history: bool = _DEFAULTS.pool_history,
+        adapt_priors: bool = _DEFAULTS.adapt_priors,
+        adapt_pseudo_count: float = _DEFAULTS.adapt_pseudo_count,
         rules: Rules | None = None,
         person_rules: Rules | None = None,
-        n_jobs: int = 1,
+        n_jobs: int = _DEFAULTS.n_jobs,
         random_state: int | None = None,
     ) -> None:
         self.k_min = k_min

@@ -38,7 +38,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from fairness.audit import FairnessAudit, audit_fairness, metric_token
-from fairness.groups import age_at, build_groups
+from fairness.groups import build_groups
 from fairness.measures import CALIBRATION_MEASURE
 from fairness.params import FairnessParams
 from fairness.report import RenderedReport, ReportSection, gate_summary, render_report
@@ -51,9 +51,11 @@ from fairness.verdicts import (
     verdict_counts,
     write_verdicts,
 )
+from features.cohort import age_on_dates
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, ParamsError, load_params, read_params
 from models.tiering import TieringRule, assign_tiers
+from pipelines.tracking import mlflow_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +197,7 @@ def audit_overrides(
     d = decisions.reset_index(drop=True)
     d = d.assign(as_of_date=pd.to_datetime(d["panel_date"]).astype("datetime64[ms]"))
     birth = d["pseudo_id"].map(persons.drop_duplicates("pseudo_id").set_index("pseudo_id")["birth_month"])
-    rows = d.assign(age=age_at(birth, d["as_of_date"]))
+    rows = d.assign(age=age_on_dates(birth, d["as_of_date"]))
     suggested = d["suggested_tier"].astype(str).map(TIER_ORDER).to_numpy(dtype=np.float64)
     decided = d["decided_tier"].astype(str).map(TIER_ORDER).to_numpy(dtype=np.float64)
     selected = {
@@ -617,14 +619,18 @@ def run(
     metrics.parent.mkdir(parents=True, exist_ok=True)
     metrics.write_text(json.dumps(headline, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     artifacts.append(metrics)
-    run_id = log_audit_run(
-        result,
-        mlflow_headline(test_audit, verdicts, params.gated_measures),
-        verdicts,
-        full_table(audits),
-        params,
-        rule,
-        artifacts,
+    run_id = (
+        log_audit_run(
+            result,
+            mlflow_headline(test_audit, verdicts, params.gated_measures),
+            verdicts,
+            full_table(audits),
+            params,
+            rule,
+            artifacts,
+        )
+        if mlflow_enabled(Path(params_path))
+        else None
     )
     logger.info(
         "fairness audit: gate %s (%d flagged), MLflow run %s", gate["status"], len(gate["flagged"]), run_id

@@ -3,6 +3,10 @@
 Each subcommand is a thin shell: it parses options, configures logging, and calls the
 stage's ``run`` in ``pipelines/<stage>.py``. Heavy imports happen inside the commands so
 that ``iom --help`` is instant.
+
+Expected failures (``iom_config.IomError``: bad params, a broken contract, a missing
+key; and a missing input file) print one message and exit with status 2; ``iom --debug``
+shows the traceback too. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,16 +29,17 @@ app = typer.Typer(
 )
 
 ParamsOpt = Annotated[Path, typer.Option("--params", help="The params file with one section per stage.")]
-TrackOpt = Annotated[
-    bool, typer.Option("--mlflow/--no-mlflow", help="Record the stage's aggregate metrics in MLflow.")
-]
+EXIT_USER_ERROR = 2
+_debug = False
 
 
 def _track(stage: str, manifest: Path, metrics: Path, params_path: Path, sections: tuple[str, ...]) -> None:
-    """Log a finished stage's metrics to MLflow (aggregates only)."""
+    """Log a finished stage's metrics to MLflow (aggregates only), unless ``mlflow.log`` is false."""
     from iom_config import read_params
-    from pipelines.tracking import area_of, log_stage_run
+    from pipelines.tracking import area_of, log_stage_run, mlflow_enabled
 
+    if not mlflow_enabled(params_path):
+        return
     raw = read_params(params_path)
     run_id = log_stage_run(stage, area_of(manifest), metrics, {s: raw.get(s) for s in sections})
     logging.getLogger("iom").info("MLflow run %s (stage %s)", run_id, stage)
@@ -52,9 +58,16 @@ def _point_panel_alias(name: str, version: str) -> None:
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an expected error too (implies -v).")
+    ] = False,
 ) -> None:
     """Configure logging for every subcommand (modules never configure it themselves)."""
     from rich.logging import RichHandler
+
+    global _debug
+    _debug = debug
+    verbose = verbose or debug
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     # MLflow installs its own handler; keep its start-up chatter out of stage logs.
@@ -112,7 +125,6 @@ def simulate(
     metrics: Annotated[Path, typer.Option(help="Summary figures JSON.")] = Path("metrics/simulation.json"),
     params: ParamsOpt = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    mlflow: TrackOpt = True,
 ) -> None:
     """Simulate a multi-agency partner-record extract (and its truth sidecar in DIR/_truth/)."""
     from pipelines import simulate as stage
@@ -133,8 +145,7 @@ def simulate(
         progress=progress,
         metrics=metrics,
     )
-    if mlflow:
-        _track("simulate", written / "manifest.json", metrics, params, ("simulate",))
+    _track("simulate", written / "manifest.json", metrics, params, ("simulate",))
 
 
 @app.command()
@@ -152,14 +163,12 @@ def validate(
         "reports/validation"
     ),
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Validate an extract against the data contract; quarantine bad rows with their reasons."""
     from pipelines import validate as stage
 
     stage.run(extract, out, metrics, docs, params)
-    if mlflow:
-        _track("validate", out / "manifest.json", metrics, params, ("validate",))
+    _track("validate", out / "manifest.json", metrics, params, ("validate",))
 
 
 @app.command()
@@ -175,7 +184,6 @@ def link(
         Path | None, typer.Option(help="Clerical decisions folder (default: params link.decisions_dir).")
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Resolve people across agencies (pnc_id, then Splink on personal details) and pseudonymise."""
     from linkage.review import ReviewFileError
@@ -186,8 +194,7 @@ def link(
     except ReviewFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    if mlflow:
-        _track("link", validated / "manifest.json", metrics, params, ("link",))
+    _track("link", validated / "manifest.json", metrics, params, ("link",))
 
 
 @app.command()
@@ -201,14 +208,12 @@ def features(
     ),
     metrics: Annotated[Path, typer.Option(help="Feature metrics JSON.")] = Path("metrics/features.json"),
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Build leakage-free features and labels for every as-of date and the panel date."""
     from pipelines import features as stage
 
     stage.run(linked, manifest, out, metrics, params)
-    if mlflow:
-        _track("features", manifest, metrics, params, ("features",))
+    _track("features", manifest, metrics, params, ("features",))
 
 
 TruthOpt = Annotated[
@@ -359,12 +364,13 @@ def card(
         "reports/drift/drift.json"
     ),
     out: Annotated[Path, typer.Option(help="Folder for the model card.")] = Path("reports/card"),
-    mlflow: TrackOpt = True,
+    params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Render the model card and write the registered version's description in MLflow."""
     from pipelines import card as stage
+    from pipelines.tracking import mlflow_enabled
 
-    stage.run(model, model_reports, verdicts, drift, out, track=mlflow)
+    stage.run(model, model_reports, verdicts, drift, out, track=mlflow_enabled(params))
 
 
 @app.command()
@@ -386,20 +392,21 @@ def publish(
         Path | None, typer.Option(help="Publish metrics JSON (default: publish.json in --out).")
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
-    mlflow: TrackOpt = True,
 ) -> None:
     """Publish the scored cohort list and the panel pack for the tiering meeting."""
     from pipelines import publish as stage
+    from pipelines.tracking import mlflow_enabled
 
     # A monthly publish writes its metrics beside its list, never over the pipeline's
     # DVC-tracked metrics/publish.json (dvc.yaml passes --metrics explicitly).
     metrics = out / "publish.json" if metrics is None else metrics
     result = stage.run(model, typology, linked, reid, fairness, out, reid_out, metrics, params)
-    if mlflow and result.get("model_name"):  # alias `panel`: the version that scored this list
+    # alias `panel`: the version that scored this list
+    if mlflow_enabled(params) and result.get("model_name"):
         _point_panel_alias(str(result["model_name"]), str(result["model_version"]))
     # The area's name comes from the validated manifest, beside the linked tables.
     manifest = linked.parent / "validated" / "manifest.json"
-    if mlflow and manifest.exists():
+    if manifest.exists():
         _track("publish", manifest, metrics, params, ("publish",))
 
 
@@ -453,5 +460,31 @@ def simulate_review(
     typer.echo(f"filled in {n} of {len(filled)} decisions in {review_file}; record them with `iom review`")
 
 
+def _user_message(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError) and not _is_iom_error(exc) and exc.filename:
+        return (
+            f"{exc.filename}: no such file or folder. It is an input of this stage: run the stages "
+            "before it first (`dvc repro` runs them in order), or check the path given."
+        )
+    return str(exc)
+
+
+def _is_iom_error(exc: BaseException) -> bool:
+    from iom_config import IomError
+
+    return isinstance(exc, IomError)
+
+
+def main() -> None:
+    """The ``iom`` entry point: run a subcommand; an expected error is one message and status 2."""
+    try:
+        app()
+    except Exception as exc:
+        if _debug or not (_is_iom_error(exc) or isinstance(exc, FileNotFoundError)):
+            raise
+        print(f"error: {_user_message(exc)}\n(run `iom --debug ...` for the traceback)", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

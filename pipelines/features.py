@@ -20,7 +20,7 @@ from rich.progress import track
 from features import FeatureParams, default_as_of_dates, feature_names, iter_features
 from features.asof import records_start
 from features.encode import LINKED_COLUMNS, REQUIRED_TABLES
-from features.partitions import PARTITION_PREFIX, partition_path
+from features.partitions import PARTITION_PREFIX, write_partition
 from iom_config import DEFAULT_PARAMS, load_params
 
 logger = logging.getLogger(__name__)
@@ -120,9 +120,7 @@ def run(
     per_date: dict[str, dict[str, Any]] = {}
     stream = iter_features(tables, dates, params, extract_date)
     for as_of, frame in track(stream, total=len(dates), description="features", transient=True):
-        path = partition_path(out, as_of)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
+        write_partition(frame, out, as_of)
         per_date[as_of.date().isoformat()] = _date_metrics(frame)
         logger.info("as of %s: %d rows", as_of.date(), len(frame))
 

@@ -18,20 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_contract import TABLES
+from iom_io import private_dir, private_file, write_parquet
 from linkage import LinkParams, link_extract, resolve_key
 from linkage.review import LEDGER_COLUMNS, ReviewFileError, empty_ledger, merge_decisions, parse_review_file
 from validation.params import ValidateParams
@@ -46,9 +41,6 @@ DECISIONS = "decisions.csv"
 TRUTH_IDENTITIES = Path("_truth") / "identities.parquet"
 # Spreadsheets (Excel above all) read a CSV as UTF-8 only when it starts with a BOM.
 CSV_ENCODING = "utf-8-sig"
-
-PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
 
 
 def read_validated(validated: Path) -> dict[str, pd.DataFrame]:
@@ -70,44 +62,6 @@ def read_truth(extract: Path) -> pd.DataFrame | None:
         return None
     logger.info("simulated extract: measuring linkage against %s", path)
     return pd.read_parquet(path, columns=["person_id", "source", "source_id"])
-
-
-@contextmanager
-def private_file(path: Path, mode: str = "wb", encoding: str = "utf-8") -> Iterator[IO[Any]]:
-    """Write ``path`` atomically, mode 0600 from creation (never readable by others, not even briefly).
-
-    The content goes to a temporary file (0600) beside ``path``, which replaces
-    ``path`` only once fully written: a crash leaves the old file, never half a file.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, PRIVATE_FILE_MODE)  # mkstemp makes 0600; say so rather than rely on it
-        with os.fdopen(
-            fd, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else ""
-        ) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) and restrict it to its owner (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, PRIVATE_DIR_MODE)
-
-
-def write_parquet(frame: pd.DataFrame, path: Path, private: bool = False) -> None:
-    """Write a table as Parquet (mode 0600 when ``private``)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if private:
-        with private_file(path) as f:
-            pq.write_table(table, f)
-    else:
-        pq.write_table(table, path)
 
 
 def run(

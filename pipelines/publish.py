@@ -3,7 +3,7 @@
 Reads the model's scores at the panel date (``model_dir/scores.parquet`` and
 ``registration.json``, from ``iom train`` or ``iom score``), the typologies, the linked
 persons, custody episodes and earlier panels' decisions, and the fairness audit's gate
-result. Writes (``shared/contract/cohort-list.md``):
+result. Writes (``docs/contract/cohort-list.md``):
 
 - ``out/cohort_list.csv`` and ``out/panel_pack.html`` (the panel's copy: pseudonymous);
 - ``reid_out/reid_key.csv``: each listed person's source identifiers, for the data
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from pydantic import Field
 from fairness.gate import enforce, uncovered_measures
 from features.catalogue import DEFAULT_HISTORY_MONTHS
 from iom_config import DEFAULT_PARAMS, StageParams, load_params, read_params
+from iom_contract import AGENCY_IDS
+from iom_io import write_private_text
 from iom_panel.changes import archive_list, data_freshness, left_list, read_previous_list, what_changed
 from iom_panel.cohort import build_cohort_list, format_cohort_csv, stands_out, summarise_cohort
 from iom_panel.decisions import override_history, override_rates, previous_panel, read_decisions
@@ -42,13 +43,7 @@ from models.typology_naming import SEED_TYPOLOGIES
 logger = logging.getLogger(__name__)
 
 # Source -> the contract's identifier column (the re-identification key's columns).
-ID_COLUMNS: dict[str, str] = {
-    "police": "pnc_id",
-    "prison": "noms_id",
-    "probation": "crn",
-    "health": "health_id",
-    "housing": "council_id",
-}
+ID_COLUMNS: dict[str, str] = {agency: a.column for agency, a in AGENCY_IDS.items()}
 
 
 class PublishParams(StageParams):
@@ -144,16 +139,6 @@ def reid_key(index: pd.DataFrame, listed: pd.Series) -> pd.DataFrame:
     wide = wide.reindex(columns=list(ID_COLUMNS.values()))
     out = pd.DataFrame({"pseudo_id": listed.to_numpy()}).join(wide, on="pseudo_id")
     return out.fillna("")
-
-
-def write_private(text: str, path: Path) -> None:
-    """Write ``text`` to ``path`` readable by the owner alone (folder 0700, file 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
 
 
 LINKED_TABLES = ("offences", "custody", "orders", "contacts", "assessments", "health", "housing")
@@ -352,7 +337,9 @@ def run(
         logger.info("kept this list for the next panel's comparison: %s", kept)
 
     index = pd.read_parquet(Path(reid) / "person_index.parquet", columns=["pseudo_id", "source", "source_id"])
-    write_private(reid_key(index, cohort["pseudo_id"]).to_csv(index=False), Path(reid_out) / "reid_key.csv")
+    write_private_text(
+        reid_key(index, cohort["pseudo_id"]).to_csv(index=False), Path(reid_out) / "reid_key.csv"
+    )
 
     metrics = out / "publish.json" if metrics is None else Path(metrics)
     metrics.parent.mkdir(parents=True, exist_ok=True)

@@ -27,14 +27,15 @@ import pandas as pd
 
 from features import FeatureParams
 from features.build import build_features_at
-from features.partitions import partition_path
+from features.partitions import write_partition
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_io import write_parquet
 from models.risk import RiskModel, feature_columns, protected_dummies
 from models.risk_params import TrainParams
 from models.risk_train import score_panel
 from pipelines import link, validate
 from pipelines.features import read_extract_date, read_linked
-from pipelines.train import AREA, write_parquet
+from pipelines.train import AREA
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +158,9 @@ def run(
         params_path,
     )
     frame = panel_features(work / "linked", work / "validated" / "manifest.json", panel_date, params_path)
-    part = partition_path(
-        work / "features", pd.Timestamp(frame["as_of_date"].iloc[0]) if len(frame) else pd.Timestamp(0)
+    write_partition(
+        frame, work / "features", pd.Timestamp(frame["as_of_date"].iloc[0]) if len(frame) else pd.Timestamp(0)
     )
-    part.parent.mkdir(parents=True, exist_ok=True)
-    write_parquet(frame, part)
 
     configure_mlflow(AREA)
     model, record = fetch_model(train_params.register_name, model_version, work / "model")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from iom_config import load_params, parse_params, read_params
+from iom_io import write_parquet
 from simulator import SimulateParams, simulate_extract
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def write_decisions(cohort_list: Path, earlier: Path, extract: Path, seed: int, 
     if fmt == "csv":
         (extract / "panel_decisions.csv").write_bytes(csv_bytes(format_table(decisions, "panel_decisions")))
     else:
-        decisions.to_parquet(extract / "panel_decisions.parquet", index=False)
+        write_parquet(decisions, extract / "panel_decisions.parquet")
     manifest["row_counts"] = dict(
         sorted({**manifest["row_counts"], "panel_decisions": len(decisions)}.items())
     )

@@ -1,9 +1,10 @@
 """MLflow defaults for the whole project, fixed in one place.
 
-Tracking goes to ``sqlite:///mlflow.db`` at the repository root unless
-``MLFLOW_TRACKING_URI`` is set; artifacts go to ``mlartifacts/`` beside it; every stage's
-run goes to the experiment ``iom/<area>`` named after the extract's ``area`` (its
-manifest), tagged so that MLflow's UI opens it on its runs.
+Tracking goes to ``sqlite:///mlflow.db`` at the root of the project being run (the DVC
+root above the working directory, ``iom_config.project_root``; never where the code is
+installed) unless ``MLFLOW_TRACKING_URI`` is set; artifacts go to ``mlartifacts/`` beside
+it; every stage's run goes to the experiment ``iom/<area>`` named after the extract's
+``area`` (its manifest), tagged so that MLflow's UI opens it on its runs.
 """
 
 from __future__ import annotations
@@ -15,13 +16,35 @@ import re
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "mlflow.db"
+from iom_config import StageParams, parse_params, project_root, read_params
+
+DEFAULT_DB_NAME = "mlflow.db"
+
+
+def default_store() -> Path:
+    """The project's own SQLite store: ``mlflow.db`` at the root of the project being run."""
+    return project_root() / DEFAULT_DB_NAME
+
+
+class TrackingParams(StageParams):
+    """The ``mlflow:`` section of params.yaml: the project's one MLflow switch."""
+
+    log: bool = True
+
+
+def mlflow_enabled(params_path: Path) -> bool:
+    """Whether stages record runs in MLflow: ``mlflow.log`` in params.yaml (true when absent).
+
+    The one switch for every stage (the stage-run metrics, the typology run, the risk
+    model's registration, the fairness audit run).
+    """
+    section = read_params(params_path).get("mlflow") or {}
+    return parse_params(section, TrackingParams, where=f"{params_path} [mlflow]").log
 
 
 def tracking_uri() -> str:
-    """The tracking URI in force: ``MLFLOW_TRACKING_URI`` or the repository's SQLite store."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    """The tracking URI in force: ``MLFLOW_TRACKING_URI`` or the project's SQLite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{default_store()}"
 
 
 def experiment_name(area: str) -> str:

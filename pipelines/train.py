@@ -15,7 +15,7 @@ fits :class:`models.RiskModel` and the baselines on the temporal split declared 
 ``metrics/model.json`` holds the headline figures only (``dvc metrics show``).
 
 The model is logged to MLflow and registered as ``train.register_name`` unless
-``train.log_mlflow`` is false.
+``mlflow.log`` is false.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pandas as pd
 from features import FeatureParams
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_io import write_parquet
 from models.baselines import oracle_risk
 from models.card_evidence import evidence_markdown, load_comparison
 from models.explain import plot_global
@@ -40,6 +41,7 @@ from models.risk_mlflow import registration_record
 from models.risk_params import TrainParams
 from models.risk_train import MODEL_NAMES, TrainResult, model_matrix, train_and_evaluate
 from models.splits import plot_split
+from pipelines.tracking import mlflow_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -142,14 +144,20 @@ def _log_run(result: TrainResult, params: TrainParams, metrics: Path, reports: P
 
 
 def register(
-    result: TrainResult, params: TrainParams, out: Path, metrics: Path, reports: Path, area: str = AREA
+    result: TrainResult,
+    params: TrainParams,
+    out: Path,
+    metrics: Path,
+    reports: Path,
+    area: str = AREA,
+    log_mlflow: bool = True,
 ) -> dict[str, Any]:
     """Register the saved model (or reuse the version with its fingerprint); the record."""
     fingerprint = model_fingerprint(out)
     # The last as-of date whose rows grew the trees (the validation dates too when refitted).
     seen = result.split.valid if params.refit_on_valid and result.split.valid else result.split.train
     trained_on = seen[-1].date().isoformat()
-    if not params.log_mlflow:
+    if not log_mlflow:
         return registration_record(params.register_name, "unregistered", None, fingerprint, trained_on, None)
     from models.risk_mlflow import register_model
     from pipelines.tracking import configure_mlflow
@@ -185,11 +193,6 @@ def write_evaluation(result: TrainResult, params: TrainParams, path: Path) -> Pa
     }
     path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return path
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Parquet written the same way every time (fixed engine, compression, no index)."""
-    frame.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
 
 
 def run(
@@ -232,7 +235,15 @@ def run(
     write_evaluation(result, params, reports / "evaluation.json")
     from pipelines.tracking import area_near
 
-    record = register(result, params, out, metrics, reports, area_near(Path(persons).parent, AREA))
+    record = register(
+        result,
+        params,
+        out,
+        metrics,
+        reports,
+        area_near(Path(persons).parent, AREA),
+        log_mlflow=mlflow_enabled(params_path),
+    )
     (out / "registration.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     logger.info(
         "model %s v%s (fingerprint %s)", record["name"], record["version"], record["fingerprint"][:12]

@@ -20,6 +20,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_io import write_parquet
 from models.typology import (
     TypologyModel,
     TypologyParams,
@@ -29,6 +30,7 @@ from models.typology import (
     select_training_rows,
 )
 from models.typology_naming import PANEL_LABELS, SEED_TYPOLOGIES, TYPOLOGY_LABELS, UNASSIGNED
+from pipelines.tracking import mlflow_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +233,7 @@ def run(
         when either is missing.
     experiment
         MLflow experiment suffix (``iom/<experiment>``); the run is skipped when
-        ``typology.log_mlflow`` is false.
+        ``mlflow.log`` is false.
     """
     params = load_params("typology", TypologyParams, params_path)
     frame = read_features(features)
@@ -245,7 +247,7 @@ def run(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    assigned[list(OUTPUT_COLUMNS)].to_parquet(out / "typology.parquet", index=False)
+    write_parquet(assigned[list(OUTPUT_COLUMNS)], out / "typology.parquet")
     save_model(model, out / "model.json")
     # What the panel pack shows about the typologies as a whole (plain fields).
     structure = {
@@ -274,7 +276,7 @@ def run(
         json.dumps(result, indent=2, sort_keys=True, default=_jsonable) + "\n", encoding="utf-8"
     )
 
-    if params.log_mlflow:
+    if mlflow_enabled(Path(params_path)):
         from pipelines.tracking import area_near  # the extract's experiment, iom/<area>
 
         _log_mlflow(

@@ -7,6 +7,16 @@ from pathlib import Path
 
 import pytest
 
+# Tests that need the small simulated area run through the stages (``small_pipeline``,
+# minutes of set-up) are slow: ``make test-fast`` leaves them to ``make test``.
+SLOW_FIXTURES = frozenset({"small_pipeline", "small_model"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -68,3 +78,36 @@ def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         params_path,
     )
     return paths
+
+
+@pytest.fixture(scope="session")
+def small_model(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The small area's risk model, trained and registered once a session (the session's MLflow store).
+
+    Quicker than the real settings (2 bootstrap refits, at most 300 trees): the same code
+    paths. Laid out as ``root/a/{model, metrics/model.json, reports}`` beside the
+    ``params.yaml`` it was trained with; tests must not write into ``root/a``.
+    """
+    import yaml
+
+    from pipelines import train
+
+    root = tmp_path_factory.mktemp("small_model")
+    params = yaml.safe_load(small_pipeline["params"].read_text())
+    params["train"].update({"n_bootstrap": 2, "n_estimators": 300})
+    params["mlflow"] = {"log": True}
+    params_path = root / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    run = root / "a"
+    paths = {"out": run / "model", "metrics": run / "metrics" / "model.json", "reports": run / "reports"}
+    train.run(
+        small_pipeline["features"],
+        small_pipeline["linked"] / "persons.parquet",
+        paths["out"],
+        paths["metrics"],
+        paths["reports"],
+        params_path,
+        truth_dir=small_pipeline["truth"],
+        reid=small_pipeline["reid"],
+    )
+    return {"root": root, "params": params_path, **paths}

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from features.partitions import read_features
+
 ROOT = Path(__file__).resolve().parent.parent
 COPY = [
     "dvc.yaml",
@@ -32,6 +34,7 @@ COPY = [
     "iom_panel",
     "iom_contract",
     "iom_config",
+    "iom_io",
     "vendor",
 ]
 STAGES = ("simulate", "validate", "link", "features", "typology", "train", "audit", "publish")
@@ -112,7 +115,7 @@ def test_outputs_are_deterministic(repo: Path, first_run: str) -> None:
 
 def test_label_rate_matches_the_oracle_within_sampling_error(repo: Path, first_run: str) -> None:
     """The pipeline's label and the simulator's oracle mean the same thing."""
-    feats = pd.concat(pd.read_parquet(p) for p in (repo / "data" / "features").glob("as_of_date=*/*.parquet"))
+    feats = read_features(repo / "data" / "features")
     feats = feats[feats["label_complete"]]
     index = pd.read_parquet(repo / "data" / "reid" / "person_index.parquet")
     truth = repo / "data" / "extract" / "_truth"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from validation.errors import TABLE_RULES, ExtractError, Problem
+from validation.errors import TABLE_RULES, ExtractError, ExtractNotFoundError, Problem
 from validation.params import ValidateParams
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "TABLE_RULES",
     "ExtractError",
+    "ExtractNotFoundError",
     "Problem",
     "ValidateParams",
     "ValidationResult",

@@ -17,7 +17,7 @@ from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from iom_contract import REQUIRED_TABLES, ROW_RULES, TABLES, TABLES_BY_NAME, Table
-from validation.errors import ExtractError, Problem
+from validation.errors import ExtractError, ExtractNotFoundError, Problem
 from validation.params import ValidateParams
 from validation.parsing import arrow_text, parse_table
 from validation.quarantine import SOURCE_ROW, describe_failures, failures_from_results, quoted, split_rows
@@ -114,8 +114,10 @@ def _parents_first(tables: list[Table]) -> list[Table]:
 
 def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
     """Read the manifest and every table as text; raise ``ExtractError`` with all
-    table-level problems found."""
+    table-level problems found (``ExtractNotFoundError`` when there is no such folder)."""
     extract_dir = Path(extract_dir)
+    if not extract_dir.is_dir():
+        raise ExtractNotFoundError(extract_dir)
     manifest, raw_manifest, problems = read_manifest(extract_dir)
     tables: dict[str, RawTable] = {}
     for table in TABLES:

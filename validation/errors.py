@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from iom_config import IomError
+
 # Table-level rules: any of these stops the stage before a single row is validated,
 # because the extract as a whole cannot be trusted (row-level rules are in
 # ``iom_contract.ROW_RULES``).
@@ -56,7 +58,7 @@ class Problem:
         return f"{where} [{self.rule}, {self.count}]{example}: {self.message}"
 
 
-class ExtractError(Exception):
+class ExtractError(IomError):
     """The extract fails table-level checks; ``problems`` lists every one found.
 
     ``str(err)`` is a single message, readable without the traceback, that names
@@ -81,3 +83,19 @@ class ExtractError(Exception):
 
     def __str__(self) -> str:
         return self._message()
+
+
+class ExtractNotFoundError(IomError, FileNotFoundError):
+    """The extract folder does not exist (a mistyped path, an unmounted share)."""
+
+    def __init__(self, extract_dir: Path) -> None:
+        self.extract_dir = Path(extract_dir)
+        what = "is a file, not a folder" if self.extract_dir.exists() else "no such folder"
+        super().__init__(
+            f"The extract folder {self.extract_dir} was not found ({what}). Check the path given "
+            "with --extract or as validate.extract in params.yaml (relative paths start from the "
+            "project folder), and that the share holding it is mounted."
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])

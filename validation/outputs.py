@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from iom_contract import TABLES_BY_NAME
+from iom_io import write_parquet
 from validation.core import ValidationResult
 from validation.datadocs import render_data_docs
 from validation.quarantine import empty_rejects
@@ -44,12 +45,12 @@ def write_validation_outputs(
     out_dir = Path(out_dir)
     (out_dir / REJECTS_DIR).mkdir(parents=True, exist_ok=True)
     for name, frame in result.accepted.items():
-        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
+        write_parquet(frame, out_dir / f"{name}.parquet")
     for name in result.accepted:
         rejects = result.rejects.get(name)
         if rejects is None:
             rejects = empty_rejects(TABLES_BY_NAME[name])
-        rejects.to_parquet(out_dir / REJECTS_DIR / f"{name}.parquet", index=False)
+        write_parquet(rejects, out_dir / REJECTS_DIR / f"{name}.parquet")
     (out_dir / "manifest.json").write_text(
         json.dumps(result.manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -205,3 +205,17 @@ def test_output_columns_and_order():
     assert str(f["as_of_date"].dtype) == "datetime64[ms]"
     assert str(f["release_due"].dtype) == "datetime64[ms]"
     assert "sex" not in f.columns and "ethnicity" not in f.columns
+
+
+def test_age_on_dates_is_the_same_rule_for_datetime_columns():
+    """The audit's ages (datetime columns) follow the one rule: 17 until the birth month ends."""
+    from features.cohort import age_on_dates
+
+    born = pd.Series(pd.to_datetime(["2006-03-01", "2006-03-01", "2006-04-01", None]))
+    when = pd.Series(
+        pd.to_datetime(["2024-03-31", "2024-03-15", "2024-03-31", "2024-03-31"]), index=[5, 6, 7, 8]
+    )
+    ages = age_on_dates(born, when)
+    assert ages.index.tolist() == [5, 6, 7, 8]
+    assert ages.iloc[:3].tolist() == [18, 17, 17]
+    assert ages.isna().tolist() == [False, False, False, True]

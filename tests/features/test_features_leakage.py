@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pytest
 from features_testkit import EXTRACT, T, build, linked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -189,6 +190,7 @@ def _only_up_to_t(rows: dict[str, list]) -> dict[str, list]:
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow  # property-based over many as-of dates (10 s)
 @SETTINGS
 @given(people=persons, base=tables_strategy(ANY_DAY, 8), extra=tables_strategy(AFTER_T, 4, ANYONE))
 def test_records_dated_after_t_never_change_features(people, base, extra):
@@ -233,6 +235,7 @@ def later_values(draw: st.DrawFn, rows: dict[str, list]) -> dict[str, list]:
     return out
 
 
+@pytest.mark.slow  # property-based over many as-of dates (10 s)
 @SETTINGS
 @given(people=persons, base=tables_strategy(ANY_DAY, 8), data=st.data())
 def test_later_dates_on_earlier_records_are_unknown_at_t(people, base, data):

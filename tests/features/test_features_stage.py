@@ -92,7 +92,7 @@ def test_stage_writes_partitions_and_metrics(workspace):
     }
     assert m["dates"]["2026-10-31"]["n_release_due"] == 1
     assert m["dates"]["2026-10-31"]["label_rate"] is None
-    assert m["n_features"] == len(q2.columns) - 6
+    assert m["n_features"] == len(q2.columns) - 5  # the file holds no as_of_date (its folder does)
 
 
 def test_stage_output_is_byte_identical_across_runs(workspace):

@@ -15,13 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.partitions import read_features
+
 BASE_RISK = 0.3
 
 
 def panel_features(features: Path) -> pd.DataFrame:
     """The features stage's rows at its panel date."""
     parts = sorted(Path(features).glob("as_of_date=*/part-0.parquet"))
-    frame = pd.read_parquet(parts[-1])
+    # Through the reader: the partition files hold no as_of_date (the folder name does).
+    frame = read_features(features, dates=[pd.Timestamp(parts[-1].parent.name.split("=", 1)[1])])
     return frame.loc[frame["is_panel_date"].to_numpy(dtype=bool)].reset_index(drop=True)
 
 

@@ -41,7 +41,8 @@ def _publish(model: Path, typology: Path, linked: Path, reid: Path, out: Path, p
 def test_second_panel_cycle(small_pipeline: dict[str, Path], tmp_path: Path) -> None:
     fx = small_pipeline
     params = yaml.safe_load(fx["params"].read_text())
-    params["train"].update({"n_bootstrap": 3, "log_mlflow": True})
+    params["train"].update({"n_bootstrap": 3})
+    params["mlflow"] = {"log": True}
     params["publish"]["archive"] = str(tmp_path / "published")  # both cycles keep their lists here
     params_path = tmp_path / "params.yaml"
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))

@@ -502,3 +502,23 @@ def test_one_as_of_date_with_pooling_says_there_is_no_history(
     with caplog.at_level("WARNING", logger="models.typology"):
         pooled.cluster_proba(obvious)
     assert "only one as-of date" in caplog.text
+
+
+def test_estimator_defaults_are_the_params_defaults() -> None:
+    """One source of defaults: the params model; the estimator's __init__ takes them from it."""
+    import yaml
+
+    from_params = TypologyParams().estimator().get_params()
+    bare = TypologyModel().get_params()
+    for name in ("rules", "person_rules", "random_state"):  # None: the default rules; sklearn's unseeded
+        from_params.pop(name), bare.pop(name)
+    assert bare == from_params
+    # params.yaml states the same values: a changed default is changed in both (this test says so).
+    yaml_section = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())[
+        "typology"
+    ]
+    defaults = TypologyParams().model_dump()
+    bare.pop("n_jobs")  # a machine setting (processes), not a result: params.yaml may differ
+    assert {k: v for k, v in yaml_section.items() if k in bare} == {
+        k: defaults[k] for k in yaml_section if k in bare
+    }

@@ -24,6 +24,7 @@ import yaml
 
 from fairness.params import FairnessParams
 from fairness.verdicts import VERDICTS, audit_verdicts, read_verdicts
+from features.partitions import write_partition
 from iom_contract import ETHNICITY, SEX
 from models.tiering import TieringRule
 from pipelines import audit as stage
@@ -326,7 +327,8 @@ def _run_area(root: Path, factor: float, nominals: int) -> dict:
     params["simulate"].update({"nominals": nominals, "out": str(root / "extract"), "format": "parquet"})
     params["simulate"]["recording_bias"] = {"group": "Black", "factor": factor}
     params["validate"]["extract"] = str(root / "extract")
-    params["train"].update({"n_bootstrap": 2, "log_mlflow": False})
+    params["train"].update({"n_bootstrap": 2})
+    params["mlflow"] = {"log": False}
     # The audit must find a model that carries the bias: recorded counts are the channel
     # through which the simulator's extra weak records reach a risk score. (With the default
     # proven evidence the disparity shrinks and, at this size, its interval is too wide to
@@ -418,11 +420,13 @@ def _write_inputs(root: Path, with_predictions: bool = True) -> dict[str, Path]:
     scores.to_parquet(model / "scores.parquet")
     (model / "registration.json").write_text(json.dumps({"name": "iom-risk", "version": "unregistered"}))
     for day in [*test_dates, panel]:
-        part = root / "features" / f"as_of_date={day:%Y-%m-%d}"
-        part.mkdir(parents=True)
-        pd.DataFrame(
-            {"pseudo_id": people["pseudo_id"], "as_of_date": day, "age": rng.integers(18, 70, n)}
-        ).astype({"as_of_date": "datetime64[ms]", "age": "Int32"}).to_parquet(part / "part-0.parquet")
+        write_partition(
+            pd.DataFrame(
+                {"pseudo_id": people["pseudo_id"], "as_of_date": day, "age": rng.integers(18, 70, n)}
+            ).astype({"as_of_date": "datetime64[ms]", "age": "Int32"}),
+            root / "features",
+            day,
+        )
     typology = root / "typology"
     typology.mkdir()
     pd.DataFrame(

@@ -7,32 +7,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from pipelines import score, train, typology
+from pipelines import score, typology
 
 # mlflow.pyfunc warns on import about its own type hints (mlflow.types.responses): not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning")
 
 
 @pytest.fixture(scope="module")
-def registered(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The fixture area trained and registered, and its typology model fitted."""
+def registered(
+    small_pipeline: dict[str, Path], small_model: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """The fixture area's session model (trained and registered once), and its typology model fitted."""
     root = tmp_path_factory.mktemp("score")
-    params = yaml.safe_load(small_pipeline["params"].read_text())
-    params["train"].update({"n_bootstrap": 2, "n_estimators": 300})
-    params_path = root / "params.yaml"
-    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-    train.run(
-        small_pipeline["features"],
-        small_pipeline["linked"] / "persons.parquet",
-        root / "model",
-        root / "metrics" / "model.json",
-        root / "reports",
-        params_path,
-        truth_dir=small_pipeline["truth"],
-        reid=small_pipeline["reid"],
-    )
+    params_path = small_model["params"]
     typology.run(
         small_pipeline["features"],
         root / "typology",
@@ -40,7 +28,7 @@ def registered(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPat
         root / "reports_typology",
         params_path,
     )
-    return {"root": root, "params": params_path, "model": root / "model", "typology": root / "typology"}
+    return {"root": root, "params": params_path, "model": small_model["out"], "typology": root / "typology"}
 
 
 def test_scoring_the_extract_reproduces_the_registered_runs_scores(

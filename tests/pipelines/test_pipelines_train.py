@@ -19,10 +19,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as A
 FAST = {"n_bootstrap": 2, "n_estimators": 300}  # fewer refits/trees: same code paths, quicker
 
 
-def train_params(small_pipeline: dict[str, Path], folder: Path, **extra: object) -> Path:
-    """A copy of the fixture's params with a quicker ``train:`` section."""
+def train_params(
+    small_pipeline: dict[str, Path], folder: Path, log_mlflow: bool = True, **extra: object
+) -> Path:
+    """A copy of the fixture's params with a quicker ``train:`` section (and ``mlflow.log``)."""
     params = yaml.safe_load(small_pipeline["params"].read_text())
     params["train"].update({**FAST, **extra})
+    params["mlflow"] = {"log": log_mlflow}
     path = folder / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
@@ -44,10 +47,9 @@ def run_train(small_pipeline: dict[str, Path], root: Path, params: Path) -> dict
 
 
 @pytest.fixture(scope="module")
-def trained(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("train")
-    params = train_params(small_pipeline, root)
-    return {"root": root, "params": params, **run_train(small_pipeline, root / "a", params)}
+def trained(small_model: dict[str, Path]) -> dict[str, Path]:
+    """The session's small model (tests/conftest.py), trained with ``FAST`` like ``train_params``."""
+    return small_model
 
 
 def test_stage_writes_every_output(trained: dict[str, Path]) -> None:

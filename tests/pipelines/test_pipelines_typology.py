@@ -216,7 +216,7 @@ def _null_world(root: Path, seed: int, nominals: int) -> dict[str, Path]:
     )
     raw["validate"]["extract"] = str(root / "extract")
     # The typology section is the repository's own, unchanged but for MLflow.
-    raw["typology"]["log_mlflow"] = False
+    raw["mlflow"] = {"log": False}
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     m = root / "metrics"
