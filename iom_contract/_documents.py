@@ -20,6 +20,7 @@ from iom_contract._declaration import (
     CONTRACT_VERSION,
     LABEL_PROOF_DAYS,
     LABEL_WINDOW_DAYS,
+    NEEDS,
     PROVEN_OUTCOMES,
     TABLES,
     Column,
@@ -66,19 +67,7 @@ NOTES: dict[str, dict[str, str]] = {
         "breached": "order breached (returned to court or recalled)",
     },
     "probation_assessments": {
-        need: "criminogenic need score: 0 none, 1 some, 2 significant; null = not assessed"
-        for need in (
-            "accommodation",
-            "education_training_employment",
-            "finance",
-            "relationships",
-            "lifestyle",
-            "drugs",
-            "alcohol",
-            "emotional_wellbeing",
-            "thinking_behaviour",
-            "attitudes",
-        )
+        need: "criminogenic need score: 0 none, 1 some, 2 significant; null = not assessed" for need in NEEDS
     },
     "probation_contacts": {},
     "health_episodes": {

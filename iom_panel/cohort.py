@@ -16,36 +16,15 @@ import numpy as np
 import pandas as pd
 
 from iom_contract import AGENCIES as CONTRACT_AGENCIES
+from iom_contract import COHORT_LIST_COLUMNS
 from iom_panel.decisions import movement
 from models.tiering import TIERS, TieringRule, assign_tiers, rank_by_risk
 from models.typology_naming import UNASSIGNED
 
 logger = logging.getLogger(__name__)
 
-# The contract's columns, in its order.
-COHORT_COLUMNS: tuple[str, ...] = (
-    "pseudo_id",
-    "panel_date",
-    "rank",
-    "risk_12m",
-    "risk_12m_low",
-    "risk_12m_high",
-    "suggested_tier",
-    "typology",
-    "reasons_up",
-    "reasons_down",
-    "release_due",
-    "new_to_list",
-    "previous_tier",
-    "tier_movement",
-    "sources_linked",
-    "model_version",
-    # v1.1
-    "borderline",
-    "previous_rank",
-    "previous_risk_12m",
-    "typology_probability",
-)
+# The contract's columns, in its order (declared once, in iom_contract).
+COHORT_COLUMNS: tuple[str, ...] = tuple(c.name for c in COHORT_LIST_COLUMNS)
 DATE_COLUMNS = ("panel_date", "release_due")
 BOOL_COLUMNS = ("new_to_list", "borderline")
 OPTIONAL_FLOAT_COLUMNS = ("previous_risk_12m", "typology_probability")

@@ -34,20 +34,11 @@ from models.risk import RiskModel, feature_columns, protected_dummies
 from models.risk_params import TrainParams
 from models.risk_train import score_panel
 from pipelines import link, validate
+from pipelines import typology as typology_stage
 from pipelines.features import read_extract_date, read_linked
 from pipelines.train import AREA
 
 logger = logging.getLogger(__name__)
-
-TYPOLOGY_COLUMNS = (
-    "pseudo_id",
-    "as_of_date",
-    "typology",
-    "membership_probability",
-    "cluster",
-    "atypical",
-    "atypical_reason",
-)
 
 
 def model_inputs(model: RiskModel, features: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +98,7 @@ def assign_typologies(frame: pd.DataFrame, typology_model: Path) -> pd.DataFrame
         return None
     from models.typology import assign_typology, load_model
 
-    return assign_typology(load_model(typology_model), frame).loc[:, list(TYPOLOGY_COLUMNS)]
+    return assign_typology(load_model(typology_model), frame).loc[:, list(typology_stage.OUTPUT_COLUMNS)]
 
 
 def run(
