@@ -147,13 +147,17 @@ DETAIL_FILE = "publish.json"  # every figure, beside the list; metrics/publish.j
 
 
 def headline(result: dict[str, Any]) -> dict[str, Any]:
-    """The figures ``metrics/publish.json`` keeps for ``dvc metrics show``: people per tier.
+    """The figures ``metrics/publish.json`` keeps for ``dvc metrics show``: people per tier
+    and how many of them sit on a tier boundary (interval crossing it).
 
     Every figure (typology mix, coverage, movement, overrides, the gate) is in
     ``<out>/publish.json``.
     """
     tiers = result.get("tier_counts") or {}
-    return {tier: tiers.get(tier, 0) for tier in ("red", "amber", "green")}
+    return {
+        **{tier: tiers.get(tier, 0) for tier in ("red", "amber", "green")},
+        "n_borderline": result.get("n_borderline", 0),
+    }
 
 
 def read_linked_tables(linked: Path) -> dict[str, pd.DataFrame | None]:

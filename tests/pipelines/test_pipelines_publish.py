@@ -87,7 +87,10 @@ def test_metrics(published: dict[str, Path]) -> None:
     m = json.loads((published["out"] / "publish.json").read_text())  # every figure, beside the list
     cl = _read_list(published["out"] / "cohort_list.csv")
     # The tracked metrics file holds the headline only, for `dvc metrics show`.
-    assert json.loads(published["metrics"].read_text()) == m["tier_counts"]
+    assert json.loads(published["metrics"].read_text()) == {
+        **m["tier_counts"],
+        "n_borderline": m["n_borderline"],
+    }
     assert m["model_version"] == "3"
     assert m["n_listed"] == len(cl)
     assert m["tier_counts"] == {t: int((cl["suggested_tier"] == t).sum()) for t in ("red", "amber", "green")}
