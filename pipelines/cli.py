@@ -122,7 +122,9 @@ def simulate(
             "the new extract's panel_decisions (use with --continue-from)."
         ),
     ] = None,
-    metrics: Annotated[Path, typer.Option(help="Summary figures JSON.")] = Path("metrics/simulation.json"),
+    metrics: Annotated[
+        Path, typer.Option(help="Headline figures JSON (every figure: EXTRACT/_truth/simulation.json).")
+    ] = Path("metrics/simulation.json"),
     params: ParamsOpt = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
@@ -145,7 +147,7 @@ def simulate(
         progress=progress,
         metrics=metrics,
     )
-    _track("simulate", written / "manifest.json", metrics, params, ("simulate",))
+    _track("simulate", written / "manifest.json", written / stage.DETAIL_FILE, params, ("simulate",))
 
 
 @app.command()
@@ -156,9 +158,9 @@ def validate(
     out: Annotated[Path, typer.Option(help="Where accepted tables and rejects/ go.")] = Path(
         "data/validated"
     ),
-    metrics: Annotated[Path, typer.Option(help="Reconciliation metrics JSON.")] = Path(
-        "metrics/validation.json"
-    ),
+    metrics: Annotated[
+        Path, typer.Option(help="Headline metrics JSON (per table: DOCS/validation.json).")
+    ] = Path("metrics/validation.json"),
     docs: Annotated[Path, typer.Option(help="Great Expectations Data Docs folder.")] = Path(
         "reports/validation"
     ),
@@ -166,9 +168,10 @@ def validate(
 ) -> None:
     """Validate an extract against the data contract; quarantine bad rows with their reasons."""
     from pipelines import validate as stage
+    from validation.outputs import DETAIL_FILE as DETAIL_VALIDATION
 
     stage.run(extract, out, metrics, docs, params)
-    _track("validate", out / "manifest.json", metrics, params, ("validate",))
+    _track("validate", out / "manifest.json", docs / DETAIL_VALIDATION, params, ("validate",))
 
 
 @app.command()
@@ -178,7 +181,9 @@ def link(
     reid: Annotated[Path, typer.Option(help="Re-identification key folder (data controller only).")] = Path(
         "data/reid"
     ),
-    metrics: Annotated[Path, typer.Option(help="Linkage metrics JSON.")] = Path("metrics/linkage.json"),
+    metrics: Annotated[
+        Path, typer.Option(help="Headline metrics JSON (every figure: REPORTS/linkage.json).")
+    ] = Path("metrics/linkage.json"),
     reports: Annotated[Path, typer.Option(help="Linkage charts.")] = Path("reports/linkage"),
     decisions: Annotated[
         Path | None, typer.Option(help="Clerical decisions folder (default: params link.decisions_dir).")
@@ -194,7 +199,7 @@ def link(
     except ReviewFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    _track("link", validated / "manifest.json", metrics, params, ("link",))
+    _track("link", validated / "manifest.json", reports / stage.DETAIL_FILE, params, ("link",))
 
 
 @app.command()
@@ -206,14 +211,16 @@ def features(
     out: Annotated[Path, typer.Option(help="Feature partitions, one folder per as-of date.")] = Path(
         "data/features"
     ),
-    metrics: Annotated[Path, typer.Option(help="Feature metrics JSON.")] = Path("metrics/features.json"),
+    metrics: Annotated[
+        Path, typer.Option(help="Headline metrics JSON (per date: OUT/features.json).")
+    ] = Path("metrics/features.json"),
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Build leakage-free features and labels for every as-of date and the panel date."""
     from pipelines import features as stage
 
     stage.run(linked, manifest, out, metrics, params)
-    _track("features", manifest, metrics, params, ("features",))
+    _track("features", manifest, out / stage.DETAIL_FILE, params, ("features",))
 
 
 TruthOpt = Annotated[
@@ -237,7 +244,9 @@ def typology(
     out: Annotated[Path, typer.Option(help="Typology per person and as-of date, and the model.")] = Path(
         "data/typology"
     ),
-    metrics: Annotated[Path, typer.Option(help="Typology metrics JSON.")] = Path("metrics/typology.json"),
+    metrics: Annotated[
+        Path, typer.Option(help="Headline metrics JSON (every figure: REPORTS/typology.json).")
+    ] = Path("metrics/typology.json"),
     reports: Annotated[Path, typer.Option(help="Profile table and charts.")] = Path("reports/typology"),
     truth: TruthOpt = None,
     reid: ReidOpt = Path("data/reid"),
@@ -407,7 +416,7 @@ def publish(
     # The area's name comes from the validated manifest, beside the linked tables.
     manifest = linked.parent / "validated" / "manifest.json"
     if manifest.exists():
-        _track("publish", manifest, metrics, params, ("publish",))
+        _track("publish", manifest, out / stage.DETAIL_FILE, params, ("publish",))
 
 
 @app.command()

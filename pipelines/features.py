@@ -25,6 +25,20 @@ from iom_config import DEFAULT_PARAMS, load_params
 
 logger = logging.getLogger(__name__)
 
+DETAIL_FILE = "features.json"  # every figure, beside the partitions; metrics/features.json is the headline
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The figures ``metrics/features.json`` keeps for ``dvc metrics show``: as-of dates,
+    rows over all of them, and the cohort at the panel date. Per-date figures are in
+    ``<out>/features.json``."""
+    panel = result["dates"].get(result["panel_date"], {})
+    return {
+        "n_as_of_dates": result["n_as_of_dates"],
+        "rows_total": result["rows_total"],
+        "panel_cohort": panel.get("cohort_size"),
+    }
+
 
 def read_linked(linked: Path) -> dict[str, pd.DataFrame]:
     """Read the linked tables the features need (only the columns used)."""
@@ -134,7 +148,8 @@ def run(
         "rows_total": sum(m["rows"] for m in per_date.values()),
         "dates": per_date,
     }
+    (out / DETAIL_FILE).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     metrics = Path(metrics)
     metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    metrics.write_text(json.dumps(headline(result), indent=2) + "\n", encoding="utf-8")
     return result

@@ -143,6 +143,21 @@ def reid_key(index: pd.DataFrame, listed: pd.Series) -> pd.DataFrame:
 
 LINKED_TABLES = ("offences", "custody", "orders", "contacts", "assessments", "health", "housing")
 DAYS_PER_MONTH = 30.44
+DETAIL_FILE = "publish.json"  # every figure, beside the list; metrics/publish.json is the headline
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The figures ``metrics/publish.json`` keeps for ``dvc metrics show``: people per tier
+    and how many of them sit on a tier boundary (interval crossing it).
+
+    Every figure (typology mix, coverage, movement, overrides, the gate) is in
+    ``<out>/publish.json``.
+    """
+    tiers = result.get("tier_counts") or {}
+    return {
+        **{tier: tiers.get(tier, 0) for tier in ("red", "amber", "green")},
+        "n_borderline": result.get("n_borderline", 0),
+    }
 
 
 def read_linked_tables(linked: Path) -> dict[str, pd.DataFrame | None]:
@@ -341,9 +356,11 @@ def run(
         reid_key(index, cohort["pseudo_id"]).to_csv(index=False), Path(reid_out) / "reid_key.csv"
     )
 
-    metrics = out / "publish.json" if metrics is None else Path(metrics)
-    metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / DETAIL_FILE).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if metrics is not None and Path(metrics).resolve() != (out / DETAIL_FILE).resolve():
+        metrics = Path(metrics)
+        metrics.parent.mkdir(parents=True, exist_ok=True)
+        metrics.write_text(json.dumps(headline(result), indent=2) + "\n", encoding="utf-8")
     logger.info(
         "Listed %d people at %s: red %d, amber %d, green %d (model %s)",
         summary["n_listed"],

@@ -47,6 +47,28 @@ REPORT_FILES = ("profiles.csv", "profile_heatmap.png", "typology_mix.png")
 # The issue's goals against the simulator's truth (reported, never used to fit or decide).
 GOALS = {"ari": 0.75, "stability": 0.85, "precision": 0.8, "contradicted_share": 0.02}
 STRUCTURE_FILE = "structure.json"
+DETAIL_FILE = "typology.json"  # every figure, in the reports folder; metrics/typology.json is the headline
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The figures ``metrics/typology.json`` keeps for ``dvc metrics show``.
+
+    Whether structure was found, the clusters chosen, their bootstrap stability, the share
+    of the panel whose record contradicts their typology and, on a simulated extract, the
+    agreement (ARI) with the true typologies on the fitting rows and at the panel date.
+    Every figure is in ``<reports>/typology.json``.
+    """
+    out: dict[str, Any] = {
+        "structure_found": result.get("structure_found"),
+        "n_clusters": result.get("n_clusters"),
+        "stability": result.get("stability"),
+        "contradicted": (result.get("consistency_panel") or {}).get("contradicted_share"),
+    }
+    truth = result.get("truth") or {}
+    for key, rows in (("ari_fit", "fit_rows"), ("ari_panel", "panel_date")):
+        if rows in truth:
+            out[key] = truth[rows].get("ari_typology")
+    return out
 
 
 def truth_by_pseudo_id(truth_dir: Path, reid: Path) -> pd.DataFrame:
@@ -270,11 +292,12 @@ def run(
     if truth_dir is not None and reid is not None and (Path(truth_dir) / "persons.parquet").exists():
         truth = truth_by_pseudo_id(Path(truth_dir), Path(reid))
     result = build_metrics(model, frame, assigned, train_rows, truth)
-    metrics = Path(metrics)
-    metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(
+    (reports / DETAIL_FILE).write_text(
         json.dumps(result, indent=2, sort_keys=True, default=_jsonable) + "\n", encoding="utf-8"
     )
+    metrics = Path(metrics)
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write_text(json.dumps(headline(result), indent=2, default=_jsonable) + "\n", encoding="utf-8")
 
     if mlflow_enabled(Path(params_path)):
         from pipelines.tracking import area_near  # the extract's experiment, iom/<area>
@@ -316,6 +339,7 @@ def _log_mlflow(
         numbers = {k: v for k, v in flatten_numbers(result).items() if "/confusion/" not in k}
         mlflow.log_metrics(numbers)
         mlflow.log_artifact(str(metrics), artifact_path="metrics")
+        mlflow.log_artifact(str(reports / DETAIL_FILE), artifact_path="reports")
         mlflow.log_artifact(str(model_json), artifact_path="model")
         for name in REPORT_FILES:
             mlflow.log_artifact(str(reports / name), artifact_path="reports")

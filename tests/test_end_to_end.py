@@ -83,11 +83,14 @@ def first_run(repo: Path) -> str:
 def test_every_stage_runs_and_validation_reconciles(repo: Path, first_run: str) -> None:
     for stage in STAGES:
         assert f"Running stage '{stage}'" in first_run
-    metrics = json.loads((repo / "metrics" / "validation.json").read_text())
-    tables = metrics["tables"]
-    assert tables, "no tables in metrics/validation.json"
+    detail = json.loads((repo / "reports" / "validation" / "validation.json").read_text())
+    tables = detail["tables"]
+    assert tables, "no tables in reports/validation/validation.json"
     for name, t in tables.items():
         assert t["rows_in_file"] == t["accepted"] + t["rejected"] == t["manifest_count"], name
+    headline = json.loads((repo / "metrics" / "validation.json").read_text())
+    assert headline == {k: detail["totals"][k] for k in ("accepted", "rejected", "reconciled")}
+    assert headline["reconciled"] is True
     assert (repo / "reports" / "validation" / "index.html").exists()
     parts = sorted((repo / "data" / "features").glob("as_of_date=*/*.parquet"))
     assert parts, "no feature partitions written"

@@ -24,6 +24,24 @@ def metrics_for_file(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if k != "elapsed_seconds"}
 
 
+DETAIL_FILE = "validation.json"
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The figures ``metrics/validation.json`` keeps for ``dvc metrics show``.
+
+    ``dvc metrics show`` puts every metrics file's keys side by side in one table, so the
+    tracked file holds only what a person scans: rows accepted, rows rejected, and whether
+    every table reconciles. Per-table figures are in ``<docs>/validation.json``.
+    """
+    totals = metrics["totals"]
+    return {
+        "accepted": totals["accepted"],
+        "rejected": totals["rejected"],
+        "reconciled": totals["reconciled"],
+    }
+
+
 def write_validation_outputs(
     result: ValidationResult, out_dir: Path, metrics_path: Path, docs_dir: Path
 ) -> None:
@@ -38,9 +56,11 @@ def write_validation_outputs(
         (quarantined rows; an empty file with the right columns when there are none)
         and ``manifest.json``.
     metrics_path
-        JSON metrics file (sorted keys, no timings, so identical runs give identical files).
+        JSON headline metrics file (``headline``), for ``dvc metrics show``.
     docs_dir
-        Great Expectations Data Docs site (``index.html``), viewable offline.
+        Great Expectations Data Docs site (``index.html``), viewable offline, and
+        ``validation.json``: every figure per table (sorted keys, no timings, so identical
+        runs give identical files).
     """
     out_dir = Path(out_dir)
     (out_dir / REJECTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -56,9 +76,10 @@ def write_validation_outputs(
     )
     metrics_path = Path(metrics_path)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(
-        json.dumps(metrics_for_file(result.metrics), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    metrics_path.write_text(json.dumps(headline(result.metrics), indent=2) + "\n", encoding="utf-8")
     run_time = dt.datetime.combine(result.extract_date.date(), dt.time(), tzinfo=dt.UTC)
     render_data_docs(result.suites, result.gx_results, result.examples, run_time, docs_dir)
+    (Path(docs_dir) / DETAIL_FILE).write_text(
+        json.dumps(metrics_for_file(result.metrics), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     logger.info("validated tables written to %s, metrics to %s", out_dir, metrics_path)

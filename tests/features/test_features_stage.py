@@ -10,7 +10,7 @@ import pytest
 from features_testkit import linked, qualifying
 
 from features.partitions import partition_path
-from pipelines.features import run
+from pipelines.features import DETAIL_FILE, run
 
 PARAMS = """\
 simulate:
@@ -70,7 +70,7 @@ def test_stage_writes_partitions_and_metrics(workspace):
     assert dates == [
         f"as_of_date={d}"
         for d in ("2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31", "2026-10-31")
-    ]
+    ] + [DETAIL_FILE]
     q2 = pd.read_parquet(partition_path(out, pd.Timestamp("2024-06-30")))
     assert list(q2["pseudo_id"]) == ["a", "b"]
     assert list(q2["label"]) == [1, 0]  # a reoffends 2024-09-01
@@ -79,8 +79,15 @@ def test_stage_writes_partitions_and_metrics(workspace):
     assert panel["is_panel_date"].all() and panel["label"].isna().all()
     assert panel["release_due"].iloc[0] == pd.Timestamp("2026-11-20")
 
-    on_disk = json.loads((workspace["root"] / "features.json").read_text())
-    assert on_disk == json.loads(json.dumps(m))
+    on_disk = json.loads((out / DETAIL_FILE).read_text())
+    assert on_disk == json.loads(json.dumps(m))  # every figure, beside the partitions
+    # The tracked metrics file holds the headline only, for `dvc metrics show`.
+    headline = json.loads((workspace["root"] / "features.json").read_text())
+    assert headline == {
+        "n_as_of_dates": 6,
+        "rows_total": m["rows_total"],
+        "panel_cohort": m["dates"]["2026-10-31"]["cohort_size"],
+    }
     assert m["n_as_of_dates"] == 6 and m["panel_date"] == "2026-10-31"
     assert m["records_start"] == "2019-01-01" and m["history_months"] == 60
     assert m["dates"]["2024-06-30"] == {

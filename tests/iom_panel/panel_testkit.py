@@ -148,7 +148,8 @@ def publish_into(
 ) -> None:
     """Run the publish stage with its outputs under ``root``.
 
-    Writes ``root/panel/``, ``root/reid_key/`` and ``root/publish.json``; the fairness
+    Writes ``root/panel/`` (with every figure in ``publish.json``), ``root/reid_key/`` and
+    the headline ``root/publish.json``; the fairness
     metrics are read from ``fairness`` (default ``root/fairness.json``).
     """
     from pipelines import publish

@@ -77,7 +77,7 @@ def test_second_panel_cycle(small_pipeline: dict[str, Path], tmp_path: Path) -> 
     assert manifest["row_counts"]["panel_decisions"] == len(list1)
     work = two / "work"
     score.run(two / "extract", None, version, two / "model", params_path, tmp_path / "no-typology.json", work)
-    vm = json.loads((work / "metrics" / "validation.json").read_text())["tables"]["panel_decisions"]
+    vm = json.loads((work / "docs" / "validation.json").read_text())["tables"]["panel_decisions"]
     assert vm["reconciled"] and vm["rejected"] == 0
     kit.write_typology(pd.read_parquet(two / "model" / "scores.parquet"), two / "typology")
     list2 = _publish(two / "model", two / "typology", work / "linked", work / "reid", two, params_path)
@@ -107,7 +107,7 @@ def test_second_panel_cycle(small_pipeline: dict[str, Path], tmp_path: Path) -> 
     assert (list2["tier_movement"] == expected).all()
     assert {"up", "down", "same", "new"} <= set(expected)  # every kind of movement occurs
 
-    m = json.loads((two / "publish.json").read_text())
+    m = json.loads((two / "panel" / "publish.json").read_text())
     assert m["previous_panel_date"] == "2026-10-31"
     assert m["movement_counts"] == {k: int((expected == k).sum()) for k in ("up", "down", "same", "new")}
     assert m["n_left_list"] == len(set(list1["pseudo_id"]) - set(list2["pseudo_id"]))

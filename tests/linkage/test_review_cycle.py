@@ -130,7 +130,9 @@ def test_ledger_holds_identifiers_only_and_is_private(cycle: tuple) -> None:
     assert _mode(ledger_path) == 0o600 and _mode(layout.decisions) == 0o700
     ledger = pd.read_csv(ledger_path, dtype="str", keep_default_na=False)
     assert not any("forename" in c or "surname" in c or "birth" in c for c in ledger.columns)
-    metrics_text = (layout.root / "linkage.json").read_text()
+    metrics_text = (layout.root / "linkage.json").read_text() + (
+        layout.root / "reports" / stage.DETAIL_FILE
+    ).read_text()
     for name in filled["agency_surname"].dropna().unique()[:50]:
         assert f'"{name}"' not in metrics_text
     assert after["clerical_review"]["decisions_in_ledger"] == len(ledger)
