@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from mlflow_server import get, mlflow_server
 
 from fairness.params import FairnessParams
 from fairness.verdicts import VERDICTS, audit_verdicts, read_verdicts
@@ -134,19 +127,6 @@ def test_gate_block_and_metric_names() -> None:
 # A real MLflow server: train, audit, and find everything through the REST API
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(base: str, endpoint: str, **query: str) -> Any:
-    url = f"{base}{endpoint}?{urllib.parse.urlencode(query)}"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        body = resp.read()
-    return json.loads(body) if endpoint.startswith("/api/") else body
-
-
 def _stage_params(small_pipeline: dict[str, Path], root: Path, **fairness: Any) -> Path:
     params = yaml.safe_load(Path(small_pipeline["params"]).read_text())
     repo = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -164,34 +144,8 @@ def served_audit(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempP
     from pipelines import train
 
     root = tmp_path_factory.mktemp("audit_server")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (root / "server.log").open("wb")
-    mlflow_bin = Path(sys.executable).parent / "mlflow"
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.Popen(
-        [
-            str(mlflow_bin), "server",
-            "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-            "--default-artifact-root", str(root / "artifacts"),
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        ],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-    )  # fmt: skip
-    mp = pytest.MonkeyPatch()
-    try:
-        deadline = time.monotonic() + 150  # ~15 s when idle; far longer on a loaded 2-core CI box
-        while True:
-            try:
-                if _get(base, "/health") == b"OK":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.5)
+    with mlflow_server(root) as server, pytest.MonkeyPatch.context() as mp:
+        base = server.base
         mp.setenv("MLFLOW_TRACKING_URI", base)
         params = _stage_params(small_pipeline, root)
         model = root / "model"
@@ -214,21 +168,11 @@ def served_audit(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempP
             params,
         )
         yield {"base": base, "root": root, "model": model, "result": result}
-    finally:
-        mp.undo()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server and its workers: the group we started
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        log.close()
 
 
 def _list_artifacts(base: str, run_id: str, path: str = "") -> list[str]:
     query = {"run_id": run_id, **({"path": path} if path else {})}
-    files = _get(base, "/api/2.0/mlflow/artifacts/list", **query).get("files", [])
+    files = get(base, "/api/2.0/mlflow/artifacts/list", **query).get("files", [])
     out: list[str] = []
     for f in files:
         out.extend(_list_artifacts(base, run_id, f["path"]) if f["is_dir"] else [f["path"]])
@@ -240,12 +184,12 @@ def test_registered_version_leads_to_the_audit_run_its_metrics_and_report(served
     base = served_audit["base"]
     registration = json.loads((served_audit["model"] / "registration.json").read_text())
     assert served_audit["result"]["model_version"] == registration["version"] != "unregistered"
-    mv = _get(
+    mv = get(
         base, "/api/2.0/mlflow/model-versions/get", name=registration["name"], version=registration["version"]
     )["model_version"]
     tags = {t["key"]: t["value"] for t in mv.get("tags", [])}
     assert tags["fairness_gate"] == served_audit["result"]["gate"]["status"]
-    run = _get(base, "/api/2.0/mlflow/runs/get", run_id=tags["fairness_run_id"])["run"]
+    run = get(base, "/api/2.0/mlflow/runs/get", run_id=tags["fairness_run_id"])["run"]
     assert run["info"]["run_name"] == "audit"
     run_tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
     assert run_tags["model_version"] == registration["version"]
@@ -258,7 +202,7 @@ def test_registered_version_leads_to_the_audit_run_its_metrics_and_report(served
     assert "fairness_report.html" in files and "verdicts.json" in files
     assert "tables/by_group.json" in files  # the full per-group table (mlflow.log_table)
     assert any(f.startswith("plots/") and f.endswith(".png") for f in files)
-    report = _get(
+    report = get(
         base, "/get-artifact", path="fairness_report.html", run_uuid=tags["fairness_run_id"]
     ).decode()
     assert "<h1>Fairness audit" in report and "data:image/png;base64," in report
@@ -274,7 +218,7 @@ def test_registered_version_leads_to_the_audit_run_its_metrics_and_report(served
 def test_no_row_level_personal_data_in_any_audit_artifact(served_audit: dict, small_pipeline: dict) -> None:
     base = served_audit["base"]
     registration = json.loads((served_audit["model"] / "registration.json").read_text())
-    mv = _get(
+    mv = get(
         base, "/api/2.0/mlflow/model-versions/get", name=registration["name"], version=registration["version"]
     )["model_version"]
     run_id = {t["key"]: t["value"] for t in mv["tags"]}["fairness_run_id"]
@@ -295,7 +239,7 @@ def test_no_row_level_personal_data_in_any_audit_artifact(served_audit: dict, sm
     dobs = set(pd.to_datetime(truth["date_of_birth"]).dt.strftime("%Y-%m-%d"))
     checked = 0
     for path in _list_artifacts(base, run_id):
-        body = _get(base, "/get-artifact", path=path, run_uuid=run_id)
+        body = get(base, "/get-artifact", path=path, run_uuid=run_id)
         if path.endswith(".png"):
             text = body.decode("latin-1")
             assert not re.search(r"P[0-9a-f]{16}", text), path

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from mlflow_server import get, mlflow_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -38,19 +31,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(base: str, endpoint: str, **query: str) -> Any:
-    url = f"{base}{endpoint}?{urllib.parse.urlencode(query)}"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        body = resp.read()
-    return json.loads(body) if endpoint.startswith("/api/") else body
-
-
 @pytest.fixture(scope="module")
 def served(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from typer.testing import CliRunner
@@ -59,34 +39,8 @@ def served(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFac
     from pipelines.cli import app
 
     root = tmp_path_factory.mktemp("card_server")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mlflow"), "server",
-            "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-            "--default-artifact-root", str(root / "artifacts"),
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        ],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
-        start_new_session=True,
-    )  # fmt: skip
-    mp = pytest.MonkeyPatch()
-    try:
-        started = time.monotonic()
-        while True:
-            try:
-                if _get(base, "/health") == b"OK":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() - started > 150:
-                raise RuntimeError(
-                    f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.5)
-        seconds_to_health = time.monotonic() - started
+    with mlflow_server(root) as server, pytest.MonkeyPatch.context() as mp:
+        base = server.base
         mp.setenv("MLFLOW_TRACKING_URI", base)
         params = yaml.safe_load(small_pipeline["params"].read_text())
         params["train"].update({"n_bootstrap": 2, "n_estimators": 300})
@@ -134,18 +88,8 @@ def served(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPathFac
             "base": base,
             "root": root,
             "experiment": f"iom/{area}",
-            "seconds_to_health": seconds_to_health,
+            "seconds_to_health": server.seconds_to_health,
         }
-    finally:
-        mp.undo()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server and its workers: the group we started
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        log.close()
 
 
 def _published_version(root: Path) -> str:
@@ -196,7 +140,7 @@ def test_the_version_page_shows_the_verdicts_in_chromium(served: dict) -> None:
 
     base, root = served["base"], served["root"]
     version = _published_version(root)
-    mv = _get(base, "/api/2.0/mlflow/model-versions/get", name="iom-risk", version=version)["model_version"]
+    mv = get(base, "/api/2.0/mlflow/model-versions/get", name="iom-risk", version=version)["model_version"]
     assert "panel" in mv.get("aliases", [])
     phrases = _verdict_phrases(root)
     experiment = served["experiment"]
@@ -225,11 +169,11 @@ def test_the_version_page_shows_the_verdicts_in_chromium(served: dict) -> None:
         page.get_by_role("link", name="audit", exact=True).first.wait_for(timeout=60_000)
         page.screenshot(path=str(shots / "experiment_runs.png"))
         browser.close()
-    exp = _get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name=experiment)["experiment"]
+    exp = get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name=experiment)["experiment"]
     tags = {t["key"]: t["value"] for t in exp.get("tags", [])}
     assert tags["mlflow.experimentKind"] == "custom_model_development"
     names = [
-        e["name"] for e in _get(base, "/api/2.0/mlflow/experiments/search", max_results="100")["experiments"]
+        e["name"] for e in get(base, "/api/2.0/mlflow/experiments/search", max_results="100")["experiments"]
     ]
     assert sorted(names) == sorted(["Default", experiment])  # one experiment per area, no stray ones
 
@@ -237,17 +181,17 @@ def test_the_version_page_shows_the_verdicts_in_chromium(served: dict) -> None:
 def test_the_audit_run_has_a_headline_and_the_full_table(served: dict) -> None:
     base = served["base"]
     version = _published_version(served["root"])
-    mv = _get(base, "/api/2.0/mlflow/model-versions/get", name="iom-risk", version=version)["model_version"]
+    mv = get(base, "/api/2.0/mlflow/model-versions/get", name="iom-risk", version=version)["model_version"]
     tags = {t["key"]: t["value"] for t in mv.get("tags", [])}
     assert tags["audit_run_id"] == tags["fairness_run_id"]
-    run = _get(base, "/api/2.0/mlflow/runs/get", run_id=tags["audit_run_id"])["run"]
+    run = get(base, "/api/2.0/mlflow/runs/get", run_id=tags["audit_run_id"])["run"]
     assert len(run["data"].get("metrics", [])) <= 100
     run_tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
     tables = [
         a["path"] for a in json.loads(run_tags.get("mlflow.loggedArtifacts", "[]")) if a["type"] == "table"
     ]
     assert tables, "no mlflow.log_table artifact on the audit run"
-    files = _get(base, "/api/2.0/mlflow/artifacts/list", run_id=tags["audit_run_id"]).get("files", [])
+    files = get(base, "/api/2.0/mlflow/artifacts/list", run_id=tags["audit_run_id"]).get("files", [])
     assert {t.split("/")[0] for t in tables} <= {f["path"] for f in files}
 
 
