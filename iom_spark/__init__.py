@@ -1,0 +1,18 @@
+"""The engine switch: ``engine: local | spark`` in params.yaml, and the one Spark session builder.
+
+A leaf package (imports only :mod:`iom_config`): stages that can run on Spark ask
+:func:`load_engine` which engine the analyst chose and, for ``spark``, take their session from
+:func:`spark_session`. pyspark is imported only when the Spark engine is used.
+"""
+
+from iom_spark._engine import (
+    ENGINES,
+    Engine,
+    EngineChoice,
+    SparkParams,
+    load_engine,
+    spark_session,
+    stop_spark,
+)
+
+__all__ = ["ENGINES", "Engine", "EngineChoice", "SparkParams", "load_engine", "spark_session", "stop_spark"]
