@@ -2,6 +2,7 @@
 
 from features.asof import TemporalWindowError, all_as_of_dates, as_of_dates, is_label_complete
 from features.build import (
+    as_of_dates_before_panel,
     build_features,
     build_features_at,
     default_as_of_dates,
@@ -25,6 +26,7 @@ __all__ = [
     "TemporalWindowError",
     "all_as_of_dates",
     "as_of_dates",
+    "as_of_dates_before_panel",
     "build_features",
     "build_features_at",
     "default_as_of_dates",

@@ -480,3 +480,22 @@ def default_as_of_dates(
     """
     train, panel = asof.as_of_dates(params, extract_date, records_from, source)
     return asof.all_as_of_dates(train, panel)
+
+
+def as_of_dates_before_panel(
+    params: FeatureParams,
+    extract_date: pd.Timestamp,
+    records_from: pd.Timestamp | None = None,
+    source: str = "the earliest offence in the extract",
+) -> list[pd.Timestamp]:
+    """The as-of dates the features stage builds (:func:`default_as_of_dates`) that fall
+    before the panel date (``params.panel_date`` or the extract date).
+
+    What a person's typology at the panel date is pooled over (``typology.pool_history``)
+    besides the panel date itself. Worked example: an extract pulled on 2026-10-31 with
+    ``train_start`` 2019-03-31 gives the quarter ends 2019-03-31 .. 2025-03-31; for a
+    panel on 2026-10-31 all 25 come before it, for a panel on 2024-01-15 the 20 up to
+    2023-12-31 do.
+    """
+    panel = _panel(params, extract_date)
+    return [d for d in default_as_of_dates(params, extract_date, records_from, source) if d < panel]

@@ -123,7 +123,7 @@ class TypologyParams(StageParams):
     unassigned_below: float = Field(default=0.6, ge=0, le=1)
     general_max_offending_ratio: float = Field(default=1.0, gt=0)
     fit_sample: int | None = Field(default=25_000, ge=100)
-    pool_history: bool = False
+    pool_history: bool = True
     adapt_priors: bool = False
     adapt_pseudo_count: float = Field(default=100.0, ge=0)
     rules: dict[str, dict[str, Bound]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
@@ -749,6 +749,19 @@ def assign_typology(model: TypologyModel, features: pd.DataFrame) -> pd.DataFram
     out.insert(0, "as_of_date", features["as_of_date"].to_numpy())
     out.insert(0, "pseudo_id", features["pseudo_id"].to_numpy())
     return out.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
+
+
+def assign_typology_at(model: TypologyModel, features: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """:func:`assign_typology` of the rows dated ``as_of``, each judged as the typology stage judges it.
+
+    With ``pool_history`` a person's typology at a date pools their rows at earlier
+    dates, so ``features`` should hold every as-of date the features stage builds up to
+    ``as_of`` (``iom score`` builds them with :func:`features.as_of_dates_before_panel`);
+    only the rows at ``as_of`` are returned. Without pooling the earlier rows change
+    nothing.
+    """
+    out = assign_typology(model, features)
+    return out[out["as_of_date"].eq(pd.Timestamp(as_of)).to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 def fit_typology(features: pd.DataFrame, params: TypologyParams) -> tuple[TypologyModel, pd.DataFrame]:

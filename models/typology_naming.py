@@ -117,18 +117,26 @@ DEFAULT_RULES: dict[str, dict[str, Bound]] = {
 
 # Person-level rules: what a person's OWN record must not contradict to carry a typology's
 # name without qualification. The cluster rules above describe a group's average; a
-# member may sit far from its centre, and a label such as "last chance before custody"
-# is false of a person who has already served six months. The bounds are on the same
-# measures, for one person (``age_mean`` is that person's age, ``custody_ever`` is 0 or
-# 1). A value that was never recorded (NaN) contradicts nothing.
+# member may sit far from its centre. A person rule states only what a record can
+# positively rule out about the typology's meaning in the North Staffordshire evaluation,
+# on the same measures for one person (``age_mean`` is that person's age,
+# ``custody_days_mean`` their days in prison in the history window). A value that was
+# never recorded (NaN) contradicts nothing.
 DEFAULT_PERSON_RULES: dict[str, dict[str, Bound]] = {
-    # "Last chance BEFORE custody": 180 days or more in prison says custody has happened.
-    "young_last_chance": {"custody_days_mean": Bound(max=179), "age_mean": Bound(max=29)},
-    # "Long prison record": someone never received into prison contradicts it.
-    "older_prison": {"custody_ever": Bound(min=1), "age_mean": Bound(min=30)},
-    # "Vulnerable": no mental-health need, no homelessness and settled housing contradicts it.
+    # "Younger people for whom IOM is the last chance BEFORE custody": 30 or older is not
+    # younger, and two years or more served in the last 10 years is a custodial career
+    # already. (Short spells do not contradict it: a young prolific offender often has had
+    # one, and in the simulated world 16% of the true type have served 180+ days.)
+    "young_last_chance": {"custody_days_mean": Bound(max=730), "age_mean": Bound(max=29)},
+    # "Older people with long prison records": under 30 is not older. No prison reception
+    # in the 10-year window does NOT contradict a long prison record: the features look
+    # back 10 years only, and a 45-year-old's prison terms may lie before that.
+    "older_prison": {"age_mean": Bound(min=30)},
+    # "Vulnerable non-copers": no mental-health need (assessed), no recent homelessness
+    # and settled housing contradicts it.
     "vulnerable": {"vulnerability_any": Bound(min=1)},
-    # "Not ready for change": an assessment finding no pro-criminal attitudes contradicts it.
+    # "Control only, not ready for change": an assessment finding no pro-criminal
+    # attitudes need contradicts it.
     "control_only": {"attitudes_need": Bound(min=1)},
 }
 

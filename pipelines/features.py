@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,21 @@ def read_records_start(manifest: Path) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value).normalize()
 
 
+def extract_records_start(
+    manifest: Path, tables: Mapping[str, pd.DataFrame]
+) -> tuple[pd.Timestamp | None, str]:
+    """When the extract's records start, and where that comes from (for error messages).
+
+    The manifest's own ``records_start`` if it states one, else the earliest police
+    offence (:func:`features.asof.records_start`). The features stage's as-of dates, and
+    the earlier dates ``iom score`` builds for the typology, both start from it.
+    """
+    start = read_records_start(manifest)
+    if start is not None:
+        return start, "the manifest's records_start"
+    return records_start(tables), "the earliest offence in the extract"
+
+
 def _date_metrics(frame: pd.DataFrame) -> dict[str, Any]:
     n_due = int(frame["release_due"].notna().sum())
     complete = bool(frame["label_complete"].all()) if len(frame) else None
@@ -109,14 +125,11 @@ def run(
     params = load_params("features", FeatureParams, params_path)
     extract_date = read_extract_date(manifest)
     tables = read_linked(linked)
-    # Records start: the manifest's own statement if it makes one, else the earliest police
-    # offence. Dates without history_months of records before it are refused, not dropped:
-    # the train stage's split dates are fixed, a silently shorter training span would hide
-    # the problem, and moving train_start (visible in params.yaml) is the analyst's call.
-    start = read_records_start(manifest)
-    source = "the manifest's records_start"
-    if start is None:
-        start, source = records_start(tables), "the earliest offence in the extract"
+    # Dates without history_months of records before the records start are refused, not
+    # dropped: the train stage's split dates are fixed, a silently shorter training span
+    # would hide the problem, and moving train_start (visible in params.yaml) is the
+    # analyst's call.
+    start, source = extract_records_start(manifest, tables)
     dates = default_as_of_dates(params, extract_date, start, source)
     panel = pd.Timestamp(params.panel_date or extract_date)
     logger.info(

@@ -9,7 +9,10 @@ bootstrap refits) and writes, in ``out``:
 - ``scores.parquet``: as ``iom train`` writes it (risk, interval, rank, reasons);
 - ``registration.json``: the version used (same shape as ``iom train``'s);
 - ``typology.parquet``: the panel date's typologies from the saved typology model
-  (skipped, with a warning, when that model is not there).
+  (skipped, with a warning, when that model is not there). When that model pools each
+  person's history (``typology.pool_history``), the earlier as-of dates the features
+  stage builds are built too, so each person is judged on the same dates as in the
+  typology stage and gets the same typology.
 
 The validated/linked/features tables go to ``work`` (a temporary folder when not given).
 """
@@ -25,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from features import FeatureParams
+from features import FeatureParams, as_of_dates_before_panel, build_features
 from features.build import build_features_at
 from features.partitions import write_partition
 from iom_config import DEFAULT_PARAMS, load_params
@@ -35,7 +38,7 @@ from models.risk_params import TrainParams
 from models.risk_train import score_panel
 from pipelines import link, validate
 from pipelines import typology as typology_stage
-from pipelines.features import read_extract_date, read_linked
+from pipelines.features import extract_records_start, read_extract_date, read_linked
 from pipelines.train import AREA
 
 logger = logging.getLogger(__name__)
@@ -91,14 +94,46 @@ def check_history_window(model: RiskModel, history_months: int, record: dict[str
         )
 
 
-def assign_typologies(frame: pd.DataFrame, typology_model: Path) -> pd.DataFrame | None:
-    """Typology per person from the saved typology model, or None when it is missing."""
+def features_before_panel(
+    linked: Path, manifest: Path, panel: pd.Timestamp, params_path: Path
+) -> pd.DataFrame:
+    """The cohort's features at every as-of date the features stage builds before ``panel``.
+
+    The same dates as the features stage (:func:`features.as_of_dates_before_panel`, from
+    the same records start), so a typology pooled over a person's history
+    (``typology.pool_history``) sees the same history here as in the typology stage.
+    """
+    params = load_params("features", FeatureParams, params_path)
+    params = params.model_copy(update={"panel_date": panel.date().isoformat()})
+    extract_date = read_extract_date(manifest)
+    tables = read_linked(linked)
+    start, source = extract_records_start(manifest, tables)
+    dates = as_of_dates_before_panel(params, extract_date, start, source)
+    logger.info("score: building %d earlier as-of dates for the typology's history", len(dates))
+    return build_features(tables, dates, params, extract_date)
+
+
+def assign_typologies(
+    frame: pd.DataFrame, typology_model: Path, linked: Path, manifest: Path, params_path: Path
+) -> pd.DataFrame | None:
+    """Typology per person at the panel date from the saved typology model, or None when it is missing.
+
+    ``frame`` is the panel date's features; with a model that pools history, the earlier
+    dates are built from ``linked`` (:func:`features_before_panel`) and pooled with it.
+    """
     if not Path(typology_model).exists():
         logger.warning("no typology model at %s: typology.parquet not written", typology_model)
         return None
-    from models.typology import assign_typology, load_model
+    from models.typology import assign_typology_at, load_model
 
-    return assign_typology(load_model(typology_model), frame).loc[:, list(typology_stage.OUTPUT_COLUMNS)]
+    model = load_model(typology_model)
+    panel = pd.Timestamp(frame["as_of_date"].iloc[0]) if len(frame) else pd.Timestamp(0)
+    rows = frame
+    if model.pool_history and len(frame):
+        rows = pd.concat(
+            [features_before_panel(linked, manifest, panel, params_path), frame], ignore_index=True
+        )
+    return assign_typology_at(model, rows, panel).loc[:, list(typology_stage.OUTPUT_COLUMNS)]
 
 
 def run(
@@ -167,7 +202,9 @@ def run(
     # reads how the interval was made from risk_model.json.
     model.save(out)
     (out / "registration.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    typologies = assign_typologies(frame, Path(typology_model))
+    typologies = assign_typologies(
+        frame, Path(typology_model), work / "linked", work / "validated" / "manifest.json", params_path
+    )
     if typologies is not None:
         write_parquet(typologies, out / "typology.parquet")
     logger.info("scored %d people with %s v%s", len(scores), record["name"], record["version"])

@@ -414,12 +414,15 @@ def test_parallel_fit_gives_the_same_model(obvious: pd.DataFrame, fitted: Typolo
 
 def test_a_record_that_breaks_the_typology_marks_the_person_atypical(obvious: pd.DataFrame) -> None:
     f = obvious.iloc[:4].copy()
-    f["days_in_custody_all"] = [0.0, 400.0, 0.0, 0.0]
-    f["age"] = [20, 21, 45, 45]
-    f["n_custody_episodes_all"] = [0.0, 3.0, 0.0, 2.0]
+    f["days_in_custody_all"] = [400.0, 800.0, 0.0, 0.0]
+    f["age"] = [20, 21, 45, 25]
+    f["n_custody_episodes_all"] = [2.0, 3.0, 0.0, 2.0]
     names = np.array(["young_last_chance", "young_last_chance", "older_prison", "older_prison"])
     got = contradicted_rules(f, names, DEFAULT_PERSON_RULES)
-    assert list(got) == ["", "custody_days_mean > 179", "custody_ever < 1", ""]
+    # A short spell in prison does not contradict "last chance before custody"; two years
+    # served does. No prison in the 10-year window does not contradict "long prison
+    # record" (earlier terms are outside it); being 25 contradicts "older".
+    assert list(got) == ["", "custody_days_mean > 730", "", "age_mean < 30"]
 
 
 def test_an_unassessed_need_contradicts_nothing(obvious: pd.DataFrame) -> None:
@@ -435,7 +438,7 @@ def test_assign_frame_marks_atypical_people(obvious: pd.DataFrame, fitted: Typol
     f = obvious.copy()
     kind = obvious.attrs["kind"]
     young = np.flatnonzero(kind == "young")[:5]
-    f.loc[young, "days_in_custody_all"] = 365.0
+    f.loc[young, "days_in_custody_all"] = 800.0
     out = assign_frame(fitted, f)
     assert out.loc[young, "atypical"].all()
     assert out.loc[young, "atypical_reason"].str.contains("custody_days_mean").all()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from models.typology import assign_typology, load_model
 from pipelines import score, typology
 
 # mlflow.pyfunc warns on import about its own type hints (mlflow.types.responses): not ours.
@@ -74,3 +77,30 @@ def test_scoring_without_a_typology_model_writes_scores_only(
     assert record["name"] == "iom-risk"
     assert (tmp_path / "out" / "scores.parquet").exists()
     assert not (tmp_path / "out" / "typology.parquet").exists()
+
+
+def test_score_pools_the_same_history_as_the_typology_stage(
+    small_pipeline: dict[str, Path], tmp_path: Path
+) -> None:
+    """With ``pool_history`` on, score builds the features stage's earlier as-of dates, so
+    its panel-date typologies equal the typology stage's; from the panel date alone they
+    would not (the test can fail)."""
+    raw = yaml.safe_load(small_pipeline["params"].read_text(encoding="utf-8"))
+    raw["typology"] = {**raw["typology"], "pool_history": True, "n_bootstrap": 2, "k_min": 3, "k_max": 6}
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    typology.run(small_pipeline["features"], tmp_path / "t", tmp_path / "m.json", tmp_path / "r", params)
+    model_json = tmp_path / "t" / "model.json"
+    assert load_model(model_json).pool_history
+
+    manifest = small_pipeline["validated"] / "manifest.json"
+    frame = score.panel_features(small_pipeline["linked"], manifest, None, params)
+    got = score.assign_typologies(frame, model_json, small_pipeline["linked"], manifest, params)
+    assert got is not None
+    stage = pd.read_parquet(tmp_path / "t" / "typology.parquet")
+    stage = stage.loc[stage["as_of_date"].eq(frame["as_of_date"].iloc[0])].reset_index(drop=True)
+    assert len(got) == len(frame) > 0
+    pd.testing.assert_frame_equal(got, stage, check_dtype=False)
+
+    alone = assign_typology(load_model(model_json), frame)
+    assert not np.allclose(alone["membership_probability"], got["membership_probability"])
