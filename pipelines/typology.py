@@ -185,8 +185,10 @@ def build_metrics(
         "shown_names": list(model.shown_names_),
         "consistency_panel": {
             # Among people listed at the panel date with one of the four names: how many
-            # have a record that breaks that typology's person rule (they are marked
-            # atypical, with the reason, so no unqualified label contradicts a record).
+            # have a record that breaks that typology's person rule. They keep the name
+            # (the cluster they belong to), marked atypical with the reason, so this is
+            # also the share still carrying a seed name their own record contradicts
+            # (goal <= 2%), and no label without the marker contradicts a record.
             "n_seed_labelled": n_named,
             "n_atypical": int(atypical.sum()),
             "contradicted_share": round(float(atypical.sum() / n_named), 4) if n_named else 0.0,
