@@ -127,3 +127,22 @@ def test_records_start_is_the_earliest_offence():
     assert records_start({"offences": offences, "custody": custody}) == pd.Timestamp("2016-11-01")
     assert records_start({"offences": offences.iloc[1:2]}) is None
     assert records_start({}) is None
+
+
+def test_dates_before_the_panel_are_the_stages_dates_before_it():
+    """What `iom score` pools a typology over: the features stage's own dates, cut at the panel."""
+    from features import as_of_dates_before_panel, default_as_of_dates
+
+    extract = pd.Timestamp("2026-10-31")
+    params = FeatureParams(train_start=dt.date(2023, 3, 31))
+    stage = default_as_of_dates(params, extract)
+    assert as_of_dates_before_panel(params, extract) == stage[:-1]  # all training dates, not the panel
+    past = params.model_copy(update={"panel_date": dt.date(2024, 1, 15)})
+    assert [d.date().isoformat() for d in as_of_dates_before_panel(past, extract)] == [
+        "2023-03-31",
+        "2023-06-30",
+        "2023-09-30",
+        "2023-12-31",
+    ]
+    on_quarter_end = params.model_copy(update={"panel_date": dt.date(2023, 12, 31)})
+    assert as_of_dates_before_panel(on_quarter_end, extract)[-1] == pd.Timestamp("2023-09-30")
