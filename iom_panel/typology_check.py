@@ -5,14 +5,16 @@ contradict the name ("younger, last chance before custody" for someone with a ye
 prison). When the typology stage marks such people itself (``atypical`` and
 ``atypical_reason`` in ``typology.parquet``), that marker is used. Otherwise this module
 checks the two rules that a person's record can plainly contradict, from the linked
-records at the panel date (a stop-gap, kept small so it can be removed once the typology
-stage's marker is everywhere):
+records at the panel date (a stop-gap for typology files written before the marker; the
+rules are those of ``models.typology_naming.DEFAULT_PERSON_RULES``):
 
-- ``young_last_chance``: 180 days or more in prison in the history window, or aged 30+;
-- ``older_prison``: never in prison in the history window, or aged under 30.
+- ``young_last_chance``: more than 730 days (two years) in prison in the history window, or aged 30+;
+- ``older_prison``: aged under 30 (no prison in the window does not contradict a long
+  record: it may lie before the window).
 
-Worked example: panel date 2026-10-31, history 120 months (from 2016-10-31); a custody
-spell 2024-01-01 to 2024-09-01 (244 days) contradicts "last chance before custody".
+Worked example: panel date 2026-10-31, history 120 months (from 2016-10-31); custody
+spells 2020-01-01 to 2021-06-30 and 2023-01-01 to 2024-03-01 (546 + 425 = 971 days)
+contradict "last chance before custody".
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MIN_CUSTODY_DAYS = 180
+MAX_CUSTODY_DAYS = 730  # models.typology_naming.DEFAULT_PERSON_RULES: custody_days_mean max
 AGE_SPLIT = 30
 
 
@@ -61,15 +63,13 @@ def contradicted_typology(
     older = typ == "older_prison"
     reason = np.select(
         [
-            young & (prison >= MIN_CUSTODY_DAYS),
+            young & (prison > MAX_CUSTODY_DAYS),
             young & (age >= AGE_SPLIT),
-            older & (prison == 0),
             older & (age < AGE_SPLIT),
         ],
         [
             prison_txt + f" days in prison in the last {years}",
             np.full(len(ids), f"aged {AGE_SPLIT} or over", dtype=object),
-            np.full(len(ids), f"no time in prison in the last {years}", dtype=object),
             np.full(len(ids), f"aged under {AGE_SPLIT}", dtype=object),
         ],
         "",

@@ -92,30 +92,22 @@ def test_data_freshness_warns_on_an_agency_that_stops_early() -> None:
 
 
 def test_typology_contradicted_by_the_persons_record() -> None:
-    cohort = pd.DataFrame(
-        {"pseudo_id": ["Pa", "Pb", "Pc", "Pd"], "typology": ["young_last_chance"] * 2 + ["older_prison"] * 2}
-    )
-    persons = pd.DataFrame(
-        {
-            "pseudo_id": ["Pa", "Pb", "Pc", "Pd"],
-            "birth_month": [D("2004-01-01"), D("2004-01-01"), D("1980-01-01"), D("1980-01-01")],
-        }
-    )
-    # Pa: 244 days inside in 2024; Pd: inside 2019-2020.
+    ids = ["Pa", "Pb", "Pc", "Pd", "Pe"]
+    cohort = pd.DataFrame({"pseudo_id": ids, "typology": ["young_last_chance"] * 3 + ["older_prison"] * 2})
+    born = ["2004-01-01", "2004-01-01", "1990-01-01", "1980-01-01", "2000-01-01"]
+    persons = pd.DataFrame({"pseudo_id": ids, "birth_month": [D(b) for b in born]})
+    # Pa: 971 days inside (over two years); Pb: 244 days (a short spell does not contradict
+    # "last chance before custody"); Pc: aged 36; Pd: no prison in the window (a long record
+    # may lie before it); Pe: aged 26, so not "older".
     custody = pd.DataFrame(
         {
-            "pseudo_id": ["Pa", "Pd"],
-            "reception_date": [D("2024-01-01"), D("2019-01-01")],
-            "release_date": [D("2024-09-01"), D("2020-01-01")],
+            "pseudo_id": ["Pa", "Pa", "Pb"],
+            "reception_date": [D("2020-01-01"), D("2023-01-01"), D("2024-01-01")],
+            "release_date": [D("2021-06-30"), D("2024-03-01"), D("2024-09-01")],
         }
     )
     got = contradicted_typology(cohort, persons, custody, T, 120).tolist()
-    assert got == [
-        "244 days in prison in the last 10 years",
-        "",
-        "no time in prison in the last 10 years",
-        "",
-    ]
+    assert got == ["971 days in prison in the last 10 years", "", "aged 30 or over", "", "aged under 30"]
 
 
 def test_fairness_sentences_derived_from_the_audit_and_coverage() -> None:
