@@ -219,11 +219,12 @@ SCORE_COLUMNS = (
 )
 
 
-def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame:
-    """Risk, interval, rank and reasons for every person on the panel date.
+def score_rows(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame:
+    """Risk, interval and reasons of each row, in ``panel``'s order, without the rank.
 
-    Columns are :data:`SCORE_COLUMNS`, rows in rank order (1 = highest risk; ties by
-    ``pseudo_id``, so the order is reproducible).
+    Every column depends on the row alone, so any partition of the people gives the same
+    rows (the Spark engine runs this per partition); :func:`rank_scores` then ranks them
+    all together.
     """
     scores = panel.loc[:, [*ID_COLUMNS, "in_custody", "release_due"]].copy()
     scores["risk_12m"] = model.predict_proba(X)[:, 1]
@@ -231,7 +232,48 @@ def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.Da
     reasons = panel_reasons(model.explain(X), X, history_months=model.history_months)
     scores = pd.concat([scores, reasons], axis=1)
     scores["base_risk"] = model.base_risk_
-    scores = scores.sort_values(["risk_12m", "pseudo_id"], ascending=[False, True], kind="stable")
-    scores["rank"] = np.arange(1, len(scores) + 1, dtype=np.int64)
+    scores["rank"] = np.zeros(len(scores), dtype=np.int64)
     family_columns = [c for c in reasons if c not in SCORE_COLUMNS]  # points__*, facts__*: for publish
-    return scores.loc[:, [*SCORE_COLUMNS, *family_columns]].reset_index(drop=True)
+    return scores.loc[:, [*SCORE_COLUMNS, *family_columns]]
+
+
+def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """:func:`score_rows` output of the whole panel in rank order, ``rank`` set (1 = highest risk;
+    ties by ``pseudo_id``, so the order is reproducible), with a fresh index."""
+    ranked = scores.sort_values(["risk_12m", "pseudo_id"], ascending=[False, True], kind="stable")
+    return ranked.assign(rank=np.arange(1, len(ranked) + 1, dtype=np.int64)).reset_index(drop=True)
+
+
+def score_panel(model: RiskModel, X: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame:
+    """Risk, interval, rank and reasons for every person on the panel date.
+
+    Columns are :data:`SCORE_COLUMNS` (then the ``points__*``/``facts__*`` family
+    columns), rows in rank order (1 = highest risk; ties by ``pseudo_id``, so the order
+    is reproducible).
+    """
+    return rank_scores(score_rows(model, X, panel))
+
+
+def model_inputs(model: RiskModel, features: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    """The registered model's input columns, in its order, from a features frame.
+
+    Protected one-hots (``sex_*``, ``ethnicity_*``) are rebuilt from ``persons`` when the
+    model was trained with them.
+    """
+    names = [str(c) for c in model.feature_names_in_]
+    present = feature_columns(list(features.columns))
+    protected = sorted(
+        {c.split("_", 1)[0] for c in names if c not in present and c.startswith(("sex_", "ethnicity_"))}
+    )
+    X = features.loc[:, [c for c in names if c in present]]
+    if protected:
+        X = pd.concat([X, protected_dummies(persons, features["pseudo_id"], protected)], axis=1)
+    missing = [c for c in names if c not in X.columns]
+    if missing:
+        raise ValueError(f"the features lack the model's inputs {missing[:10]}: rebuild with matching params")
+    return X.loc[:, names]
+
+
+def score_features(model: RiskModel, features: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    """:func:`score_rows` of a features frame (the model's inputs taken from it and ``persons``)."""
+    return score_rows(model, model_inputs(model, features, persons), features)

@@ -1,7 +1,8 @@
 """Stage ``features``: linked tables -> cohort features and labels per as-of date.
 
 Reads ``data/linked/*.parquet`` and the extract date from the validated manifest,
-builds each as-of date with :func:`features.iter_features`, and writes one Parquet
+builds each as-of date with :func:`features.iter_features` (``engine: spark``: the same
+function per partition of people, :mod:`features.spark`), and writes one Parquet
 partition per date (``as_of_date=YYYY-MM-DD/part-0.parquet``, rows sorted by
 ``pseudo_id``) plus ``metrics/features.json``.
 """
@@ -23,6 +24,7 @@ from features.asof import records_start
 from features.encode import LINKED_COLUMNS, REQUIRED_TABLES
 from features.partitions import PARTITION_PREFIX, write_partition
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_spark import load_engine
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,7 @@ def run(
         params.yaml holding the ``features:`` section.
     """
     params = load_params("features", FeatureParams, params_path)
+    engine = load_engine(params_path)
     extract_date = read_extract_date(manifest)
     tables = read_linked(linked)
     # Dates without history_months of records before the records start are refused, not
@@ -145,7 +148,12 @@ def run(
     for stale in out.glob(f"{PARTITION_PREFIX}*"):
         shutil.rmtree(stale)
     per_date: dict[str, dict[str, Any]] = {}
-    stream = iter_features(tables, dates, params, extract_date)
+    if engine.is_spark:
+        from features.spark import iter_features_spark
+
+        stream = iter_features_spark(spark, spark_tables, dates, params, extract_date, engine.spark)
+    else:
+        stream = iter_features(tables, dates, params, extract_date)
     for as_of, frame in track(stream, total=len(dates), description="features", transient=True):
         write_partition(frame, out, as_of)
         per_date[as_of.date().isoformat()] = _date_metrics(frame)

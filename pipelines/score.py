@@ -32,36 +32,17 @@ from features import FeatureParams, as_of_dates_before_panel, build_features
 from features.build import build_features_at
 from features.partitions import write_partition
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_spark import EngineChoice, load_engine
 from iom_io import write_parquet
-from models.risk import RiskModel, feature_columns, protected_dummies
+from models.risk import RiskModel
 from models.risk_params import TrainParams
-from models.risk_train import score_panel
+from models.risk_train import model_inputs, score_panel
 from pipelines import link, validate
 from pipelines import typology as typology_stage
 from pipelines.features import extract_records_start, read_extract_date, read_linked
 from pipelines.train import AREA
 
 logger = logging.getLogger(__name__)
-
-
-def model_inputs(model: RiskModel, features: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
-    """The registered model's input columns, in its order, from a features frame.
-
-    Protected one-hots (``sex_*``, ``ethnicity_*``) are rebuilt from ``persons`` when the
-    model was trained with them.
-    """
-    names = [str(c) for c in model.feature_names_in_]
-    present = feature_columns(list(features.columns))
-    protected = sorted(
-        {c.split("_", 1)[0] for c in names if c not in present and c.startswith(("sex_", "ethnicity_"))}
-    )
-    X = features.loc[:, [c for c in names if c in present]]
-    if protected:
-        X = pd.concat([X, protected_dummies(persons, features["pseudo_id"], protected)], axis=1)
-    missing = [c for c in names if c not in X.columns]
-    if missing:
-        raise ValueError(f"the features lack the model's inputs {missing[:10]}: rebuild with matching params")
-    return X.loc[:, names]
 
 
 def panel_features(
@@ -73,9 +54,36 @@ def panel_features(
         params = params.model_copy(update={"panel_date": panel_date.isoformat()})
     extract_date = read_extract_date(manifest)
     panel = pd.Timestamp(params.panel_date) if params.panel_date else extract_date
-    frame = build_features_at(read_linked(linked), panel, params, extract_date)
+    frame = build_panel_features(linked, panel, params, extract_date, load_engine(params_path))
     logger.info("score: %d people at the panel date %s", len(frame), panel.date())
     return frame
+
+
+def build_panel_features(
+    linked: Path, panel: pd.Timestamp, params: FeatureParams, extract_date: pd.Timestamp, engine: EngineChoice
+) -> pd.DataFrame:
+    """The features at ``panel`` on the chosen engine (the same frame on both)."""
+    if not engine.is_spark:
+        return build_features_at(read_linked(linked), panel, params, extract_date)
+    from features.spark import iter_features_spark, open_spark, read_linked_spark
+
+    spark = open_spark(engine.spark)
+    built = iter_features_spark(spark, read_linked_spark(spark, linked), [panel], params, extract_date, engine.spark)
+    return [frame for _, frame in built][0]
+
+
+def score_people(
+    model: RiskModel, frame: pd.DataFrame, persons: pd.DataFrame, engine: EngineChoice
+) -> pd.DataFrame:
+    """:func:`models.risk_train.score_panel` of ``frame`` on the chosen engine (the same frame on both)."""
+    if not engine.is_spark:
+        return score_panel(model, model_inputs(model, frame, persons), frame)
+    from features.spark import open_spark, to_spark
+    from models.spark import score_spark
+
+    spark = open_spark(engine.spark)
+    sdf, spersons = to_spark(spark, frame), to_spark(spark, persons)
+    return score_spark(model, sdf, spersons, frame.iloc[:0], engine.spark.shuffle_partitions)
 
 
 def check_history_window(model: RiskModel, history_months: int, record: dict[str, Any]) -> None:
@@ -192,8 +200,7 @@ def run(
     model, record = fetch_model(train_params.register_name, model_version, work / "model")
     check_history_window(model, load_params("features", FeatureParams, params_path).history_months, record)
     persons = pd.read_parquet(work / "linked" / "persons.parquet", columns=["pseudo_id", "sex", "ethnicity"])
-    X = model_inputs(model, frame, persons)
-    scores = score_panel(model, X, frame)
+    scores = score_people(model, frame, persons, load_engine(params_path))
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

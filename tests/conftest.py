@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 # Tests that need the small simulated area run through the stages (``small_pipeline``,
 # minutes of set-up) are slow: ``make test-fast`` leaves them to ``make test``.
-SLOW_FIXTURES = frozenset({"small_pipeline", "small_model"})
+# A Spark session takes ~10-25 s to start: tests using the ``spark`` fixture are slow too.
+SLOW_FIXTURES = frozenset({"small_pipeline", "small_model", "spark", "spark_params"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -111,3 +113,46 @@ def small_model(small_pipeline: dict[str, Path], tmp_path_factory: pytest.TempPa
         reid=small_pipeline["reid"],
     )
     return {"root": root, "params": params_path, **paths}
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local Spark session for the whole test session (``local[2]``, 4 shuffle partitions).
+
+    The engine's own builder (:func:`iom_spark.spark_session`), so the tests run what the
+    stages run. A stage given ``engine: spark`` in the same process reuses this session
+    (``getOrCreate``). Stopped at the end of the session.
+    """
+    from iom_spark import SparkParams, spark_session, stop_spark
+
+    checkpoints = tmp_path_factory.mktemp("spark_checkpoints")
+    session = spark_session(SparkParams(master="local[2]", shuffle_partitions=4, checkpoint_dir=str(checkpoints)))
+    yield session
+    stop_spark()
+
+
+@pytest.fixture(scope="session")
+def spark_params(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, Path], Path]:
+    """A function writing a copy of a params file with ``engine: spark`` (local[2], as ``spark``).
+
+    ``spark_params(params, out) -> out``: the stages run in this process reuse the
+    session-wide ``spark`` session.
+    """
+    import yaml
+
+    checkpoints = tmp_path_factory.mktemp("spark_stage_checkpoints")
+
+    def write(params: Path, out: Path) -> Path:
+        raw = yaml.safe_load(Path(params).read_text())
+        raw["engine"] = "spark"
+        raw["spark"] = {
+            **(raw.get("spark") or {}),
+            "master": "local[2]",
+            "shuffle_partitions": 4,
+            "checkpoint_dir": str(checkpoints),
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return out
+
+    return write

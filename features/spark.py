@@ -1,0 +1,281 @@
+"""The as-of feature build on Spark: the same per-person code, run per partition of people.
+
+Every feature, the cohort and the label of a person depend on that person's own records
+only (the one population-wide input, when the records start, is decided first on the
+whole extract). So the linked tables are read into Spark, every table's rows are sent to
+the bucket ``pmod(xxhash64(pseudo_id), n_buckets)`` (a person's rows of all tables land
+in the same bucket), and each bucket runs :func:`features.build.iter_features`, the
+function the local engine runs, over every as-of date inside ``applyInPandas``. The
+answers are therefore the local engine's, row for row (tests check both agree).
+
+The result is kept on the executors' disks and brought back one as-of date at a time
+(Arrow), sorted by ``pseudo_id``, put back in the local engine's dtypes and written by
+:func:`features.partitions.write_partition`, so the partition layout and the files are
+the local engine's. The driver holds one as-of date's cohort at a time (about 130
+numbers per person in the cohort, ~1 KB: a 2.5 million cohort is ~2.5 GB).
+
+pyspark is imported only inside these functions: the local engine never needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+
+from features.build import features_from_encoded, iter_features
+from features.encode import LINKED_COLUMNS, REQUIRED_TABLES, LinkedTablesError, encode_tables
+from features.encode import _empty as empty_table
+from features.params import FeatureParams
+from iom_config import IomError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from iom_spark import SparkParams
+
+logger = logging.getLogger(__name__)
+
+BUCKET = "_bucket"
+TABLE = "_table"
+SEP = "__"
+# People per bucket: one bucket's records are one pandas frame in one Python worker. At the
+# simulated areas' ~40 records a person, 50,000 people are ~2 million rows (a few hundred
+# MB while encoding), whatever the size of the population.
+PEOPLE_PER_BUCKET = 50_000
+
+T = TypeVar("T")
+
+
+class SparkEngineError(IomError, RuntimeError):
+    """Spark could not start or run (Java missing, a bad master URL, a failed job)."""
+
+
+_PYTHON_ERROR = re.compile(r"^(?:\w+\.)*(\w*Error): (.+)$", re.MULTILINE)
+
+
+def _message(exc: BaseException) -> str:
+    """The last ``SomeError: message`` line of a Spark error (a worker's exception is inside it)."""
+    found = _PYTHON_ERROR.findall(str(exc))
+    text = found[-1][1] if found else str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    return text.strip()
+
+
+def spark_call(what: str, call: Callable[[], T]) -> T:
+    """Run ``call`` and turn a Spark or Java failure into one :class:`SparkEngineError` message."""
+    try:
+        return call()
+    except IomError:
+        raise
+    except Exception as exc:  # pyspark's and py4j's errors share no base class but Exception
+        module = type(exc).__module__
+        if not module.startswith(("pyspark", "py4j")):
+            raise
+        raise SparkEngineError(f"spark engine: {what} failed: {_message(exc)}") from exc
+
+
+def open_spark(params: SparkParams) -> SparkSession:
+    """The Spark session for ``params``, with an expected failure as one message.
+
+    Java missing, a bad ``spark.master`` or an unreachable cluster raise
+    :class:`SparkEngineError` naming the setting to fix.
+    """
+    from iom_spark import spark_session
+
+    where = f"spark.remote {params.remote}" if params.remote else f"spark.master {params.master!r}"
+    try:
+        return spark_call(f"starting Spark ({where})", lambda: spark_session(params))
+    except SparkEngineError as exc:
+        raise SparkEngineError(
+            f"{exc}. Check that Java 17 is installed (java -version, JAVA_HOME) and the spark: "
+            "section of params.yaml"
+        ) from exc.__cause__
+
+
+def read_linked_spark(spark: SparkSession, linked: Path) -> dict[str, DataFrame]:
+    """The linked tables the features need, as Spark frames (only the columns used)."""
+    tables: dict[str, DataFrame] = {}
+    for name, columns in LINKED_COLUMNS.items():
+        path = Path(linked) / f"{name}.parquet"
+        if not path.exists():
+            if name in REQUIRED_TABLES:
+                raise FileNotFoundError(f"{path}: linked table {name!r} is required; run the link stage first")
+            logger.warning("%s not found: %s treated as empty", path, name)
+            continue
+        frame = spark.read.parquet(str(path.resolve()))
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise LinkedTablesError(f"linked table {name!r} lacks column(s) {', '.join(missing)}")
+        tables[name] = frame.select(*columns)
+    return tables
+
+
+def records_start_spark(tables: Mapping[str, DataFrame]) -> pd.Timestamp | None:
+    """:func:`features.asof.records_start` on Spark: the earliest police offence date."""
+    from pyspark.sql import functions as F
+
+    first = spark_call(
+        "finding when the records start",
+        lambda: tables["offences"].agg(F.min("offence_date").alias("first")).collect()[0]["first"],
+    )
+    return None if first is None else pd.Timestamp(first).normalize()
+
+
+def _spark_type(dtype: Any) -> str:
+    """The Spark SQL type of a features column's pandas dtype."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "string"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "bigint"
+    if pd.api.types.is_float_dtype(dtype):
+        return "double"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "timestamp_ntz"
+    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+        return "string"
+    raise TypeError(f"no Spark type for the features dtype {dtype}")  # pragma: no cover - catalogue types
+
+
+def features_template(params: FeatureParams, extract_date: pd.Timestamp) -> pd.DataFrame:
+    """An empty features frame with the local engine's columns and dtypes."""
+    persons = pd.DataFrame(
+        {"pseudo_id": pd.Series([], dtype="str"), "birth_month": pd.Series([], dtype="datetime64[ms]")}
+    )
+    enc = encode_tables({"persons": persons, "offences": empty_table("offences")})
+    return features_from_encoded(enc, extract_date, params, extract_date).iloc[:0]
+
+
+def _tagged_union(tables: Mapping[str, DataFrame], n_buckets: int) -> DataFrame:
+    """Every table's rows in one frame: ``_table``, ``pseudo_id``, ``<table>__<column>``, ``_bucket``."""
+    from pyspark.sql import functions as F
+
+    parts = []
+    for name, frame in tables.items():
+        cols = [F.lit(name).alias(TABLE), F.col("pseudo_id")]
+        cols += [F.col(c).alias(f"{name}{SEP}{c}") for c in LINKED_COLUMNS[name] if c != "pseudo_id"]
+        parts.append(frame.select(*cols))
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part, allowMissingColumns=True)
+    return union.withColumn(BUCKET, F.pmod(F.xxhash64("pseudo_id"), F.lit(n_buckets)))
+
+
+def split_tables(bucket: pd.DataFrame, names: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """One bucket's tagged rows back into the linked tables by name (as ``read_linked`` gives them)."""
+    kind = bucket[TABLE].to_numpy()
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        rows = bucket.loc[kind == name]
+        cols = {c: f"{name}{SEP}{c}" for c in LINKED_COLUMNS[name] if c != "pseudo_id"}
+        frame = rows.loc[:, ["pseudo_id", *cols.values()]].rename(columns={v: k for k, v in cols.items()})
+        out[name] = frame.reset_index(drop=True)
+    return out
+
+
+def for_spark(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as pyspark's Arrow serialiser takes it: text columns as Python strings.
+
+    (pandas 3 keeps text in chunked Arrow arrays, which pyspark 4.3 cannot yet send.)
+    """
+    text = [c for c, t in frame.dtypes.items() if pd.api.types.is_string_dtype(t) and t != object]
+    return frame.astype(dict.fromkeys(text, object)) if text else frame
+
+
+def bucket_features(
+    names: Sequence[str],
+    dates: Sequence[pd.Timestamp],
+    params: FeatureParams,
+    extract_date: pd.Timestamp,
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The ``applyInPandas`` function: one bucket's tables -> its people's features at every date."""
+
+    def build(bucket: pd.DataFrame) -> pd.DataFrame:
+        tables = split_tables(bucket, names)
+        frames = [frame for _, frame in iter_features(tables, dates, params, extract_date)]
+        return for_spark(pd.concat(frames, ignore_index=True))
+
+    return build
+
+
+def n_buckets_for(n_persons: int, spark: SparkParams) -> int:
+    """Buckets: at least ``shuffle_partitions``, and no more than ~50,000 people in one."""
+    return max(spark.shuffle_partitions, math.ceil(n_persons / PEOPLE_PER_BUCKET))
+
+
+def spark_schema(template: pd.DataFrame) -> str:
+    """The Spark DDL schema of a frame with ``template``'s columns and dtypes."""
+    return ", ".join(f"`{c}` {_spark_type(t)}" for c, t in template.dtypes.items())
+
+
+def to_spark(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:
+    """A pandas frame as a Spark frame (Arrow; the schema from its dtypes, dates as ``timestamp_ntz``)."""
+    plain = frame.reset_index(drop=True)
+    cats = [c for c, t in plain.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+    if cats:
+        plain = plain.astype(dict.fromkeys(cats, "str"))
+    plain = for_spark(plain)
+    return spark_call("sending a table to Spark", lambda: spark.createDataFrame(plain, schema=spark_schema(frame)))
+
+
+def restore_dtypes(frame: pd.DataFrame, template: pd.DataFrame, sort: bool = True) -> pd.DataFrame:
+    """Rows as Spark returned them -> ``template``'s columns and dtypes (the local engine's),
+    sorted by ``pseudo_id`` unless ``sort`` is False, with a fresh index."""
+    if sort:
+        frame = frame.sort_values("pseudo_id", kind="stable")
+    frame = frame.reset_index(drop=True)
+    out = {}
+    for col, dtype in template.dtypes.items():
+        values = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            values = pd.to_datetime(values)
+        out[col] = values.astype(dtype)
+    return pd.DataFrame(out, columns=template.columns)
+
+
+def iter_features_spark(
+    spark: SparkSession,
+    tables: Mapping[str, DataFrame],
+    as_of_dates: Sequence[pd.Timestamp],
+    params: FeatureParams,
+    extract_date: pd.Timestamp,
+    spark_params: SparkParams,
+) -> Iterator[tuple[pd.Timestamp, pd.DataFrame]]:
+    """:func:`features.build.iter_features` on Spark: ``(as_of_date, features)`` per date, in date order.
+
+    Every date is built in one Spark job (each bucket's tables are encoded once), kept on
+    the executors' disks, then collected one date at a time.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    dates = sorted({pd.Timestamp(t).normalize() for t in as_of_dates})
+    template = features_template(params, extract_date)
+    schema = spark_schema(template)
+    n_persons = spark_call("counting people", lambda: tables["persons"].count())
+    n_buckets = n_buckets_for(n_persons, spark_params)
+    logger.info("features on spark: %d people in %d buckets, %d as-of dates", n_persons, n_buckets, len(dates))
+    names = list(tables)
+    built = (
+        _tagged_union(tables, n_buckets)
+        .groupBy(BUCKET)
+        .applyInPandas(bucket_features(names, dates, params, extract_date), schema)
+        .persist(StorageLevel.DISK_ONLY)
+    )
+    try:
+        spark_call("building the features", built.count)
+        for as_of in dates:
+            day = as_of.to_pydatetime()
+            rows = spark_call(
+                f"collecting the features as of {as_of.date()}",
+                lambda day=day: built.where(F.col("as_of_date") == F.lit(day).cast("timestamp_ntz")).toPandas(),
+            )
+            yield as_of, restore_dtypes(rows, template)
+    finally:
+        built.unpersist()

@@ -1,0 +1,151 @@
+"""Scoring on Spark: the registered risk model, TreeSHAP reasons and typologies per partition of people.
+
+Risk, interval and reasons of a row depend on that row alone
+(:func:`models.risk_train.score_rows`), and a typology on that person's own rows (and,
+with ``adapt_priors``, on everyone at the same date, which the Spark engine refuses). So
+the features are split by a hash of ``pseudo_id``, each partition runs the local engine's
+own function, and the driver only ranks the collected rows (:func:`rank_scores`) and sorts
+the typologies. The fitted models travel to the workers in their own file formats
+(xgboost UBJ + JSON, the typology's JSON), loaded once per Python worker, not pickled.
+
+pyspark is imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from features.spark import BUCKET, SparkEngineError, for_spark, restore_dtypes, spark_call, spark_schema
+from models.risk import RiskModel
+from models.risk_train import rank_scores, score_features
+from models.typology import TypologyModel, assign_typology, model_from_dict, model_to_dict
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+# Each Python worker loads a model once, keyed by the digest of its files.
+_LOADED: dict[str, Any] = {}
+
+
+def _risk_files(model: RiskModel) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory(prefix="iom-model-") as tmp:
+        return {p.name: p.read_bytes() for p in model.save(Path(tmp))}
+
+
+def _digest(files: Mapping[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name])
+    return h.hexdigest()
+
+
+def _load_risk(files: Mapping[str, bytes], key: str) -> RiskModel:
+    if key not in _LOADED:
+        with tempfile.TemporaryDirectory(prefix="iom-model-") as tmp:
+            for name, data in files.items():
+                (Path(tmp) / name).write_bytes(data)
+            _LOADED[key] = RiskModel.load(Path(tmp))
+    model: RiskModel = _LOADED[key]
+    return model
+
+
+def _partitioned(frame: DataFrame, n_partitions: int) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return frame.withColumn(BUCKET, F.pmod(F.xxhash64("pseudo_id"), F.lit(n_partitions)))
+
+
+def score_spark(
+    model: RiskModel,
+    features: DataFrame,
+    persons: DataFrame,
+    template: pd.DataFrame,
+    n_partitions: int,
+) -> pd.DataFrame:
+    """:func:`models.risk_train.score_panel` on Spark, the same frame.
+
+    Parameters
+    ----------
+    model
+        The fitted (registered) model.
+    features
+        The panel date's features as a Spark frame (the columns of ``template``).
+    persons
+        ``pseudo_id, sex, ethnicity`` of the linked persons (for protected inputs).
+    template
+        An empty features frame with the local engine's dtypes (:func:`features.spark.features_template`).
+    n_partitions
+        Partitions of people to score in parallel.
+    """
+    files = _risk_files(model)
+    key = _digest(files)
+    example = score_features(model, template, _empty_persons())
+    person_cols = ["sex", "ethnicity"]
+    joined = features.join(persons.select("pseudo_id", *person_cols), on="pseudo_id", how="left")
+
+    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        loaded = _load_risk(files, key)
+        for batch in batches:
+            rows = restore_dtypes(batch, template, sort=False)
+            yield for_spark(score_features(loaded, rows, batch.loc[:, ["pseudo_id", *person_cols]]))
+
+    out = spark_call(
+        "scoring the panel",
+        lambda: _partitioned(joined, n_partitions)
+        .repartition(n_partitions, BUCKET)
+        .drop(BUCKET)
+        .mapInPandas(score, spark_schema(example))
+        .toPandas(),
+    )
+    return rank_scores(restore_dtypes(out, example, sort=False))
+
+
+def _empty_persons() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in ("pseudo_id", "sex", "ethnicity")})
+
+
+def assign_typology_spark(
+    model: TypologyModel, features: DataFrame, template: pd.DataFrame, n_partitions: int
+) -> pd.DataFrame:
+    """:func:`models.typology.assign_typology` on Spark, the same frame.
+
+    Each person's rows (every as-of date given) stay in one partition, so pooling a
+    person's history (``pool_history``) is the local engine's.
+
+    Raises
+    ------
+    SparkEngineError
+        With ``adapt_priors``: the mixing weights are re-estimated on everyone at a date,
+        which per-partition assignment cannot do.
+    """
+    if model.adapt_priors:
+        raise SparkEngineError(
+            "spark engine: typology.adapt_priors re-estimates the typologies' weights on everyone at "
+            "an as-of date, which per-partition assignment cannot do; set adapt_priors: false or "
+            "engine: local"
+        )
+    data = model_to_dict(model)
+    key = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
+    example = assign_typology(model, template)
+
+    def assign(group: pd.DataFrame) -> pd.DataFrame:
+        if key not in _LOADED:
+            _LOADED[key] = model_from_dict(data)
+        return for_spark(assign_typology(_LOADED[key], restore_dtypes(group, template, sort=False)))
+
+    out = spark_call(
+        "assigning typologies",
+        lambda: _partitioned(features, n_partitions)
+        .groupBy(BUCKET)
+        .applyInPandas(assign, spark_schema(example))
+        .toPandas(),
+    )
+    ordered = restore_dtypes(out, example, sort=False)
+    return ordered.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
+
