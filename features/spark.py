@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import shutil
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -69,7 +72,11 @@ def _message(exc: BaseException) -> str:
 def spark_call(what: str, call: Callable[[], T]) -> T:
     """Run ``call`` and turn a Spark or Java failure into one :class:`SparkEngineError` message."""
     try:
-        return call()
+        with warnings.catch_warnings():
+            # pyspark 4.3 warns on every pandas conversion that its pandas 3 support is new;
+            # the engine-equality tests check the answers instead.
+            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+            return call()
     except IomError:
         raise
     except Exception as exc:  # pyspark's and py4j's errors share no base class but Exception
@@ -77,6 +84,40 @@ def spark_call(what: str, call: Callable[[], T]) -> T:
         if not module.startswith(("pyspark", "py4j")):
             raise
         raise SparkEngineError(f"spark engine: {what} failed: {_message(exc)}") from exc
+
+
+# What spark-submit accepts as a master (a JVM started with anything else dies with a Java
+# stack trace on stderr before Python hears of it, so the URL is checked here first).
+_MASTER = re.compile(
+    r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|spark://\S+|yarn|k8s://\S+|mesos://\S+)$"
+)
+
+
+def check_master(master: str) -> None:
+    """Raise :class:`SparkEngineError` unless ``master`` is a Spark master URL."""
+    if not _MASTER.match(master.strip()):
+        raise SparkEngineError(
+            f"spark.master {master!r} is not a Spark master URL: use local[N] (N cores on this machine), "
+            "local[*], spark://host:7077, yarn or k8s://https://host:port, or spark.remote "
+            "(sc://host:15002) for Spark Connect"
+        )
+
+
+def check_java() -> None:
+    """Raise :class:`SparkEngineError` when no ``java`` can be found (JAVA_HOME, then PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        if not (Path(home) / "bin" / "java").exists():
+            raise SparkEngineError(
+                f"the Spark engine needs Java 17: JAVA_HOME is {home}, which holds no bin/java; "
+                "install Java 17 or correct JAVA_HOME (or set engine: local)"
+            )
+        return
+    if shutil.which("java") is None:
+        raise SparkEngineError(
+            "the Spark engine needs Java 17 and none is on PATH: install it (e.g. apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME (or set engine: local)"
+        )
 
 
 def open_spark(params: SparkParams) -> SparkSession:
@@ -88,12 +129,15 @@ def open_spark(params: SparkParams) -> SparkSession:
     from iom_spark import spark_session
 
     where = f"spark.remote {params.remote}" if params.remote else f"spark.master {params.master!r}"
+    if not params.remote:
+        check_master(params.master)
+        check_java()
     try:
         return spark_call(f"starting Spark ({where})", lambda: spark_session(params))
     except SparkEngineError as exc:
         raise SparkEngineError(
-            f"{exc}. Check that Java 17 is installed (java -version, JAVA_HOME) and the spark: "
-            "section of params.yaml"
+            f"{str(exc).rstrip('.')}. Check the spark: section of params.yaml, that Java 17 runs "
+            "(java -version) and, on a cluster, that the address is reachable"
         ) from exc.__cause__
 
 
@@ -104,7 +148,9 @@ def read_linked_spark(spark: SparkSession, linked: Path) -> dict[str, DataFrame]
         path = Path(linked) / f"{name}.parquet"
         if not path.exists():
             if name in REQUIRED_TABLES:
-                raise FileNotFoundError(f"{path}: linked table {name!r} is required; run the link stage first")
+                raise FileNotFoundError(
+                    f"{path}: linked table {name!r} is required; run the link stage first"
+                )
             logger.warning("%s not found: %s treated as empty", path, name)
             continue
         frame = spark.read.parquet(str(path.resolve()))
@@ -117,11 +163,11 @@ def read_linked_spark(spark: SparkSession, linked: Path) -> dict[str, DataFrame]
 
 def records_start_spark(tables: Mapping[str, DataFrame]) -> pd.Timestamp | None:
     """:func:`features.asof.records_start` on Spark: the earliest police offence date."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
     first = spark_call(
         "finding when the records start",
-        lambda: tables["offences"].agg(F.min("offence_date").alias("first")).collect()[0]["first"],
+        lambda: tables["offences"].agg(sf.min("offence_date").alias("first")).collect()[0]["first"],
     )
     return None if first is None else pd.Timestamp(first).normalize()
 
@@ -138,7 +184,7 @@ def _spark_type(dtype: Any) -> str:
         return "double"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "timestamp_ntz"
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         return "string"
     raise TypeError(f"no Spark type for the features dtype {dtype}")  # pragma: no cover - catalogue types
 
@@ -154,17 +200,17 @@ def features_template(params: FeatureParams, extract_date: pd.Timestamp) -> pd.D
 
 def _tagged_union(tables: Mapping[str, DataFrame], n_buckets: int) -> DataFrame:
     """Every table's rows in one frame: ``_table``, ``pseudo_id``, ``<table>__<column>``, ``_bucket``."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
     parts = []
     for name, frame in tables.items():
-        cols = [F.lit(name).alias(TABLE), F.col("pseudo_id")]
-        cols += [F.col(c).alias(f"{name}{SEP}{c}") for c in LINKED_COLUMNS[name] if c != "pseudo_id"]
+        cols = [sf.lit(name).alias(TABLE), sf.col("pseudo_id")]
+        cols += [sf.col(c).alias(f"{name}{SEP}{c}") for c in LINKED_COLUMNS[name] if c != "pseudo_id"]
         parts.append(frame.select(*cols))
     union = parts[0]
     for part in parts[1:]:
         union = union.unionByName(part, allowMissingColumns=True)
-    return union.withColumn(BUCKET, F.pmod(F.xxhash64("pseudo_id"), F.lit(n_buckets)))
+    return union.withColumn(BUCKET, sf.pmod(sf.xxhash64("pseudo_id"), sf.lit(n_buckets)))
 
 
 def split_tables(bucket: pd.DataFrame, names: Sequence[str]) -> dict[str, pd.DataFrame]:
@@ -184,7 +230,11 @@ def for_spark(frame: pd.DataFrame) -> pd.DataFrame:
 
     (pandas 3 keeps text in chunked Arrow arrays, which pyspark 4.3 cannot yet send.)
     """
-    text = [c for c, t in frame.dtypes.items() if pd.api.types.is_string_dtype(t) and t != object]
+    text = [
+        c
+        for c, t in frame.dtypes.items()
+        if pd.api.types.is_string_dtype(t) and not pd.api.types.is_object_dtype(t)
+    ]
     return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
@@ -221,7 +271,9 @@ def to_spark(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:
     if cats:
         plain = plain.astype(dict.fromkeys(cats, "str"))
     plain = for_spark(plain)
-    return spark_call("sending a table to Spark", lambda: spark.createDataFrame(plain, schema=spark_schema(frame)))
+    return spark_call(
+        "sending a table to Spark", lambda: spark.createDataFrame(plain, schema=spark_schema(frame))
+    )
 
 
 def restore_dtypes(frame: pd.DataFrame, template: pd.DataFrame, sort: bool = True) -> pd.DataFrame:
@@ -253,14 +305,16 @@ def iter_features_spark(
     the executors' disks, then collected one date at a time.
     """
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
     dates = sorted({pd.Timestamp(t).normalize() for t in as_of_dates})
     template = features_template(params, extract_date)
     schema = spark_schema(template)
     n_persons = spark_call("counting people", lambda: tables["persons"].count())
     n_buckets = n_buckets_for(n_persons, spark_params)
-    logger.info("features on spark: %d people in %d buckets, %d as-of dates", n_persons, n_buckets, len(dates))
+    logger.info(
+        "features on spark: %d people in %d buckets, %d as-of dates", n_persons, n_buckets, len(dates)
+    )
     names = list(tables)
     built = (
         _tagged_union(tables, n_buckets)
@@ -271,11 +325,10 @@ def iter_features_spark(
     try:
         spark_call("building the features", built.count)
         for as_of in dates:
-            day = as_of.to_pydatetime()
-            rows = spark_call(
-                f"collecting the features as of {as_of.date()}",
-                lambda day=day: built.where(F.col("as_of_date") == F.lit(day).cast("timestamp_ntz")).toPandas(),
+            one_date = built.where(
+                sf.col("as_of_date") == sf.lit(as_of.to_pydatetime()).cast("timestamp_ntz")
             )
+            rows = spark_call(f"collecting the features as of {as_of.date()}", one_date.toPandas)
             yield as_of, restore_dtypes(rows, template)
     finally:
         built.unpersist()

@@ -56,9 +56,9 @@ def _load_risk(files: Mapping[str, bytes], key: str) -> RiskModel:
 
 
 def _partitioned(frame: DataFrame, n_partitions: int) -> DataFrame:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
-    return frame.withColumn(BUCKET, F.pmod(F.xxhash64("pseudo_id"), F.lit(n_partitions)))
+    return frame.withColumn(BUCKET, sf.pmod(sf.xxhash64("pseudo_id"), sf.lit(n_partitions)))
 
 
 def score_spark(
@@ -97,11 +97,13 @@ def score_spark(
 
     out = spark_call(
         "scoring the panel",
-        lambda: _partitioned(joined, n_partitions)
-        .repartition(n_partitions, BUCKET)
-        .drop(BUCKET)
-        .mapInPandas(score, spark_schema(example))
-        .toPandas(),
+        lambda: (
+            _partitioned(joined, n_partitions)
+            .repartition(n_partitions, BUCKET)
+            .drop(BUCKET)
+            .mapInPandas(score, spark_schema(example))
+            .toPandas()
+        ),
     )
     return rank_scores(restore_dtypes(out, example, sort=False))
 
@@ -141,11 +143,12 @@ def assign_typology_spark(
 
     out = spark_call(
         "assigning typologies",
-        lambda: _partitioned(features, n_partitions)
-        .groupBy(BUCKET)
-        .applyInPandas(assign, spark_schema(example))
-        .toPandas(),
+        lambda: (
+            _partitioned(features, n_partitions)
+            .groupBy(BUCKET)
+            .applyInPandas(assign, spark_schema(example))
+            .toPandas()
+        ),
     )
     ordered = restore_dtypes(out, example, sort=False)
     return ordered.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
-

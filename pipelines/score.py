@@ -32,8 +32,8 @@ from features import FeatureParams, as_of_dates_before_panel, build_features
 from features.build import build_features_at
 from features.partitions import write_partition
 from iom_config import DEFAULT_PARAMS, load_params
-from iom_spark import EngineChoice, load_engine
 from iom_io import write_parquet
+from iom_spark import EngineChoice, load_engine
 from models.risk import RiskModel
 from models.risk_params import TrainParams
 from models.risk_train import model_inputs, score_panel
@@ -68,8 +68,11 @@ def build_panel_features(
     from features.spark import iter_features_spark, open_spark, read_linked_spark
 
     spark = open_spark(engine.spark)
-    built = iter_features_spark(spark, read_linked_spark(spark, linked), [panel], params, extract_date, engine.spark)
-    return [frame for _, frame in built][0]
+    built = iter_features_spark(
+        spark, read_linked_spark(spark, linked), [panel], params, extract_date, engine.spark
+    )
+    (frame,) = (frame for _, frame in built)  # one date; running the generator out frees Spark's copy
+    return frame
 
 
 def score_people(

@@ -126,7 +126,9 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from iom_spark import SparkParams, spark_session, stop_spark
 
     checkpoints = tmp_path_factory.mktemp("spark_checkpoints")
-    session = spark_session(SparkParams(master="local[2]", shuffle_partitions=4, checkpoint_dir=str(checkpoints)))
+    session = spark_session(
+        SparkParams(master="local[2]", shuffle_partitions=4, checkpoint_dir=str(checkpoints))
+    )
     yield session
     stop_spark()
 
