@@ -55,6 +55,26 @@ def _load_risk(files: Mapping[str, bytes], key: str) -> RiskModel:
     return model
 
 
+def example_row(template: pd.DataFrame) -> pd.DataFrame:
+    """One row with ``template``'s columns and dtypes (missing where the dtype allows): run
+    through a per-partition function on the driver, it gives the output's columns and dtypes."""
+    row: dict[str, pd.Series] = {}
+    for col, dtype in template.dtypes.items():
+        nullable = isinstance(dtype, pd.api.extensions.ExtensionDtype) or pd.api.types.is_float_dtype(dtype)
+        if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
+            value: object = "example"
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            value = pd.NaT
+        elif nullable:
+            value = None
+        elif pd.api.types.is_bool_dtype(dtype):
+            value = False
+        else:
+            value = 0
+        row[str(col)] = pd.Series([value]).astype(dtype)
+    return pd.DataFrame(row)
+
+
 def _partitioned(frame: DataFrame, n_partitions: int) -> DataFrame:
     from pyspark.sql import functions as sf
 
@@ -85,7 +105,7 @@ def score_spark(
     """
     files = _risk_files(model)
     key = _digest(files)
-    example = score_features(model, template, _empty_persons())
+    example = score_features(model, example_row(template), _empty_persons()).iloc[:0]
     person_cols = ["sex", "ethnicity"]
     joined = features.join(persons.select("pseudo_id", *person_cols), on="pseudo_id", how="left")
 
@@ -134,7 +154,11 @@ def assign_typology_spark(
         )
     data = model_to_dict(model)
     key = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
-    example = assign_typology(model, template)
+    # The output's columns and dtypes from one real row (the typology inputs may not be missing).
+    first: pd.DataFrame = spark_call("reading a row", lambda: features.limit(1).toPandas())
+    if first.empty:
+        return assign_typology(model, template)
+    example = assign_typology(model, restore_dtypes(first, template)).iloc[:0]
 
     def assign(group: pd.DataFrame) -> pd.DataFrame:
         if key not in _LOADED:

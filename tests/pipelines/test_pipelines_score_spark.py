@@ -1,0 +1,111 @@
+"""``engine: spark`` in scoring: the registered model, TreeSHAP reasons and typologies per partition
+of people give the local engine's outputs (real Spark in local mode, real MLflow registry)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from features.partitions import read_features
+from features.spark import SparkEngineError, to_spark
+from models.risk import RiskModel
+from models.risk_train import model_inputs, score_panel
+from models.spark import assign_typology_spark, score_spark
+from models.typology import assign_typology, load_model
+from pipelines import score, typology
+
+# mlflow.pyfunc warns on import about its own type hints (mlflow.types.responses): not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning")
+
+# The score stage's outputs; publish reads scores.parquet and typology.parquet from this folder
+# (with the linked tables, the re-identification key and the fairness audit, which do not
+# depend on the engine), so equal files here mean an equal published list.
+OUTPUTS = ("scores.parquet", "typology.parquet", "registration.json", "risk_model.json", "risk_model.ubj")
+
+
+@pytest.fixture(scope="module")
+def scored(
+    small_pipeline: dict[str, Path],
+    small_model: dict[str, Path],
+    spark_params: Callable[[Path, Path], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Path]:
+    """The session model scored by ``iom score`` on both engines, with a typology model fitted."""
+    root = tmp_path_factory.mktemp("score_spark")
+    params = small_model["params"]
+    typology.run(
+        small_pipeline["features"], root / "typology", root / "metrics" / "typology.json", root / "rt", params
+    )
+    version = json.loads((small_model["out"] / "registration.json").read_text())["version"]
+    for engine, params_path in (("local", params), ("spark", spark_params(params, root / "spark.yaml"))):
+        score.run(
+            small_pipeline["extract"],
+            None,
+            version,
+            root / engine,
+            params_path,
+            typology_model=root / "typology" / "model.json",
+            work=root / f"work_{engine}",
+        )
+    return {"root": root, "local": root / "local", "spark": root / "spark", "typology": root / "typology"}
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_score_on_spark_writes_the_local_engines_files(scored: dict[str, Path], name: str) -> None:
+    local, spark = scored["local"] / name, scored["spark"] / name
+    assert local.exists()
+    if name.endswith(".parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(spark), pd.read_parquet(local))
+    assert spark.read_bytes() == local.read_bytes()
+
+
+def test_score_on_spark_ranks_the_whole_panel(scored: dict[str, Path]) -> None:
+    scores = pd.read_parquet(scored["spark"] / "scores.parquet")
+    assert len(scores) > 100
+    assert scores["rank"].tolist() == list(range(1, len(scores) + 1))
+    assert scores["risk_12m"].is_monotonic_decreasing
+    assert (scores["reasons_up"] != "").any()
+
+
+@pytest.fixture(scope="module")
+def every_date(small_pipeline: dict[str, Path]) -> pd.DataFrame:
+    return read_features(small_pipeline["features"])
+
+
+def test_scoring_every_person_date_on_spark_equals_local(
+    spark: Any, small_pipeline: dict[str, Path], small_model: dict[str, Path], every_date: pd.DataFrame
+) -> None:
+    model = RiskModel.load(small_model["out"])
+    persons = pd.read_parquet(
+        small_pipeline["linked"] / "persons.parquet", columns=["pseudo_id", "sex", "ethnicity"]
+    )
+    local = score_panel(model, model_inputs(model, every_date, persons), every_date)
+    on_spark = score_spark(
+        model, to_spark(spark, every_date), to_spark(spark, persons), every_date.iloc[:0], 4
+    )
+    pd.testing.assert_frame_equal(on_spark, local)
+
+
+def test_typologies_pooled_over_each_persons_history_on_spark_equal_local(
+    spark: Any, scored: dict[str, Path], every_date: pd.DataFrame
+) -> None:
+    # Every as-of date of a person lands in one partition, so pooling their history holds.
+    model = load_model(scored["typology"] / "model.json").set_params(pool_history=True)
+    local = assign_typology(model, every_date)
+    on_spark = assign_typology_spark(model, to_spark(spark, every_date), every_date.iloc[:0], 4)
+    pd.testing.assert_frame_equal(on_spark, local)
+    unpooled = assign_typology(model.set_params(pool_history=False), every_date)
+    assert (unpooled["cluster"] != local["cluster"]).any()  # pooling matters here, so the test can fail
+
+
+def test_adapted_priors_are_refused_on_spark(
+    spark: Any, scored: dict[str, Path], every_date: pd.DataFrame
+) -> None:
+    model = load_model(scored["typology"] / "model.json").set_params(adapt_priors=True)
+    with pytest.raises(SparkEngineError, match="adapt_priors"):
+        assign_typology_spark(model, to_spark(spark, every_date.head(5)), every_date.iloc[:0], 4)
