@@ -8,11 +8,12 @@ in the same bucket), and each bucket runs :func:`features.build.iter_features`, 
 function the local engine runs, over every as-of date inside ``applyInPandas``. The
 answers are therefore the local engine's, row for row (tests check both agree).
 
-The result is kept on the executors' disks and brought back one as-of date at a time
-(Arrow), sorted by ``pseudo_id``, put back in the local engine's dtypes and written by
-:func:`features.partitions.write_partition`, so the partition layout and the files are
-the local engine's. The driver holds one as-of date's cohort at a time (about 130
-numbers per person in the cohort, ~1 KB: a 2.5 million cohort is ~2.5 GB).
+The executors write the result to a staging folder partitioned by date; the driver reads
+it back one as-of date at a time (Arrow), sorts it by ``pseudo_id``, puts back the local
+engine's dtypes and writes it with :func:`features.partitions.write_partition`, so the
+partition layout and the files are the local engine's. The driver holds one as-of date's
+cohort at a time (about 130 numbers per person in the cohort, ~1 KB: a 2.5 million cohort
+is ~2.5 GB).
 
 pyspark is imported only inside these functions: the local engine never needs it.
 """
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BUCKET = "_bucket"
+DAY = "_as_of_day"  # the staging folder's partition column (yyyy-MM-dd)
 TABLE = "_table"
 SEP = "__"
 # People per bucket: one bucket's records are one pandas frame in one Python worker. At the
@@ -291,6 +293,16 @@ def restore_dtypes(frame: pd.DataFrame, template: pd.DataFrame, sort: bool = Tru
     return pd.DataFrame(out, columns=template.columns)
 
 
+def staging_dir(spark_params: SparkParams, what: str) -> Path:
+    """A scratch folder for ``what`` under ``spark.checkpoint_dir`` (shared storage on a cluster)."""
+    base = Path(spark_params.checkpoint_dir)
+    if not base.is_absolute() and not spark_params.remote:
+        from iom_config import project_root
+
+        base = project_root() / base
+    return base / f"{what}-{os.getpid()}"
+
+
 def iter_features_spark(
     spark: SparkSession,
     tables: Mapping[str, DataFrame],
@@ -301,10 +313,11 @@ def iter_features_spark(
 ) -> Iterator[tuple[pd.Timestamp, pd.DataFrame]]:
     """:func:`features.build.iter_features` on Spark: ``(as_of_date, features)`` per date, in date order.
 
-    Every date is built in one Spark job (each bucket's tables are encoded once), kept on
-    the executors' disks, then collected one date at a time.
+    Every date is built in one Spark job (each bucket's tables are encoded once) and
+    written by the executors to a staging folder partitioned by date
+    (:func:`staging_dir`, removed afterwards); each date is then read back on its own, so
+    the driver holds one date at a time and reads only that date's files.
     """
-    from pyspark import StorageLevel
     from pyspark.sql import functions as sf
 
     dates = sorted({pd.Timestamp(t).normalize() for t in as_of_dates})
@@ -315,20 +328,25 @@ def iter_features_spark(
     logger.info(
         "features on spark: %d people in %d buckets, %d as-of dates", n_persons, n_buckets, len(dates)
     )
-    names = list(tables)
     built = (
         _tagged_union(tables, n_buckets)
         .groupBy(BUCKET)
-        .applyInPandas(bucket_features(names, dates, params, extract_date), schema)
-        .persist(StorageLevel.DISK_ONLY)
+        .applyInPandas(bucket_features(list(tables), dates, params, extract_date), schema)
+        .withColumn(DAY, sf.date_format("as_of_date", "yyyy-MM-dd"))
     )
+    staging = staging_dir(spark_params, "features")
     try:
-        spark_call("building the features", built.count)
+        spark_call(
+            "building the features",
+            lambda: built.write.mode("overwrite").partitionBy(DAY).parquet(str(staging)),
+        )
         for as_of in dates:
-            one_date = built.where(
-                sf.col("as_of_date") == sf.lit(as_of.to_pydatetime()).cast("timestamp_ntz")
-            )
+            folder = staging / f"{DAY}={as_of.date().isoformat()}"
+            if not folder.exists():  # nobody in the cohort that day
+                yield as_of, template.copy()
+                continue
+            one_date = spark.read.schema(schema).parquet(str(folder))
             rows = spark_call(f"collecting the features as of {as_of.date()}", one_date.toPandas)
             yield as_of, restore_dtypes(rows, template)
     finally:
-        built.unpersist()
+        shutil.rmtree(staging, ignore_errors=True)

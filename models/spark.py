@@ -6,7 +6,8 @@ with ``adapt_priors``, on everyone at the same date, which the Spark engine refu
 the features are split by a hash of ``pseudo_id``, each partition runs the local engine's
 own function, and the driver only ranks the collected rows (:func:`rank_scores`) and sorts
 the typologies. The fitted models travel to the workers in their own file formats
-(xgboost UBJ + JSON, the typology's JSON), loaded once per Python worker, not pickled.
+(xgboost UBJ + JSON, the typology's JSON; broadcast once per executor), loaded once per
+Python worker, not pickled.
 
 pyspark is imported only inside these functions.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +46,21 @@ def _digest(files: Mapping[str, bytes]) -> str:
     return h.hexdigest()
 
 
-def _load_risk(files: Mapping[str, bytes], key: str) -> RiskModel:
+def _shared(frame: DataFrame, value: Any) -> Callable[[], Any]:
+    """``value`` for the workers: a broadcast variable (sent once per executor) where the
+    session has a SparkContext, else (Spark Connect) inside the function's closure."""
+    try:
+        context = frame.sparkSession.sparkContext
+    except Exception:  # Spark Connect has no SparkContext
+        return lambda: value
+    shared = context.broadcast(value)
+    return lambda: shared.value
+
+
+def _load_risk(files: Callable[[], Mapping[str, bytes]], key: str) -> RiskModel:
     if key not in _LOADED:
         with tempfile.TemporaryDirectory(prefix="iom-model-") as tmp:
-            for name, data in files.items():
+            for name, data in files().items():
                 (Path(tmp) / name).write_bytes(data)
             _LOADED[key] = RiskModel.load(Path(tmp))
     model: RiskModel = _LOADED[key]
@@ -107,10 +119,11 @@ def score_spark(
     key = _digest(files)
     example = score_features(model, example_row(template), _empty_persons()).iloc[:0]
     person_cols = ["sex", "ethnicity"]
+    shared_files = _shared(features, files)
     joined = features.join(persons.select("pseudo_id", *person_cols), on="pseudo_id", how="left")
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        loaded = _load_risk(files, key)
+        loaded = _load_risk(shared_files, key)
         for batch in batches:
             rows = restore_dtypes(batch, template, sort=False)
             yield for_spark(score_features(loaded, rows, batch.loc[:, ["pseudo_id", *person_cols]]))
