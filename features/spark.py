@@ -304,7 +304,6 @@ def staging_dir(spark_params: SparkParams, what: str) -> Path:
 
 
 def iter_features_spark(
-    spark: SparkSession,
     tables: Mapping[str, DataFrame],
     as_of_dates: Sequence[pd.Timestamp],
     params: FeatureParams,
@@ -320,6 +319,7 @@ def iter_features_spark(
     """
     from pyspark.sql import functions as sf
 
+    spark = tables["persons"].sparkSession
     dates = sorted({pd.Timestamp(t).normalize() for t in as_of_dates})
     template = features_template(params, extract_date)
     schema = spark_schema(template)

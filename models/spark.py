@@ -146,9 +146,14 @@ def _empty_persons() -> pd.DataFrame:
 
 
 def assign_typology_spark(
-    model: TypologyModel, features: DataFrame, template: pd.DataFrame, n_partitions: int
+    model: TypologyModel,
+    features: DataFrame,
+    template: pd.DataFrame,
+    n_partitions: int,
+    at: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """:func:`models.typology.assign_typology` on Spark, the same frame.
+    """:func:`models.typology.assign_typology` on Spark, the same frame; given ``at``,
+    :func:`models.typology.assign_typology_at` (only the rows dated ``at`` are collected).
 
     Each person's rows (every as-of date given) stay in one partition, so pooling a
     person's history (``pool_history``) is the local engine's.
@@ -167,6 +172,8 @@ def assign_typology_spark(
         )
     data = model_to_dict(model)
     key = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
+    from pyspark.sql import functions as sf
+
     # The output's columns and dtypes from one real row (the typology inputs may not be missing).
     first: pd.DataFrame = spark_call("reading a row", lambda: features.limit(1).toPandas())
     if first.empty:
@@ -178,14 +185,12 @@ def assign_typology_spark(
             _LOADED[key] = model_from_dict(data)
         return for_spark(assign_typology(_LOADED[key], restore_dtypes(group, template, sort=False)))
 
-    out = spark_call(
-        "assigning typologies",
-        lambda: (
-            _partitioned(features, n_partitions)
-            .groupBy(BUCKET)
-            .applyInPandas(assign, spark_schema(example))
-            .toPandas()
-        ),
+    assigned = (
+        _partitioned(features, n_partitions).groupBy(BUCKET).applyInPandas(assign, spark_schema(example))
     )
+    if at is not None:
+        day = pd.Timestamp(at).to_pydatetime()
+        assigned = assigned.where(sf.col("as_of_date") == sf.lit(day).cast("timestamp_ntz"))
+    out = spark_call("assigning typologies", assigned.toPandas)
     ordered = restore_dtypes(out, example, sort=False)
     return ordered.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)

@@ -12,19 +12,19 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.progress import track
 
-from features import FeatureParams, default_as_of_dates, feature_names, iter_features
+from features import FeatureParams, build_features, default_as_of_dates, feature_names, iter_features
 from features.asof import records_start
 from features.encode import LINKED_COLUMNS, REQUIRED_TABLES
 from features.partitions import PARTITION_PREFIX, write_partition
 from iom_config import DEFAULT_PARAMS, load_params
-from iom_spark import load_engine
+from iom_spark import EngineChoice, load_engine
 
 logger = logging.getLogger(__name__)
 
@@ -74,19 +74,62 @@ def read_records_start(manifest: Path) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value).normalize()
 
 
-def extract_records_start(
-    manifest: Path, tables: Mapping[str, pd.DataFrame]
-) -> tuple[pd.Timestamp | None, str]:
+def extract_records_start(manifest: Path, tables: Mapping[str, Any]) -> tuple[pd.Timestamp | None, str]:
     """When the extract's records start, and where that comes from (for error messages).
 
     The manifest's own ``records_start`` if it states one, else the earliest police
-    offence (:func:`features.asof.records_start`). The features stage's as-of dates, and
-    the earlier dates ``iom score`` builds for the typology, both start from it.
+    offence (:func:`features.asof.records_start`; on Spark frames, computed on Spark over
+    the whole extract). The features stage's as-of dates, and the earlier dates ``iom
+    score`` builds for the typology, both start from it.
     """
     start = read_records_start(manifest)
     if start is not None:
         return start, "the manifest's records_start"
+    if not isinstance(tables["offences"], pd.DataFrame):
+        from features.spark import records_start_spark
+
+        return records_start_spark(tables), "the earliest offence in the extract"
     return records_start(tables), "the earliest offence in the extract"
+
+
+def open_linked(linked: Path, engine: EngineChoice) -> dict[str, Any]:
+    """The linked tables on ``engine``: pandas frames (``local``) or Spark frames (``spark``)."""
+    if not engine.is_spark:
+        return read_linked(linked)
+    from features.spark import open_spark, read_linked_spark
+
+    return read_linked_spark(open_spark(engine.spark), linked)
+
+
+def iter_linked_features(
+    tables: Mapping[str, Any],
+    dates: list[pd.Timestamp],
+    params: FeatureParams,
+    extract_date: pd.Timestamp,
+    engine: EngineChoice,
+) -> Iterator[tuple[pd.Timestamp, pd.DataFrame]]:
+    """:func:`features.iter_features` on ``engine`` (tables from :func:`open_linked`); the same frames."""
+    if engine.is_spark:
+        from features.spark import iter_features_spark
+
+        return iter_features_spark(tables, dates, params, extract_date, engine.spark)
+    return iter_features(tables, dates, params, extract_date)
+
+
+def build_linked_features(
+    tables: Mapping[str, Any],
+    dates: list[pd.Timestamp],
+    params: FeatureParams,
+    extract_date: pd.Timestamp,
+    engine: EngineChoice,
+) -> pd.DataFrame:
+    """:func:`features.build_features` on ``engine`` (tables from :func:`open_linked`); the same frame."""
+    if not engine.is_spark:
+        return build_features(tables, dates, params, extract_date)
+    from features.spark import features_template
+
+    frames = [frame for _, frame in iter_linked_features(tables, dates, params, extract_date, engine)]
+    return pd.concat(frames, ignore_index=True) if frames else features_template(params, extract_date)
 
 
 def _date_metrics(frame: pd.DataFrame) -> dict[str, Any]:
@@ -127,7 +170,7 @@ def run(
     params = load_params("features", FeatureParams, params_path)
     engine = load_engine(params_path)
     extract_date = read_extract_date(manifest)
-    tables = read_linked(linked)
+    tables = open_linked(linked, engine)
     # Dates without history_months of records before the records start are refused, not
     # dropped: the train stage's split dates are fixed, a silently shorter training span
     # would hide the problem, and moving train_start (visible in params.yaml) is the
@@ -148,12 +191,7 @@ def run(
     for stale in out.glob(f"{PARTITION_PREFIX}*"):
         shutil.rmtree(stale)
     per_date: dict[str, dict[str, Any]] = {}
-    if engine.is_spark:
-        from features.spark import iter_features_spark
-
-        stream = iter_features_spark(spark, spark_tables, dates, params, extract_date, engine.spark)
-    else:
-        stream = iter_features(tables, dates, params, extract_date)
+    stream = iter_linked_features(tables, dates, params, extract_date, engine)
     for as_of, frame in track(stream, total=len(dates), description="features", transient=True):
         write_partition(frame, out, as_of)
         per_date[as_of.date().isoformat()] = _date_metrics(frame)

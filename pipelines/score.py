@@ -28,8 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from features import FeatureParams, as_of_dates_before_panel, build_features
-from features.build import build_features_at
+from features import FeatureParams, as_of_dates_before_panel
 from features.partitions import write_partition
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_io import write_parquet
@@ -39,7 +38,7 @@ from models.risk_params import TrainParams
 from models.risk_train import model_inputs, score_panel
 from pipelines import link, validate
 from pipelines import typology as typology_stage
-from pipelines.features import extract_records_start, read_extract_date, read_linked
+from pipelines.features import build_linked_features, extract_records_start, open_linked, read_extract_date
 from pipelines.train import AREA
 
 logger = logging.getLogger(__name__)
@@ -54,31 +53,16 @@ def panel_features(
         params = params.model_copy(update={"panel_date": panel_date.isoformat()})
     extract_date = read_extract_date(manifest)
     panel = pd.Timestamp(params.panel_date) if params.panel_date else extract_date
-    frame = build_panel_features(linked, panel, params, extract_date, load_engine(params_path))
+    engine = load_engine(params_path)
+    frame = build_linked_features(open_linked(linked, engine), [panel], params, extract_date, engine)
     logger.info("score: %d people at the panel date %s", len(frame), panel.date())
-    return frame
-
-
-def build_panel_features(
-    linked: Path, panel: pd.Timestamp, params: FeatureParams, extract_date: pd.Timestamp, engine: EngineChoice
-) -> pd.DataFrame:
-    """The features at ``panel`` on the chosen engine (the same frame on both)."""
-    if not engine.is_spark:
-        return build_features_at(read_linked(linked), panel, params, extract_date)
-    from features.spark import iter_features_spark, open_spark, read_linked_spark
-
-    spark = open_spark(engine.spark)
-    built = iter_features_spark(
-        spark, read_linked_spark(spark, linked), [panel], params, extract_date, engine.spark
-    )
-    (frame,) = (frame for _, frame in built)  # one date; running the generator out frees Spark's copy
     return frame
 
 
 def score_people(
     model: RiskModel, frame: pd.DataFrame, persons: pd.DataFrame, engine: EngineChoice
 ) -> pd.DataFrame:
-    """:func:`models.risk_train.score_panel` of ``frame`` on the chosen engine (the same frame on both)."""
+    """:func:`models.risk_train.score_panel` of ``frame`` on ``engine`` (the same frame on both)."""
     if not engine.is_spark:
         return score_panel(model, model_inputs(model, frame, persons), frame)
     from features.spark import open_spark, to_spark
@@ -117,11 +101,12 @@ def features_before_panel(
     params = load_params("features", FeatureParams, params_path)
     params = params.model_copy(update={"panel_date": panel.date().isoformat()})
     extract_date = read_extract_date(manifest)
-    tables = read_linked(linked)
+    engine = load_engine(params_path)
+    tables = open_linked(linked, engine)
     start, source = extract_records_start(manifest, tables)
     dates = as_of_dates_before_panel(params, extract_date, start, source)
     logger.info("score: building %d earlier as-of dates for the typology's history", len(dates))
-    return build_features(tables, dates, params, extract_date)
+    return build_linked_features(tables, dates, params, extract_date, engine)
 
 
 def assign_typologies(
@@ -144,7 +129,17 @@ def assign_typologies(
         rows = pd.concat(
             [features_before_panel(linked, manifest, panel, params_path), frame], ignore_index=True
         )
-    return assign_typology_at(model, rows, panel).loc[:, list(typology_stage.OUTPUT_COLUMNS)]
+    engine = load_engine(params_path)
+    if engine.is_spark:
+        from features.spark import open_spark, to_spark
+        from models.spark import assign_typology_spark
+
+        spark = open_spark(engine.spark)
+        n = engine.spark.shuffle_partitions
+        assigned = assign_typology_spark(model, to_spark(spark, rows), rows.iloc[:0], n, at=panel)
+    else:
+        assigned = assign_typology_at(model, rows, panel)
+    return assigned.loc[:, list(typology_stage.OUTPUT_COLUMNS)]
 
 
 def run(
