@@ -90,9 +90,8 @@ def main() -> None:
         cmd = [sys.executable, __file__, "score-inner", str(area), engine]
     rc, wall, parts = measure(cmd)
     rss = " ".join(f"{k} {v / 2**30:.2f} GiB" for k, v in sorted(parts.items()))
-    print(
-        f"{what} {engine}: exit {rc}, wall {wall:.1f} s, peak RSS {sum(parts.values()) / 2**30:.2f} GiB ({rss})"
-    )
+    total = sum(parts.values()) / 2**30
+    print(f"{what} {engine}: exit {rc}, wall {wall:.1f} s, peak RSS {total:.2f} GiB ({rss})")
 
 
 if __name__ == "__main__":
