@@ -177,8 +177,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     random_state
         Seed for the hold-out split, xgboost's sampling and the bootstrap weights.
     n_jobs
-        xgboost threads. 1 by default: OpenMP threads spin-wait and are far slower than
-        one thread on a shared, loaded machine; results do not depend on it.
+        Cores the fit may use: xgboost threads for the main fit, and the bootstrap
+        refits ``n_jobs`` at a time (threads, one xgboost thread each). 1 by default:
+        OpenMP threads spin-wait and are far slower than one thread on a shared, loaded
+        machine; results do not depend on it.
     history_months
         The history window of the catalogue features the model reads (the features
         stage's ``history_months``). It does not change the fit: it names the window in
@@ -583,27 +585,54 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         n_rows = len(weight)
         train_codes = _group_codes(groups, n_rows)
-        if calib is not None:
+        calibrate = calib is not None and self.calibration != "none"
+        if calibrate:
             calib_codes = _group_codes(calib_groups, len(calib[0]))
-        dtrain = self._dmatrix(X, y, weight)
-        for b in range(self.n_bootstrap):
+        # Every refit's Poisson weights are drawn first, in one fixed order (refit b's
+        # training weights, then its calibration weights), so the refits can run in any
+        # order or in parallel and still give the same model.
+        draws: list[tuple[np.ndarray, np.ndarray | None]] = []
+        for _ in range(self.n_bootstrap):
             bw = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes] * weight
-            linear = self._fit_linear(X, y, bw)
-            dtrain.set_weight(bw.astype(np.float32))
-            if linear is not None:
-                dtrain.set_base_margin(linear.margin(X))
-            booster = xgb.train(
-                self._xgb_params(self.random_state + b + 1), dtrain, num_boost_round=self.n_trees_
+            wc = rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib[2] if calibrate else None
+            draws.append((bw, wc))
+        # Each refit gets its own matrix: xgboost sketches a matrix's histogram bins once,
+        # with the weights it first trains under, so a matrix shared by the refits would
+        # bin every refit by the first one's weights (and could not be shared by threads).
+        n_workers = min(self.n_jobs, self.n_bootstrap)
+        if n_workers > 1:
+            # n_jobs refits at once, one xgboost thread each (cores are not oversubscribed).
+            # Threads, not processes: xgboost releases the GIL while it trains, and the
+            # rows are shared rather than copied into every worker.
+            from joblib import Parallel, delayed
+
+            logger.info("risk model: %d bootstrap refits, %d at a time", self.n_bootstrap, n_workers)
+            fits = Parallel(n_jobs=n_workers, backend="threading")(
+                delayed(self._refit)(X, y, bw, b, nthread=1) for b, (bw, _) in enumerate(draws)
             )
+        else:
+            fits = [self._refit(X, y, bw, b) for b, (bw, _) in enumerate(draws)]
+        for (booster, linear), (_, wc) in zip(fits, draws, strict=True):
             self.bootstrap_boosters_.append(booster)
             self.bootstrap_linears_.append(linear)
-            if calib is not None and self.calibration != "none":
+            if calibrate:
+                assert calib is not None and wc is not None
                 margin = self._margin(booster, linear, calib[0])
-                wc = rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib[2]
                 cal = _Calibrator.fit(self.calibration, margin, calib[1], wc)
             else:
                 cal = self.calibrator_
             self.bootstrap_calibrators_.append(cal)
+
+    def _refit(
+        self, X: pd.DataFrame, y: np.ndarray, bw: np.ndarray, b: int, nthread: int | None = None
+    ) -> tuple[xgb.Booster, LinearStart | None]:
+        """Bootstrap refit ``b``: the linear start and ``n_trees_`` trees on weights ``bw``."""
+        linear = self._fit_linear(X, y, bw)
+        dtrain = self._dmatrix(X, y, bw.astype(np.float32), self._lin(linear, X))
+        params = self._xgb_params(self.random_state + b + 1)
+        if nthread is not None:
+            params["nthread"] = nthread
+        return xgb.train(params, dtrain, num_boost_round=self.n_trees_), linear
 
     # --------------------------------------------------------------- predicting
     def _margin(self, booster: xgb.Booster, linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray:

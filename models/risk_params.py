@@ -20,8 +20,9 @@ class RiskModelParams(BaseModel):
     inherits these fields (params.yaml's ``train:`` section sets them for the pipeline),
     and ``models.risk_train.build_model`` passes them through unchanged, so the library,
     the params model and the pipeline cannot disagree about a default. Only
-    ``n_bootstrap`` differs on purpose: the library does not pay for 20 refits unless
-    asked, the pipeline needs the per-person interval for the panel.
+    ``n_bootstrap`` and ``n_jobs`` differ on purpose: the library does not pay for 20
+    refits unless asked, the pipeline needs the per-person interval for the panel (and
+    runs the refits two at a time).
 
     Attributes
     ----------
@@ -47,7 +48,8 @@ class RiskModelParams(BaseModel):
     n_bootstrap, interval
         Person-level bootstrap refits for the per-person interval, and its coverage.
     n_jobs
-        xgboost threads (1: fastest on a shared machine; results do not depend on it).
+        Cores: xgboost threads of the main fit, and bootstrap refits run this many at a
+        time with one thread each (results do not depend on it).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -92,6 +94,17 @@ class TrainParams(RiskModelParams, StageParams):
         Catalogue features left out of the model.
     n_bootstrap
         20 here (0 in the library): the panel shows every person's interval.
+    n_jobs
+        2 here (1 in the library): the refits run two at a time on a 2-core machine.
+    sample_persons
+        The trees (the main fit and every bootstrap refit) grow on the training and
+        validation as-of dates of a seeded random sample of this many people, all of each
+        sampled person's dates (``models.risk_train.sample_persons``); the calibration
+        dates, the test and the panel use everyone. ``null``: everyone. With no more
+        people than this (a unit's extract) nothing is sampled and the fit is unchanged.
+        The interval is then the bootstrap interval of a model grown on this sample.
+        Measured: results stop changing well below the default
+        (``benchmarks/results/train_sample.md``); the sizes used go to the metrics.
     capacity
         People the panel can put in the red tier per as-of date (precision/recall at it).
     seed
@@ -109,6 +122,8 @@ class TrainParams(RiskModelParams, StageParams):
     protected_features: list[ProtectedColumn] = Field(default_factory=list)
     drop_features: list[str] = Field(default_factory=list)
     n_bootstrap: int = Field(default=20, ge=0)
+    sample_persons: int | None = Field(default=100_000, ge=100)
+    n_jobs: int = Field(default=2, ge=1)
     capacity: int = Field(default=100, ge=1)
     seed: int = 20261031
     register_name: str = "iom-risk"

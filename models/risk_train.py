@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAMES = ("risk_model", "ogrs3", "rfg", "oracle")
 ID_COLUMNS = ("pseudo_id", "as_of_date")
+PREDICT_BATCH = 500_000  # rows scored at once out of time (memory, not results)
 
 
 @dataclass
@@ -60,6 +61,24 @@ def model_matrix(
         extra = protected_dummies(persons, features["pseudo_id"], params.protected_features)
         X = pd.concat([X, extra], axis=1)
     return X
+
+
+def sample_persons(ids: pd.Series, n: int | None, seed: int) -> np.ndarray:
+    """Boolean mask over ``ids``: the rows of a seeded random sample of ``n`` persons.
+
+    Each person gets a seeded hash of their id and the ``n`` lowest are kept, so the
+    sample does not depend on the rows' order, a larger ``n`` keeps every person of a
+    smaller one (samples are nested: results can be compared as ``n`` grows) and the same
+    seed always picks the same people. With ``n`` None, or no more than ``n`` persons,
+    every row is kept.
+    """
+    people = np.sort(pd.unique(ids.astype(str)))
+    if n is None or len(people) <= n:
+        return np.ones(len(ids), dtype=bool)
+    key = f"{seed % 10**16:016d}"  # pandas' hash key is 16 bytes
+    h = pd.util.hash_pandas_object(pd.Series(people), index=False, hash_key=key).to_numpy()
+    chosen = people[np.lexsort((people, h))[:n]]
+    return ids.astype(str).isin(chosen).to_numpy()
 
 
 def build_model(
@@ -123,15 +142,37 @@ def train_and_evaluate(
     y = lab["label"].astype("int64")
     masks = {b: block.eq(b).fillna(False).to_numpy(dtype=bool) for b in ("train", "valid", "calib", "test")}
 
+    # The trees grow on the training and validation dates of a declared, seeded sample
+    # of people (train.sample_persons); everyone else's rows still calibrate and test.
+    grow = masks["train"] | masks["valid"]
+    in_sample = np.zeros(len(lab), dtype=bool)
+    in_sample[grow] = sample_persons(lab.loc[grow, "pseudo_id"], params.sample_persons, params.seed)
+    sample = {
+        "sample_persons": params.sample_persons,
+        "persons": int(lab.loc[grow, "pseudo_id"].nunique()),
+        "persons_used": int(lab.loc[in_sample, "pseudo_id"].nunique()),
+        "person_dates": int(grow.sum()),
+        "person_dates_used": int(in_sample.sum()),
+    }
+    logger.info(
+        "train: trees grow on %s of %s people (%s of %s training and validation person-dates; "
+        "train.sample_persons: %s)",
+        f"{sample['persons_used']:,}",
+        f"{sample['persons']:,}",
+        f"{sample['person_dates_used']:,}",
+        f"{sample['person_dates']:,}",
+        params.sample_persons,
+    )
+    fit_train, fit_valid = masks["train"] & in_sample, masks["valid"] & in_sample
     model = build_model(params, history_months, list(X.columns))
     model.fit(
-        X.loc[masks["train"]],
-        y.loc[masks["train"]],
-        eval_set=(X.loc[masks["valid"]], y.loc[masks["valid"]]),
+        X.loc[fit_train],
+        y.loc[fit_train],
+        eval_set=(X.loc[fit_valid], y.loc[fit_valid]),
         calib_set=(X.loc[masks["calib"]], y.loc[masks["calib"]]),
-        groups=lab.loc[masks["train"], "pseudo_id"],
+        groups=lab.loc[fit_train, "pseudo_id"],
         calib_groups=lab.loc[masks["calib"], "pseudo_id"],
-        eval_groups=lab.loc[masks["valid"], "pseudo_id"],
+        eval_groups=lab.loc[fit_valid, "pseudo_id"],
     )
     # Baselines are fitted on the training and validation dates together: they have no
     # settings to tune and no calibrator, so those dates are their training window.
@@ -145,7 +186,11 @@ def train_and_evaluate(
     preds = lab.loc[:, list(ID_COLUMNS)].copy()
     preds["block"] = block.to_numpy()
     preds["label"] = y.to_numpy()
-    preds["risk_model"] = model.predict_proba(X)[:, 1]
+    # In batches: one batch's xgboost matrix in memory at a time (every labelled row is
+    # millions at national scale); a row's prediction does not depend on its batch.
+    preds["risk_model"] = np.concatenate(
+        [model.predict_proba(X.iloc[i : i + PREDICT_BATCH])[:, 1] for i in range(0, len(X), PREDICT_BATCH)]
+    )
     preds["ogrs3"] = ogrs.predict_proba(ogrs_in)[:, 1]
     preds["rfg"] = rfg.predict_proba(lab)[:, 1]
     preds["oracle"] = p_true.loc[lab.index].to_numpy(dtype=np.float64) if p_true is not None else np.nan
@@ -165,6 +210,7 @@ def train_and_evaluate(
         "linear_start": bool(model.linear_start_),
         "calibration": model.calibrator_.to_dict() if params.calibration == "platt" else "isotonic",
         "best_valid_logloss": min(model.eval_history_.get("valid", [np.nan])),
+        "sample": sample,
     }
 
     panel = features.loc[features["is_panel_date"].astype("bool").to_numpy()]

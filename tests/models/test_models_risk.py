@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,33 @@ def test_interval_brackets_the_estimate(fitted: tuple[RiskModel, pd.DataFrame, n
     # The refits give the spread around the model's own estimate, which stays inside.
     risk = model.predict_proba(X)[:, 1]
     assert (iv["low"].to_numpy() <= risk).all() and (risk <= iv["high"].to_numpy()).all()
+
+
+def test_bootstrap_refits_in_parallel_give_the_same_model(tmp_path: Path) -> None:
+    """n_jobs only says how many refits run at once: one at a time or two in threads, the
+    saved model (every refit, its linear start and calibrator) is the same byte for byte,
+    and each refit is really a different resample."""
+    X, y = _people(4000, 5)
+    groups = np.arange(2000) // 2  # two rows per person: the bootstrap resamples people
+    kw = {"eval_set": (X.iloc[2000:3000], y[2000:3000]), "calib_set": (X.iloc[3000:], y[3000:])}
+    fits = [
+        RiskModel(**FAST, n_bootstrap=4, random_state=11, linear_start=True, n_jobs=n).fit(
+            X.iloc[:2000], y[:2000], groups=groups, **kw
+        )
+        for n in (1, 2)
+    ]
+    for n, model in zip((1, 2), fits, strict=True):
+        model.save(tmp_path / str(n))
+    trees = sorted(p.name for p in (tmp_path / "1").glob("*.ubj"))
+    assert len(trees) == 5
+    for name in trees:
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+    meta = [json.loads((tmp_path / n / "risk_model.json").read_text()) for n in ("1", "2")]
+    assert meta[0].pop("params")["n_jobs"] == 1 and meta[1].pop("params")["n_jobs"] == 2
+    assert meta[0] == meta[1]  # the calibrators and linear starts of every refit
+    pd.testing.assert_frame_equal(fits[0].predict_interval(X), fits[1].predict_interval(X))
+    raw = {bytes(b.save_raw()) for b in fits[1].bootstrap_boosters_}
+    assert len(raw) == 4
 
 
 def test_same_seed_same_model_and_save_load_round_trip(tmp_path: Path) -> None:
@@ -338,7 +366,7 @@ def test_linear_start_explains_exactly_and_round_trips(tmp_path: Path) -> None:
 
 def test_one_source_of_defaults() -> None:
     """The estimator's defaults are RiskModelParams'; TrainParams inherits them (only
-    n_bootstrap differs, on purpose); params.yaml's train values are TrainParams' defaults."""
+    n_bootstrap and n_jobs differ, on purpose); params.yaml's train values are TrainParams' defaults."""
     import yaml
 
     from models.risk_params import RiskModelParams, TrainParams
@@ -349,7 +377,7 @@ def test_one_source_of_defaults() -> None:
         assert lib[name] == value, name
     train = TrainParams(train_end="2022-06-30", valid_end="2023-06-30", calib_end="2024-06-30")
     differ = {k for k in RiskModelParams.model_fields if getattr(train, k) != lib[k]}
-    assert differ == {"n_bootstrap"}
+    assert differ == {"n_bootstrap", "n_jobs"}
     section = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())["train"]
     for k, v in section.items():
         if k in TrainParams.model_fields and k not in ("train_end", "valid_end", "calib_end"):

@@ -163,6 +163,31 @@ def test_without_mlflow_the_model_is_unregistered(small_pipeline: dict[str, Path
     assert reg["fingerprint"] == model_fingerprint(paths["out"])
 
 
+def test_the_person_sample_is_declared_in_the_metrics(
+    small_pipeline: dict[str, Path], trained: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The default sample is larger than a small area: everyone is used, and the record says
+    so; a smaller train.sample_persons grows the trees on that many people, logged and
+    recorded, while the test and the panel still score everyone."""
+    full = json.loads((trained["reports"] / "evaluation.json").read_text())["metrics"]["model"]["sample"]
+    assert full["persons_used"] == full["persons"] and full["person_dates_used"] == full["person_dates"]
+    assert full["sample_persons"] == 100_000
+
+    params = train_params(small_pipeline, tmp_path, log_mlflow=False, n_bootstrap=0, sample_persons=200)
+    with caplog.at_level("INFO", logger="models.risk_train"):
+        paths = run_train(small_pipeline, tmp_path / "run", params)
+    record = json.loads((paths["reports"] / "evaluation.json").read_text())["metrics"]
+    sample = record["model"]["sample"]
+    assert sample["persons_used"] == 200 < sample["persons"] == full["persons"]
+    assert 0 < sample["person_dates_used"] < sample["person_dates"]
+    assert "trees grow on 200 of" in caplog.text
+    scores = pd.read_parquet(paths["out"] / "scores.parquet")
+    assert len(scores) == len(pd.read_parquet(trained["out"] / "scores.parquet"))
+    assert record["split"]["rows"] == json.loads((trained["reports"] / "evaluation.json").read_text())[
+        "metrics"
+    ]["split"]["rows"]
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
