@@ -148,7 +148,7 @@ def run_stage(run: Path, name: str, cmd: str, min_free: float) -> dict[str, Any]
     load_start = os.getloadavg()
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as fh:
-        proc = subprocess.Popen(  # noqa: S603 - the command is dvc.yaml's own
+        proc = subprocess.Popen(
             ["nice", "-n", "10", "/usr/bin/time", "-v", "sh", "-c", cmd],
             cwd=run,
             env=env,
@@ -201,7 +201,10 @@ def bench(n: int, stages: list[str] | None, from_stage: str | None, min_free: fl
         names = [s for s in names if s in stages]
     record_path = run / "bench.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {"nominals": n, "stages": {}}
-    record["machine"] = {"cpus": os.cpu_count(), "mem_gib": round(os.sysconf("SC_PHYS_PAGES") * PAGE / GIB, 1)}
+    record["machine"] = {
+        "cpus": os.cpu_count(),
+        "mem_gib": round(os.sysconf("SC_PHYS_PAGES") * PAGE / GIB, 1),
+    }
     record["python"] = platform.python_version()
     for name in names:
         print(f"[n={n}] {name}: {commands[name]['cmd']}", flush=True)
@@ -218,7 +221,8 @@ def bench(n: int, stages: list[str] | None, from_stage: str | None, min_free: fl
         )
         if result["rc"] != 0:
             raise SystemExit(
-                f"stage {name} at {n} nominals failed (rc {result['rc']}{', ' + result['stopped'] if result['stopped'] else ''}); "
+                f"stage {name} at {n} nominals failed (rc {result['rc']}"
+                f"{', ' + result['stopped'] if result['stopped'] else ''}); "
                 f"see {run / 'logs' / (name + '.log')}"
             )
 
@@ -228,7 +232,7 @@ def _fmt_rows(rows: dict[str, int]) -> str:
 
 
 def write_table() -> Path:
-    """``scaling_local.md`` from every ``runs/n*/bench.json``: sizes side by side, ratios of the two largest."""
+    """``scaling_local.md`` from every ``runs/n*/bench.json``: sizes side by side, ratios of the last two."""
     records = sorted(
         (json.loads(p.read_text()) for p in RUNS.glob("n*/bench.json")), key=lambda r: r["nominals"]
     )
@@ -285,10 +289,24 @@ def write_table() -> Path:
     for n in sizes:
         total_row += [f"**{totals[n] / 60:,.1f} min**", f"**{peaks[n]:.1f}** (max of stages)", ""]
     if len(sizes) >= 2 and totals[sizes[-2]]:
-        total_row += [f"{totals[sizes[-1]] / totals[sizes[-2]]:.1f}", f"{peaks[sizes[-1]] / max(peaks[sizes[-2]], 1e-9):.1f}"]
+        total_row += [
+            f"{totals[sizes[-1]] / totals[sizes[-2]]:.1f}",
+            f"{peaks[sizes[-1]] / max(peaks[sizes[-2]], 1e-9):.1f}",
+        ]
     lines.append("| " + " | ".join(total_row) + " |")
-    lines += ["", f"People ratio {sizes[-1] / sizes[-2]:.0f}x: a linear stage has a wall ratio near it." if len(sizes) >= 2 else "", ""]
-    lines += ["## Output rows and sizes", "", "| stage | " + " | ".join(f"{n:,}" for n in sizes) + " |", "|" + "---|" * (len(sizes) + 1)]
+    lines += [
+        "",
+        f"People ratio {sizes[-1] / sizes[-2]:.0f}x: a linear stage has a wall ratio near it."
+        if len(sizes) >= 2
+        else "",
+        "",
+    ]
+    lines += [
+        "## Output rows and sizes",
+        "",
+        "| stage | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+        "|" + "---|" * (len(sizes) + 1),
+    ]
     for s in stage_names:
         cells = []
         for r in records:
@@ -319,7 +337,9 @@ def main() -> None:
     ap.add_argument("--nominals", type=int, nargs="+", default=[200_000, 1_000_000])
     ap.add_argument("--stages", nargs="+", help="only these stages (their inputs must exist)")
     ap.add_argument("--from-stage", help="resume: this stage and every later one")
-    ap.add_argument("--min-free-gib", type=float, default=2.0, help="stop a stage below this available memory")
+    ap.add_argument(
+        "--min-free-gib", type=float, default=2.0, help="stop a stage below this available memory"
+    )
     ap.add_argument("--table-only", action="store_true", help="only rewrite the table from the recorded runs")
     args = ap.parse_args()
     if not args.table_only:

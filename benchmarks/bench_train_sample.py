@@ -39,8 +39,12 @@ RESULT = ROOT / "benchmarks" / "results" / "train_sample.md"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", type=Path, required=True, help="a pipeline folder (data/features, data/linked ...)")
-    ap.add_argument("--sizes", type=int, nargs="+", required=True, help="people; the largest is the reference")
+    ap.add_argument(
+        "--run", type=Path, required=True, help="a pipeline folder (data/features, data/linked ...)"
+    )
+    ap.add_argument(
+        "--sizes", type=int, nargs="+", required=True, help="people; the largest is the reference"
+    )
     ap.add_argument("--red", type=int, default=100)
     ap.add_argument("--red-amber", type=int, default=300)
     args = ap.parse_args()
@@ -111,7 +115,8 @@ def main() -> None:
     for r in rows:
         gap = "-" if r["gap_to_oracle"] is None else f"{r['gap_to_oracle']:.4f}"
         lines.append(
-            f"| {r['sample_persons']:,} | {r['persons_used']:,} / {r['persons']:,} | {r['person_dates_used']:,} "
+            f"| {r['sample_persons']:,} | {r['persons_used']:,} / {r['persons']:,} "
+            f"| {r['person_dates_used']:,} "
             f"| {r['n_trees']} | {r['auc']:.4f} | {r['brier']:.4f} | {r['ece']:.4f} | {gap} "
             f"| {r['spearman_vs_ref']:.4f} | {r['red_same']:.2f} | {r['red_amber_same']:.2f} "
             f"| {r['max_abs_risk_change']:.3f} | {r['fit_s']:,.0f} ({r['load']}) |"

@@ -585,16 +585,21 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         n_rows = len(weight)
         train_codes = _group_codes(groups, n_rows)
-        calibrate = calib is not None and self.calibration != "none"
-        if calibrate:
-            calib_codes = _group_codes(calib_groups, len(calib[0]))
+        calib_used = calib if self.calibration != "none" else None
+        calibrate = calib_used is not None
+        if calib_used is not None:
+            calib_codes = _group_codes(calib_groups, len(calib_used[0]))
         # Every refit's Poisson weights are drawn first, in one fixed order (refit b's
         # training weights, then its calibration weights), so the refits can run in any
         # order or in parallel and still give the same model.
         draws: list[tuple[np.ndarray, np.ndarray | None]] = []
         for _ in range(self.n_bootstrap):
             bw = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes] * weight
-            wc = rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib[2] if calibrate else None
+            wc = (
+                rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib_used[2]
+                if calib_used is not None
+                else None
+            )
             draws.append((bw, wc))
         # Each refit gets its own matrix: xgboost sketches a matrix's histogram bins once,
         # with the weights it first trains under, so a matrix shared by the refits would

@@ -164,7 +164,10 @@ def test_without_mlflow_the_model_is_unregistered(small_pipeline: dict[str, Path
 
 
 def test_the_person_sample_is_declared_in_the_metrics(
-    small_pipeline: dict[str, Path], trained: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    small_pipeline: dict[str, Path],
+    trained: dict[str, Path],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The default sample is larger than a small area: everyone is used, and the record says
     so; a smaller train.sample_persons grows the trees on that many people, logged and
@@ -183,9 +186,10 @@ def test_the_person_sample_is_declared_in_the_metrics(
     assert "trees grow on 200 of" in caplog.text
     scores = pd.read_parquet(paths["out"] / "scores.parquet")
     assert len(scores) == len(pd.read_parquet(trained["out"] / "scores.parquet"))
-    assert record["split"]["rows"] == json.loads((trained["reports"] / "evaluation.json").read_text())[
-        "metrics"
-    ]["split"]["rows"]
+    assert (
+        record["split"]["rows"]
+        == json.loads((trained["reports"] / "evaluation.json").read_text())["metrics"]["split"]["rows"]
+    )
 
 
 ROOT = Path(__file__).resolve().parents[2]
