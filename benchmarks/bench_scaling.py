@@ -227,6 +227,11 @@ def bench(n: int, stages: list[str] | None, from_stage: str | None, min_free: fl
             )
 
 
+def stage_commands_names() -> list[str]:
+    """The stage names of ``dvc.yaml``, in order."""
+    return list(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
+
+
 def _fmt_rows(rows: dict[str, int]) -> str:
     return ", ".join(f"{Path(k).name} {v:,}" for k, v in rows.items() if v) or "-"
 
@@ -263,6 +268,7 @@ def write_table() -> Path:
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     totals = {n: 0.0 for n in sizes}
     peaks = {n: 0.0 for n in sizes}
+    done = {n: 0 for n in sizes}
     for s in stage_names:
         row = [s]
         for r in records:
@@ -270,25 +276,31 @@ def write_table() -> Path:
             if st is None:
                 row += ["-", "-", "-"]
                 continue
-            flag = "" if st["rc"] == 0 else f" (failed rc {st['rc']})"
+            flag = "" if st["rc"] == 0 else f" **stopped** ({st['stopped'] or 'rc ' + str(st['rc'])})"
             row += [
                 f"{st['wall_s']:,.0f} s{flag}",
-                f"{st['tree_peak_gib']:.1f} (max RSS {st['max_rss_gib']})",
+                f"{st['tree_peak_gib']:.1f} (max RSS {st['max_rss_gib'] or '-'})",
                 f"{st['load_start']} / {st['load_end']}",
             ]
-            totals[r["nominals"]] += st["wall_s"]
+            if st["rc"] == 0:
+                totals[r["nominals"]] += st["wall_s"]
+                done[r["nominals"]] += 1
             peaks[r["nominals"]] = max(peaks[r["nominals"]], st["tree_peak_gib"])
         if len(sizes) >= 2:
             a, b = records[-2]["stages"].get(s), records[-1]["stages"].get(s)
-            if a and b and a["wall_s"] > 0 and a["tree_peak_gib"] > 0:
+            if a and b and a["rc"] == 0 and b["rc"] == 0 and a["wall_s"] > 0 and a["tree_peak_gib"] > 0:
                 row += [f"{b['wall_s'] / a['wall_s']:.1f}", f"{b['tree_peak_gib'] / a['tree_peak_gib']:.1f}"]
             else:
                 row += ["-", "-"]
         lines.append("| " + " | ".join(row) + " |")
-    total_row = ["**whole pipeline**"]
+    total_row = ["**stages completed: sum of walls, max of peaks**"]
     for n in sizes:
-        total_row += [f"**{totals[n] / 60:,.1f} min**", f"**{peaks[n]:.1f}** (max of stages)", ""]
-    if len(sizes) >= 2 and totals[sizes[-2]]:
+        total_row += [
+            f"**{totals[n] / 60:,.1f} min** ({done[n]} of {len(stage_commands_names())} stages)",
+            f"**{peaks[n]:.1f}**",
+            "",
+        ]
+    if len(sizes) >= 2 and totals[sizes[-2]] and done[sizes[-1]] == done[sizes[-2]]:
         total_row += [
             f"{totals[sizes[-1]] / totals[sizes[-2]]:.1f}",
             f"{peaks[sizes[-1]] / max(peaks[sizes[-2]], 1e-9):.1f}",
