@@ -232,6 +232,14 @@ def stage_commands_names() -> list[str]:
     return list(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
 
 
+def _cpu_seconds(n: int, stage: str) -> float | None:
+    """User + system CPU seconds of a stage, from its ``/usr/bin/time -v`` log (None if killed)."""
+    log = RUNS / f"n{n}" / "logs" / f"{stage}.log"
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    found = re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)
+    return sum(float(x) for x in found) if len(found) == 2 else None
+
+
 def _fmt_rows(rows: dict[str, int]) -> str:
     return ", ".join(f"{Path(k).name} {v:,}" for k, v in rows.items() if v) or "-"
 
@@ -248,7 +256,9 @@ def write_table() -> Path:
         "`.venv/bin/python benchmarks/bench_scaling.py --nominals 200000 1000000`). Every stage's "
         "command as `dvc.yaml` writes it, in its order, under `nice -n 10` and `/usr/bin/time -v`, "
         "`params.yaml` with only `simulate.nominals` changed. Wall = the stage command (DVC's own "
-        "hashing of outputs is not included). Peak = the peak sum of resident memory over the stage's "
+        "hashing of outputs is not included). CPU = user + system seconds (`/usr/bin/time`): less "
+        "dependent on the machine's load than the wall, so the ratio to read for scaling. "
+        "Peak = the peak sum of resident memory over the stage's "
         "process tree, sampled every 0.5 s (worker processes count); `max RSS` is `/usr/bin/time`'s "
         "largest single process. Load = the 1-minute load average at the stage's start / end: the "
         "machine (2 cores, 24 GiB) is shared with other engineers' jobs, so walls are upper bounds.",
@@ -262,9 +272,9 @@ def write_table() -> Path:
         stage_names += [s for s in r["stages"] if s not in stage_names]
     head = ["stage"]
     for n in sizes:
-        head += [f"wall {n:,}", f"peak GiB {n:,}", f"load {n:,}"]
+        head += [f"wall {n:,}", f"CPU {n:,}", f"peak GiB {n:,}", f"load {n:,}"]
     if len(sizes) >= 2:
-        head += [f"wall ratio {sizes[-1]:,}/{sizes[-2]:,}", "peak ratio"]
+        head += [f"CPU ratio {sizes[-1]:,}/{sizes[-2]:,}", "wall ratio", "peak ratio"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     totals = {n: 0.0 for n in sizes}
     peaks = {n: 0.0 for n in sizes}
@@ -274,11 +284,13 @@ def write_table() -> Path:
         for r in records:
             st = r["stages"].get(s)
             if st is None:
-                row += ["-", "-", "-"]
+                row += ["-", "-", "-", "-"]
                 continue
+            cpu = _cpu_seconds(r["nominals"], s)
             flag = "" if st["rc"] == 0 else f" **stopped** ({st['stopped'] or 'rc ' + str(st['rc'])})"
             row += [
                 f"{st['wall_s']:,.0f} s{flag}",
+                "-" if cpu is None else f"{cpu:,.0f} s",
                 f"{st['tree_peak_gib']:.1f} (max RSS {st['max_rss_gib'] or '-'})",
                 f"{st['load_start']} / {st['load_end']}",
             ]
@@ -288,27 +300,36 @@ def write_table() -> Path:
             peaks[r["nominals"]] = max(peaks[r["nominals"]], st["tree_peak_gib"])
         if len(sizes) >= 2:
             a, b = records[-2]["stages"].get(s), records[-1]["stages"].get(s)
-            if a and b and a["rc"] == 0 and b["rc"] == 0 and a["wall_s"] > 0 and a["tree_peak_gib"] > 0:
-                row += [f"{b['wall_s'] / a['wall_s']:.1f}", f"{b['tree_peak_gib'] / a['tree_peak_gib']:.1f}"]
+            ok = a and b and a["rc"] == 0 and b["rc"] == 0 and a["wall_s"] > 0 and a["tree_peak_gib"] > 0
+            if ok:
+                ca = _cpu_seconds(records[-2]["nominals"], s)
+                cb = _cpu_seconds(records[-1]["nominals"], s)
+                row += [
+                    f"{cb / ca:.1f}" if ca and cb else "-",
+                    f"{b['wall_s'] / a['wall_s']:.1f}",
+                    f"{b['tree_peak_gib'] / a['tree_peak_gib']:.1f}",
+                ]
             else:
-                row += ["-", "-"]
+                row += ["-", "-", "-"]
         lines.append("| " + " | ".join(row) + " |")
     total_row = ["**stages completed: sum of walls, max of peaks**"]
     for n in sizes:
         total_row += [
             f"**{totals[n] / 60:,.1f} min** ({done[n]} of {len(stage_commands_names())} stages)",
+            "",
             f"**{peaks[n]:.1f}**",
             "",
         ]
     if len(sizes) >= 2 and totals[sizes[-2]] and done[sizes[-1]] == done[sizes[-2]]:
         total_row += [
+            "",
             f"{totals[sizes[-1]] / totals[sizes[-2]]:.1f}",
             f"{peaks[sizes[-1]] / max(peaks[sizes[-2]], 1e-9):.1f}",
         ]
     lines.append("| " + " | ".join(total_row) + " |")
     lines += [
         "",
-        f"People ratio {sizes[-1] / sizes[-2]:.0f}x: a linear stage has a wall ratio near it."
+        f"People ratio {sizes[-1] / sizes[-2]:.0f}x: a linear stage has a CPU ratio near it."
         if len(sizes) >= 2
         else "",
         "",
