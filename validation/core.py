@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import great_expectations as gx
 import numpy as np
@@ -20,7 +21,14 @@ from iom_contract import REQUIRED_TABLES, ROW_RULES, TABLES, TABLES_BY_NAME, Tab
 from validation.errors import ExtractError, ExtractNotFoundError, Problem
 from validation.params import ValidateParams
 from validation.parsing import arrow_text, parse_table
-from validation.quarantine import SOURCE_ROW, describe_failures, failures_from_results, quoted, split_rows
+from validation.quarantine import (
+    SOURCE_ROW,
+    describe_failures,
+    failures_from_results,
+    quoted,
+    row_positions,
+    split_rows,
+)
 from validation.reading import (
     Manifest,
     RawTable,
@@ -112,14 +120,37 @@ def _parents_first(tables: list[Table]) -> list[Table]:
     return done
 
 
-def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
+class TableRead(Protocol):
+    """What the table-level checks need of a table as read, whichever engine read it."""
+
+    @property
+    def table(self) -> Table: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def extra_columns(self) -> tuple[str, ...]: ...
+
+
+ReadT = TypeVar("ReadT", bound=TableRead)
+
+
+def read_extract(
+    extract_dir: Path,
+    read_table: Callable[[Path, Table], tuple[ReadT | None, list[Problem]]] = read_raw_table,  # type: ignore[assignment]
+) -> tuple[Manifest, dict[str, ReadT]]:
     """Read the manifest and every table as text; raise ``ExtractError`` with all
-    table-level problems found (``ExtractNotFoundError`` when there is no such folder)."""
+    table-level problems found (``ExtractNotFoundError`` when there is no such folder).
+
+    ``read_table`` reads one table file as text (the pandas reader by default; the Spark
+    engine passes its own), so both engines apply the same table-level checks.
+    """
     extract_dir = Path(extract_dir)
     if not extract_dir.is_dir():
         raise ExtractNotFoundError(extract_dir)
     manifest, raw_manifest, problems = read_manifest(extract_dir)
-    tables: dict[str, RawTable] = {}
+    tables: dict[str, ReadT] = {}
     for table in TABLES:
         path, found = find_table_file(extract_dir, table)
         problems.extend(found)
@@ -139,7 +170,7 @@ def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
                     )
                 )
             continue
-        raw, found = read_raw_table(path, table)
+        raw, found = read_table(path, table)
         problems.extend(found)
         if raw is None:
             continue
@@ -237,11 +268,18 @@ def _helpers(
     return helpers
 
 
-def _examples(
-    results: ExpectationSuiteValidationResult, raw: pd.DataFrame, max_examples: int
+def failure_examples(
+    results: ExpectationSuiteValidationResult,
+    raw: pd.DataFrame,
+    max_examples: int,
+    rows: np.ndarray | None = None,
 ) -> dict[int, list[str]]:
     """Up to ``max_examples`` failing values as sent (``row 12: "2031-01-01"``), per
-    failed expectation."""
+    failed expectation.
+
+    ``raw`` holds the data rows in file order (``rows`` None) or only the data rows
+    numbered ``rows`` (ascending; it must include every failing row).
+    """
     out: dict[int, list[str]] = {}
     texts: dict[str, pa.Array] = {}
     for i, res in enumerate(results.results):
@@ -253,9 +291,10 @@ def _examples(
             continue
         if column not in texts:
             texts[column] = arrow_text(raw[column])
-        rows = np.asarray(index_list[0][ROW_ID][:max_examples], dtype=np.int64)
-        values = quoted(pc.take(texts[column], pa.array(rows - 1))).to_pylist()
-        out[i] = [f"row {row}: {value}" for row, value in zip(rows.tolist(), values, strict=True)]
+        failing = np.asarray(index_list[0][ROW_ID][:max_examples], dtype=np.int64)
+        pos = row_positions(failing, rows)
+        values = quoted(pc.take(texts[column], pa.array(pos))).to_pylist()
+        out[i] = [f"row {row}: {value}" for row, value in zip(failing.tolist(), values, strict=True)]
     return out
 
 
@@ -281,6 +320,7 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
         columns, row counts that differ from the manifest).
     """
     start = time.perf_counter()
+    raw_tables: dict[str, RawTable]
     manifest, raw_tables = read_extract(extract_dir)
     bounds = DateBounds.build(params.earliest_date, pd.Timestamp(manifest.extract_date), params.min_age_years)
 
@@ -341,7 +381,7 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
         rejects[table.name] = bad
         suites[table.name] = suite
         gx_results[table.name] = results
-        examples[table.name] = _examples(results, raw, params.max_examples)
+        examples[table.name] = failure_examples(results, raw, params.max_examples)
         logger.info("%s: %d rows, %d accepted, %d quarantined", table.name, n_rows, n_ok, n_bad)
 
     order = [t.name for t in TABLES if t.name in table_metrics]
