@@ -102,7 +102,70 @@ class ValidationResult:
     extract_date: pd.Timestamp
 
 
-def _parents_first(tables: list[Table]) -> list[Table]:
+def measure_table(
+    name: str, n_rows: int, ok: pd.DataFrame, bad: pd.DataFrame, expected: int
+) -> dict[str, Any]:
+    """A table's reconciliation metrics; raises if a row was lost or counted twice.
+
+    Every data row must be accepted or quarantined exactly once, and the file's row
+    count must equal the manifest's (the table-level checks refuse the extract otherwise).
+    """
+    n_ok, n_bad = len(ok), len(bad)
+    seen = np.bincount(
+        np.concatenate([ok[SOURCE_ROW].to_numpy(), bad[SOURCE_ROW].to_numpy()]).astype(np.int64),
+        minlength=n_rows + 1,
+    )
+    if not (n_rows == n_ok + n_bad == expected and seen[0] == 0 and (seen[1:] == 1).all()):
+        raise RuntimeError(
+            f"bug: {name} does not reconcile: {n_rows} rows in file, {n_ok} accepted + "
+            f"{n_bad} rejected, manifest {expected}"
+        )
+    by_rule = bad["rule"].value_counts()
+    return {
+        "rows_in_file": n_rows,
+        "accepted": n_ok,
+        "rejected": n_bad,
+        "manifest_count": expected,
+        "reconciled": True,
+        "rejects_by_rule": {r: int(by_rule[r]) for r in ROW_RULES if r in by_rule.index},
+    }
+
+
+def assemble_result(
+    accepted: dict[str, pd.DataFrame],
+    rejects: dict[str, pd.DataFrame],
+    manifest: Manifest,
+    table_metrics: dict[str, dict[str, Any]],
+    suites: dict[str, gx.ExpectationSuite],
+    gx_results: dict[str, ExpectationSuiteValidationResult],
+    examples: dict[str, dict[int, list[str]]],
+    bounds: DateBounds,
+    start: float,
+) -> ValidationResult:
+    """The validation result, tables in contract order, with totals and the elapsed time."""
+    order = [t.name for t in TABLES if t.name in table_metrics]
+    metrics: dict[str, Any] = {
+        "tables": {n: table_metrics[n] for n in order},
+        "totals": {
+            k: sum(table_metrics[n][k] for n in order)
+            for k in ("rows_in_file", "accepted", "rejected", "manifest_count")
+        }
+        | {"reconciled": all(table_metrics[n]["reconciled"] for n in order)},
+        "elapsed_seconds": round(time.perf_counter() - start, 3),
+    }
+    return ValidationResult(
+        accepted={n: accepted[n] for n in order},
+        rejects={n: rejects[n] for n in order},
+        manifest=manifest.raw,
+        metrics=metrics,
+        suites={n: suites[n] for n in order},
+        gx_results={n: gx_results[n] for n in order},
+        examples={n: examples[n] for n in order},
+        extract_date=bounds.extract_date,
+    )
+
+
+def parents_first(tables: list[Table]) -> list[Table]:
     """Order tables so that every foreign-key parent is validated before its children."""
     done: list[Table] = []
     names = {t.name for t in tables}
@@ -337,7 +400,7 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
     table_metrics: dict[str, dict[str, Any]] = {}
     parent_columns = {(fk.parent, fk.parent_column) for t in TABLES for fk in t.foreign_keys}
 
-    for table in _parents_first([raw_tables[n].table for n in raw_tables]):
+    for table in parents_first([raw_tables[n].table for n in raw_tables]):
         raw = raw_tables[table.name].frame.reset_index(drop=True)
         n_rows = len(raw)
         source_row = pd.Series(np.arange(1, n_rows + 1, dtype=np.int64))
@@ -354,26 +417,10 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
         details = describe_failures(failures, checks, raw, table, bounds)
         ok, bad = split_rows(raw, typed, failures, details, table)
 
-        n_ok, n_bad = len(ok), len(bad)
-        expected = manifest.row_counts[table.name]
-        # Every data row is accepted or quarantined, exactly once.
-        seen = np.bincount(
-            np.concatenate([ok[SOURCE_ROW].to_numpy(), bad[SOURCE_ROW].to_numpy()]), minlength=n_rows + 1
+        table_metrics[table.name] = measure_table(
+            table.name, n_rows, ok, bad, manifest.row_counts[table.name]
         )
-        if not (n_rows == n_ok + n_bad == expected and seen[0] == 0 and (seen[1:] == 1).all()):
-            raise RuntimeError(
-                f"bug: {table.name} does not reconcile: {n_rows} rows in file, {n_ok} accepted + "
-                f"{n_bad} rejected, manifest {expected}"
-            )
-        by_rule = bad["rule"].value_counts()
-        table_metrics[table.name] = {
-            "rows_in_file": n_rows,
-            "accepted": n_ok,
-            "rejected": n_bad,
-            "manifest_count": expected,
-            "reconciled": True,
-            "rejects_by_rule": {r: int(by_rule[r]) for r in ROW_RULES if r in by_rule.index},
-        }
+        n_ok, n_bad = len(ok), len(bad)
         for key in parent_columns:
             if key[0] == table.name:
                 parents[key] = _ParentKeys(in_file=_distinct(raw[key[1]]), accepted=_distinct(ok[key[1]]))
@@ -384,25 +431,8 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
         examples[table.name] = failure_examples(results, raw, params.max_examples)
         logger.info("%s: %d rows, %d accepted, %d quarantined", table.name, n_rows, n_ok, n_bad)
 
-    order = [t.name for t in TABLES if t.name in table_metrics]
-    metrics: dict[str, Any] = {
-        "tables": {n: table_metrics[n] for n in order},
-        "totals": {
-            k: sum(table_metrics[n][k] for n in order)
-            for k in ("rows_in_file", "accepted", "rejected", "manifest_count")
-        }
-        | {"reconciled": all(table_metrics[n]["reconciled"] for n in order)},
-        "elapsed_seconds": round(time.perf_counter() - start, 3),
-    }
-    return ValidationResult(
-        accepted={n: accepted[n] for n in order},
-        rejects={n: rejects[n] for n in order},
-        manifest=manifest.raw,
-        metrics=metrics,
-        suites={n: suites[n] for n in order},
-        gx_results={n: gx_results[n] for n in order},
-        examples={n: examples[n] for n in order},
-        extract_date=bounds.extract_date,
+    return assemble_result(
+        accepted, rejects, manifest, table_metrics, suites, gx_results, examples, bounds, start
     )
 
 
