@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
@@ -119,9 +120,9 @@ def _read_csv(spark: SparkSession, path: Path, table: Table) -> tuple[SparkRawTa
     try:
         counts = {int(r[_PARTITION]): int(r["count"]) for r in text.groupBy(_PARTITION).count().collect()}
         bad = _count_replaced(text, table)
-    except PySparkException as exc:
+    except (PySparkException, Py4JError) as exc:
         text.unpersist()
-        return None, [unreadable(file, _first_line(exc))]
+        return None, [unreadable(file, spark_reason(exc))]
     if bad:
         text.unpersist()
         column, n_bad = bad
@@ -145,9 +146,13 @@ def _read_csv(spark: SparkSession, path: Path, table: Table) -> tuple[SparkRawTa
     ), []
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return short_message(Exception(lines[0] if lines else type(exc).__name__))
+def spark_reason(exc: BaseException) -> str:
+    """The innermost cause of a Spark error in one line (``[MALFORMED_CSV_RECORD] Malformed
+    CSV record: ...``), without the JVM stack trace."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    causes = [line.split(": ", 1)[1] for line in lines if line.startswith("Caused by:") and ": " in line]
+    reason = causes[-1] if causes else (lines[0] if lines else type(exc).__name__)
+    return short_message(Exception(reason.split(" SQLSTATE:")[0]))
 
 
 def _count_replaced(text: DataFrame, table: Table) -> tuple[str, int] | None:
