@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 import great_expectations as gx
 import numpy as np
@@ -199,10 +199,16 @@ class TableRead(Protocol):
 ReadT = TypeVar("ReadT", bound=TableRead)
 
 
+@overload
+def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]: ...
+@overload
+def read_extract(
+    extract_dir: Path, read_table: Callable[[Path, Table], tuple[ReadT | None, list[Problem]]]
+) -> tuple[Manifest, dict[str, ReadT]]: ...
 def read_extract(
     extract_dir: Path,
-    read_table: Callable[[Path, Table], tuple[ReadT | None, list[Problem]]] = read_raw_table,  # type: ignore[assignment]
-) -> tuple[Manifest, dict[str, ReadT]]:
+    read_table: Callable[[Path, Table], tuple[Any, list[Problem]]] = read_raw_table,
+) -> tuple[Manifest, dict[str, Any]]:
     """Read the manifest and every table as text; raise ``ExtractError`` with all
     table-level problems found (``ExtractNotFoundError`` when there is no such folder).
 
@@ -213,7 +219,7 @@ def read_extract(
     if not extract_dir.is_dir():
         raise ExtractNotFoundError(extract_dir)
     manifest, raw_manifest, problems = read_manifest(extract_dir)
-    tables: dict[str, ReadT] = {}
+    tables: dict[str, Any] = {}
     for table in TABLES:
         path, found = find_table_file(extract_dir, table)
         problems.extend(found)
@@ -383,7 +389,6 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
         columns, row counts that differ from the manifest).
     """
     start = time.perf_counter()
-    raw_tables: dict[str, RawTable]
     manifest, raw_tables = read_extract(extract_dir)
     bounds = DateBounds.build(params.earliest_date, pd.Timestamp(manifest.extract_date), params.min_age_years)
 

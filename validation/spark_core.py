@@ -50,7 +50,7 @@ from validation.quarantine import (
     quarantine_reasons,
 )
 from validation.reading import TEXT
-from validation.spark_reading import SparkRawTable, spark_table_reader, typed_column
+from validation.spark_reading import spark_table_reader, typed_column
 from validation.suites import (
     ORPHAN_SUFFIX,
     PARENT_REJECTED_SUFFIX,
@@ -198,7 +198,6 @@ def validate_extract_spark(
         For table-level failures, as the pandas engine.
     """
     start = time.perf_counter()
-    raw_tables: dict[str, SparkRawTable]
     manifest, raw_tables = read_extract(extract_dir, spark_table_reader(spark))
     bounds = DateBounds.build(params.earliest_date, pd.Timestamp(manifest.extract_date), params.min_age_years)
     context = gx.get_context(mode="ephemeral")
