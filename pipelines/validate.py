@@ -3,6 +3,8 @@
 Reads the extract named on the command line (default: ``validate.extract`` in
 params.yaml), validates it against the data contract with Great Expectations and
 writes ``data/validated/``, ``metrics/validation.json`` and ``reports/validation/``.
+With ``engine: spark`` in params.yaml the rows are read, checked and split on Spark
+(``spark:`` settings), with the same outputs.
 A table-level failure (missing file or column, wrong row count, bad manifest) is
 logged as one message for the analyst and exits with status 2.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from iom_config import DEFAULT_PARAMS, load_params
+from iom_spark import load_engine
 from validation import (
     ExtractError,
     ValidateParams,
@@ -122,12 +125,20 @@ def run(
     ------
     SystemExit
         With status 2 when the extract fails a table-level check (the reason is logged).
+    SparkEngineError
+        With ``engine: spark``, when Spark cannot be started (one message, no traceback).
     """
     params = load_params("validate", ValidateParams, params_path)
+    engine = load_engine(params_path)
     extract_dir = Path(extract) if extract is not None else Path(params.extract)
-    logger.info("validating %s", extract_dir)
+    logger.info("validating %s (engine: %s)", extract_dir, engine.name)
     try:
-        result = validate_extract(extract_dir, params)
+        if engine.is_spark:
+            from validation.spark_core import start_spark, validate_extract_spark
+
+            result = validate_extract_spark(extract_dir, params, start_spark(engine.spark))
+        else:
+            result = validate_extract(extract_dir, params)
     except ExtractError as err:
         logger.error("%s", err)
         raise SystemExit(EXIT_EXTRACT_ERROR) from None

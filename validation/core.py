@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar, overload
 
 import great_expectations as gx
 import numpy as np
@@ -20,7 +21,14 @@ from iom_contract import REQUIRED_TABLES, ROW_RULES, TABLES, TABLES_BY_NAME, Tab
 from validation.errors import ExtractError, ExtractNotFoundError, Problem
 from validation.params import ValidateParams
 from validation.parsing import arrow_text, parse_table
-from validation.quarantine import SOURCE_ROW, describe_failures, failures_from_results, quoted, split_rows
+from validation.quarantine import (
+    SOURCE_ROW,
+    describe_failures,
+    failures_from_results,
+    quoted,
+    row_positions,
+    split_rows,
+)
 from validation.reading import (
     Manifest,
     RawTable,
@@ -94,7 +102,70 @@ class ValidationResult:
     extract_date: pd.Timestamp
 
 
-def _parents_first(tables: list[Table]) -> list[Table]:
+def measure_table(
+    name: str, n_rows: int, ok: pd.DataFrame, bad: pd.DataFrame, expected: int
+) -> dict[str, Any]:
+    """A table's reconciliation metrics; raises if a row was lost or counted twice.
+
+    Every data row must be accepted or quarantined exactly once, and the file's row
+    count must equal the manifest's (the table-level checks refuse the extract otherwise).
+    """
+    n_ok, n_bad = len(ok), len(bad)
+    seen = np.bincount(
+        np.concatenate([ok[SOURCE_ROW].to_numpy(), bad[SOURCE_ROW].to_numpy()]).astype(np.int64),
+        minlength=n_rows + 1,
+    )
+    if not (n_rows == n_ok + n_bad == expected and seen[0] == 0 and (seen[1:] == 1).all()):
+        raise RuntimeError(
+            f"bug: {name} does not reconcile: {n_rows} rows in file, {n_ok} accepted + "
+            f"{n_bad} rejected, manifest {expected}"
+        )
+    by_rule = bad["rule"].value_counts()
+    return {
+        "rows_in_file": n_rows,
+        "accepted": n_ok,
+        "rejected": n_bad,
+        "manifest_count": expected,
+        "reconciled": True,
+        "rejects_by_rule": {r: int(by_rule[r]) for r in ROW_RULES if r in by_rule.index},
+    }
+
+
+def assemble_result(
+    accepted: dict[str, pd.DataFrame],
+    rejects: dict[str, pd.DataFrame],
+    manifest: Manifest,
+    table_metrics: dict[str, dict[str, Any]],
+    suites: dict[str, gx.ExpectationSuite],
+    gx_results: dict[str, ExpectationSuiteValidationResult],
+    examples: dict[str, dict[int, list[str]]],
+    bounds: DateBounds,
+    start: float,
+) -> ValidationResult:
+    """The validation result, tables in contract order, with totals and the elapsed time."""
+    order = [t.name for t in TABLES if t.name in table_metrics]
+    metrics: dict[str, Any] = {
+        "tables": {n: table_metrics[n] for n in order},
+        "totals": {
+            k: sum(table_metrics[n][k] for n in order)
+            for k in ("rows_in_file", "accepted", "rejected", "manifest_count")
+        }
+        | {"reconciled": all(table_metrics[n]["reconciled"] for n in order)},
+        "elapsed_seconds": round(time.perf_counter() - start, 3),
+    }
+    return ValidationResult(
+        accepted={n: accepted[n] for n in order},
+        rejects={n: rejects[n] for n in order},
+        manifest=manifest.raw,
+        metrics=metrics,
+        suites={n: suites[n] for n in order},
+        gx_results={n: gx_results[n] for n in order},
+        examples={n: examples[n] for n in order},
+        extract_date=bounds.extract_date,
+    )
+
+
+def parents_first(tables: list[Table]) -> list[Table]:
     """Order tables so that every foreign-key parent is validated before its children."""
     done: list[Table] = []
     names = {t.name for t in tables}
@@ -112,14 +183,43 @@ def _parents_first(tables: list[Table]) -> list[Table]:
     return done
 
 
-def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
+class TableRead(Protocol):
+    """What the table-level checks need of a table as read, whichever engine read it."""
+
+    @property
+    def table(self) -> Table: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def extra_columns(self) -> tuple[str, ...]: ...
+
+
+ReadT = TypeVar("ReadT", bound=TableRead)
+
+
+@overload
+def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]: ...
+@overload
+def read_extract(
+    extract_dir: Path, read_table: Callable[[Path, Table], tuple[ReadT | None, list[Problem]]]
+) -> tuple[Manifest, dict[str, ReadT]]: ...
+def read_extract(
+    extract_dir: Path,
+    read_table: Callable[[Path, Table], tuple[Any, list[Problem]]] = read_raw_table,
+) -> tuple[Manifest, dict[str, Any]]:
     """Read the manifest and every table as text; raise ``ExtractError`` with all
-    table-level problems found (``ExtractNotFoundError`` when there is no such folder)."""
+    table-level problems found (``ExtractNotFoundError`` when there is no such folder).
+
+    ``read_table`` reads one table file as text (the pandas reader by default; the Spark
+    engine passes its own), so both engines apply the same table-level checks.
+    """
     extract_dir = Path(extract_dir)
     if not extract_dir.is_dir():
         raise ExtractNotFoundError(extract_dir)
     manifest, raw_manifest, problems = read_manifest(extract_dir)
-    tables: dict[str, RawTable] = {}
+    tables: dict[str, Any] = {}
     for table in TABLES:
         path, found = find_table_file(extract_dir, table)
         problems.extend(found)
@@ -139,7 +239,7 @@ def read_extract(extract_dir: Path) -> tuple[Manifest, dict[str, RawTable]]:
                     )
                 )
             continue
-        raw, found = read_raw_table(path, table)
+        raw, found = read_table(path, table)
         problems.extend(found)
         if raw is None:
             continue
@@ -237,11 +337,18 @@ def _helpers(
     return helpers
 
 
-def _examples(
-    results: ExpectationSuiteValidationResult, raw: pd.DataFrame, max_examples: int
+def failure_examples(
+    results: ExpectationSuiteValidationResult,
+    raw: pd.DataFrame,
+    max_examples: int,
+    rows: np.ndarray | None = None,
 ) -> dict[int, list[str]]:
     """Up to ``max_examples`` failing values as sent (``row 12: "2031-01-01"``), per
-    failed expectation."""
+    failed expectation.
+
+    ``raw`` holds the data rows in file order (``rows`` None) or only the data rows
+    numbered ``rows`` (ascending; it must include every failing row).
+    """
     out: dict[int, list[str]] = {}
     texts: dict[str, pa.Array] = {}
     for i, res in enumerate(results.results):
@@ -253,9 +360,10 @@ def _examples(
             continue
         if column not in texts:
             texts[column] = arrow_text(raw[column])
-        rows = np.asarray(index_list[0][ROW_ID][:max_examples], dtype=np.int64)
-        values = quoted(pc.take(texts[column], pa.array(rows - 1))).to_pylist()
-        out[i] = [f"row {row}: {value}" for row, value in zip(rows.tolist(), values, strict=True)]
+        failing = np.asarray(index_list[0][ROW_ID][:max_examples], dtype=np.int64)
+        pos = row_positions(failing, rows)
+        values = quoted(pc.take(texts[column], pa.array(pos))).to_pylist()
+        out[i] = [f"row {row}: {value}" for row, value in zip(failing.tolist(), values, strict=True)]
     return out
 
 
@@ -297,7 +405,7 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
     table_metrics: dict[str, dict[str, Any]] = {}
     parent_columns = {(fk.parent, fk.parent_column) for t in TABLES for fk in t.foreign_keys}
 
-    for table in _parents_first([raw_tables[n].table for n in raw_tables]):
+    for table in parents_first([raw_tables[n].table for n in raw_tables]):
         raw = raw_tables[table.name].frame.reset_index(drop=True)
         n_rows = len(raw)
         source_row = pd.Series(np.arange(1, n_rows + 1, dtype=np.int64))
@@ -314,26 +422,10 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
         details = describe_failures(failures, checks, raw, table, bounds)
         ok, bad = split_rows(raw, typed, failures, details, table)
 
-        n_ok, n_bad = len(ok), len(bad)
-        expected = manifest.row_counts[table.name]
-        # Every data row is accepted or quarantined, exactly once.
-        seen = np.bincount(
-            np.concatenate([ok[SOURCE_ROW].to_numpy(), bad[SOURCE_ROW].to_numpy()]), minlength=n_rows + 1
+        table_metrics[table.name] = measure_table(
+            table.name, n_rows, ok, bad, manifest.row_counts[table.name]
         )
-        if not (n_rows == n_ok + n_bad == expected and seen[0] == 0 and (seen[1:] == 1).all()):
-            raise RuntimeError(
-                f"bug: {table.name} does not reconcile: {n_rows} rows in file, {n_ok} accepted + "
-                f"{n_bad} rejected, manifest {expected}"
-            )
-        by_rule = bad["rule"].value_counts()
-        table_metrics[table.name] = {
-            "rows_in_file": n_rows,
-            "accepted": n_ok,
-            "rejected": n_bad,
-            "manifest_count": expected,
-            "reconciled": True,
-            "rejects_by_rule": {r: int(by_rule[r]) for r in ROW_RULES if r in by_rule.index},
-        }
+        n_ok, n_bad = len(ok), len(bad)
         for key in parent_columns:
             if key[0] == table.name:
                 parents[key] = _ParentKeys(in_file=_distinct(raw[key[1]]), accepted=_distinct(ok[key[1]]))
@@ -341,28 +433,11 @@ def validate_extract(extract_dir: Path, params: ValidateParams) -> ValidationRes
         rejects[table.name] = bad
         suites[table.name] = suite
         gx_results[table.name] = results
-        examples[table.name] = _examples(results, raw, params.max_examples)
+        examples[table.name] = failure_examples(results, raw, params.max_examples)
         logger.info("%s: %d rows, %d accepted, %d quarantined", table.name, n_rows, n_ok, n_bad)
 
-    order = [t.name for t in TABLES if t.name in table_metrics]
-    metrics: dict[str, Any] = {
-        "tables": {n: table_metrics[n] for n in order},
-        "totals": {
-            k: sum(table_metrics[n][k] for n in order)
-            for k in ("rows_in_file", "accepted", "rejected", "manifest_count")
-        }
-        | {"reconciled": all(table_metrics[n]["reconciled"] for n in order)},
-        "elapsed_seconds": round(time.perf_counter() - start, 3),
-    }
-    return ValidationResult(
-        accepted={n: accepted[n] for n in order},
-        rejects={n: rejects[n] for n in order},
-        manifest=manifest.raw,
-        metrics=metrics,
-        suites={n: suites[n] for n in order},
-        gx_results={n: gx_results[n] for n in order},
-        examples={n: examples[n] for n in order},
-        extract_date=bounds.extract_date,
+    return assemble_result(
+        accepted, rejects, manifest, table_metrics, suites, gx_results, examples, bounds, start
     )
 
 

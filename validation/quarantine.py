@@ -115,6 +115,21 @@ def _first_rows(values: pa.Array) -> np.ndarray:
     return first_by_code[codes]
 
 
+def row_positions(source_rows: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """Positions of data rows ``source_rows`` in a frame holding all rows in file order
+    (``rows`` None) or only the data rows numbered ``rows`` (ascending)."""
+    if rows is None:
+        return np.asarray(source_rows, dtype=np.int64) - 1
+    pos = np.searchsorted(rows, source_rows)
+    if len(pos) and (pos.max() >= len(rows) or not np.array_equal(rows[pos], source_rows)):
+        raise RuntimeError("bug: a failing row is missing from the rows gathered to describe it")
+    return pos
+
+
+FirstRows = Callable[[str, np.ndarray], np.ndarray]
+"""``(column, positions) -> data row where each position's value first appears``."""
+
+
 def _sentence(
     meta: dict[str, str],
     value: pa.Array,
@@ -122,6 +137,7 @@ def _sentence(
     pos: np.ndarray,
     table: Table,
     bounds: DateBounds,
+    first_rows: FirstRows,
 ) -> pa.Array:
     """The detail sentence of one failed check, for the failing rows at ``pos``."""
     rule, name = meta["rule"], meta["column"]
@@ -158,7 +174,7 @@ def _sentence(
     if rule == "null_when":
         return _join(f"{meta['description']}; here {name} is ", shown, ".")
     if rule == "unique":
-        seen = pa.array(_first_rows(column(name))[pos]).cast(pa.string())
+        seen = pa.array(first_rows(name, pos)).cast(pa.string())
         return _join(f"{name} ", shown, " repeats data row ", seen, "; the first occurrence is kept.")
     if rule == "orphan":
         parent = meta["parent"]
@@ -182,8 +198,15 @@ def describe_failures(
     raw: pd.DataFrame,
     table: Table,
     bounds: DateBounds,
+    rows: np.ndarray | None = None,
+    first_rows: FirstRows | None = None,
 ) -> pd.Series:
-    """A readable sentence per failure (aligned with ``failures``), built per check."""
+    """A readable sentence per failure (aligned with ``failures``), built per check.
+
+    ``raw`` holds the data rows in file order (``rows`` None) or only the data rows
+    numbered ``rows`` (ascending, every failing row among them); ``first_rows`` then
+    says where a repeated value first appears (by default it is found in ``raw``).
+    """
     cache: dict[str, pa.Array] = {}
 
     def column(name: str) -> pa.Array:
@@ -191,15 +214,20 @@ def describe_failures(
             cache[name] = arrow_text(raw[name])
         return cache[name]
 
+    def first_in_raw(name: str, pos: np.ndarray) -> np.ndarray:
+        return _first_rows(column(name))[pos]
+
     out = np.empty(len(failures), dtype=object)
     check_ids = failures["check"].to_numpy()
     source_rows = failures[SOURCE_ROW].to_numpy()
     for check_id in np.unique(check_ids):
         at = np.flatnonzero(check_ids == check_id)
         meta = checks[int(check_id)]
-        pos = source_rows[at] - 1
+        pos = row_positions(source_rows[at], rows)
         value = pc.take(column(meta["column"]), pa.array(pos))
-        out[at] = _sentence(meta, value, column, pos, table, bounds).to_numpy(zero_copy_only=False)
+        out[at] = _sentence(meta, value, column, pos, table, bounds, first_rows or first_in_raw).to_numpy(
+            zero_copy_only=False
+        )
     return pd.Series(out, index=failures.index, dtype="string")
 
 
@@ -212,24 +240,13 @@ def empty_rejects(table: Table) -> pd.DataFrame:
     return frame
 
 
-def split_rows(
-    raw: pd.DataFrame,
-    typed: pd.DataFrame,
-    failures: pd.DataFrame,
-    details: pd.Series,
-    table: Table,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Accepted (typed + ``source_row``) and rejected (text + reasons) rows of one table.
+REASON_COLUMNS = ("rule", "rules", "column", "detail")
 
-    ``raw`` and ``typed`` are in file order with data row ``i`` (1-based) at position
-    ``i - 1``.
-    """
-    n = len(raw)
-    source_row = np.arange(1, n + 1, dtype=np.int64)
-    if failures.empty:
-        accepted = typed.reset_index(drop=True)
-        accepted[SOURCE_ROW] = source_row
-        return accepted, empty_rejects(table)
+
+def quarantine_reasons(failures: pd.DataFrame, details: pd.Series, table: Table) -> pd.DataFrame:
+    """One row per failing data row, ascending: ``source_row``, its first rule (in
+    ``ROW_RULES`` order, then contract column order), all its rules (``;``-joined),
+    the first rule's column and a readable ``detail``."""
     col_order = {c: i for i, c in enumerate(table.column_names)}
     rule_rank = failures["rule"].map(RULE_ORDER).to_numpy(dtype=np.int64)
     ranked = failures.assign(
@@ -253,18 +270,50 @@ def split_rows(
     more = np.bincount(at, minlength=len(rejected_rows)) - 1
     also = np.where(more > 0, " (" + more.astype(str) + " more failed check(s); see rules.)", "")
     detail = first["detail"].to_numpy(dtype=object) + also.astype(object)
+    reasons = pd.DataFrame(
+        {
+            SOURCE_ROW: rejected_rows,
+            "rule": first["rule"].astype("string").to_numpy(),
+            "rules": rules.to_numpy(),
+            "column": first["column"].astype("string").to_numpy(),
+            "detail": detail,
+        }
+    )
+    return reasons.astype(dict.fromkeys(REASON_COLUMNS, "string"))
 
+
+def attach_reasons(rejected_raw: pd.DataFrame, reasons: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine frame: the rejected rows as sent (in ``reasons`` order), then the reasons."""
+    rejects = rejected_raw.reset_index(drop=True)
+    rejects[SOURCE_ROW] = reasons[SOURCE_ROW].to_numpy()
+    for c in REASON_COLUMNS:
+        rejects[c] = reasons[c].to_numpy()
+    return rejects.astype(dict.fromkeys(REASON_COLUMNS, "string"))
+
+
+def split_rows(
+    raw: pd.DataFrame,
+    typed: pd.DataFrame,
+    failures: pd.DataFrame,
+    details: pd.Series,
+    table: Table,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accepted (typed + ``source_row``) and rejected (text + reasons) rows of one table.
+
+    ``raw`` and ``typed`` are in file order with data row ``i`` (1-based) at position
+    ``i - 1``.
+    """
+    n = len(raw)
+    source_row = np.arange(1, n + 1, dtype=np.int64)
+    if failures.empty:
+        accepted = typed.reset_index(drop=True)
+        accepted[SOURCE_ROW] = source_row
+        return accepted, empty_rejects(table)
+    reasons = quarantine_reasons(failures, details, table)
+    rejected_rows = reasons[SOURCE_ROW].to_numpy()
     is_rejected = np.zeros(n, dtype=bool)
     is_rejected[rejected_rows - 1] = True
-
-    rejects = raw.iloc[rejected_rows - 1].reset_index(drop=True)
-    rejects[SOURCE_ROW] = rejected_rows
-    rejects["rule"] = first["rule"].astype("string").to_numpy()
-    rejects["rules"] = rules.to_numpy()
-    rejects["column"] = first["column"].astype("string").to_numpy()
-    rejects["detail"] = detail
-    rejects = rejects.astype({c: "string" for c in ("rule", "rules", "column", "detail")})
-
+    rejects = attach_reasons(raw.iloc[rejected_rows - 1], reasons)
     accepted = typed.loc[~is_rejected].reset_index(drop=True)
     accepted[SOURCE_ROW] = source_row[~is_rejected]
     return accepted, rejects

@@ -283,7 +283,7 @@ def _header_problems(file: str, header: list[str], table: Table) -> list[Problem
     return problems
 
 
-def _unreadable(file: str, detail: str) -> Problem:
+def unreadable(file: str, detail: str) -> Problem:
     return Problem(
         file,
         "",
@@ -295,17 +295,27 @@ def _unreadable(file: str, detail: str) -> Problem:
     )
 
 
-def _read_csv(path: Path, table: Table) -> tuple[RawTable | None, list[Problem]]:
+def read_csv_header(path: Path, table: Table) -> tuple[list[str] | None, list[Problem]]:
+    """The header row of a CSV table (a leading byte-order mark dropped), checked
+    against the contract; None with the problems found when it cannot be used."""
     file = path.name
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             header = next(csv.reader(fh), None)
     except (UnicodeDecodeError, csv.Error, OSError) as exc:
-        return None, [_unreadable(file, f"header row: {exc}")]
+        return None, [unreadable(file, f"header row: {exc}")]
     if not header:
-        return None, [_unreadable(file, "it is empty: no header row")]
+        return None, [unreadable(file, "it is empty: no header row")]
     problems = _header_problems(file, header, table)
     if problems:
+        return None, problems
+    return header, []
+
+
+def _read_csv(path: Path, table: Table) -> tuple[RawTable | None, list[Problem]]:
+    file = path.name
+    header, problems = read_csv_header(path, table)
+    if header is None:
         return None, problems
     try:
         arrow = pacsv.read_csv(
@@ -321,7 +331,7 @@ def _read_csv(path: Path, table: Table) -> tuple[RawTable | None, list[Problem]]
             ),
         )
     except (pa.ArrowInvalid, OSError) as exc:
-        return None, [_unreadable(file, _short(exc))]
+        return None, [unreadable(file, short_message(exc))]
     extras = tuple(h for h in header if h not in table.column_names)
     return RawTable(table, file, _to_text_frame(arrow, table), extras), []
 
@@ -331,14 +341,14 @@ def _read_parquet(path: Path, table: Table) -> tuple[RawTable | None, list[Probl
     try:
         header = list(pq.read_schema(path).names)
     except (pa.ArrowException, OSError) as exc:
-        return None, [_unreadable(file, _short(exc))]
+        return None, [unreadable(file, short_message(exc))]
     problems = _header_problems(file, header, table)
     if problems:
         return None, problems
     try:
         arrow = pq.read_table(path, columns=list(table.column_names))
     except (pa.ArrowException, OSError) as exc:
-        return None, [_unreadable(file, _short(exc))]
+        return None, [unreadable(file, short_message(exc))]
     texts: dict[str, pa.ChunkedArray] = {}
     for name in table.column_names:
         try:
@@ -351,8 +361,8 @@ def _read_parquet(path: Path, table: Table) -> tuple[RawTable | None, list[Probl
                     "file_unreadable",
                     1,
                     str(arrow.schema.field(name).type),
-                    f"column type {arrow.schema.field(name).type} cannot be read as text ({_short(exc)}). "
-                    "Write it as a string, date, integer or boolean column.",
+                    f"column type {arrow.schema.field(name).type} cannot be read as text "
+                    f"({short_message(exc)}). Write it as a string, date, integer or boolean column.",
                 )
             ]
     extras = tuple(h for h in header if h not in table.column_names)
@@ -391,7 +401,7 @@ def _to_text_frame(arrow: pa.Table, table: Table) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(table.column_names, TEXT))
 
 
-def _short(exc: BaseException) -> str:
+def short_message(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 300 else text[:297] + "..."
 

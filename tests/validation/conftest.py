@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
 from validation_extracts import dirty_tables, write_extract
 
 from validation import ValidateParams, ValidationResult, validate_extract
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 @pytest.fixture
@@ -38,3 +41,35 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> ValidationResult:
 def dirty(tmp_path_factory: pytest.TempPathFactory) -> ValidationResult:
     """``dirty_tables()`` (every rule broken on a known row) as CSV, validated."""
     return _validate(write_extract(tmp_path_factory.mktemp("dirty"), dirty_tables()))
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """A local Spark session (master local[2]) shared by the validation tests on Spark."""
+    from iom_spark import SparkParams, spark_session, stop_spark
+
+    params = SparkParams(
+        master="local[2]", shuffle_partitions=2, checkpoint_dir=str(tmp_path_factory.mktemp("spark-ckpt"))
+    )
+    session = spark_session(params)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    stop_spark()
+
+
+def _validate_spark(extract: Path, spark: SparkSession) -> ValidationResult:
+    from validation.spark_core import validate_extract_spark
+
+    return validate_extract_spark(extract, ValidateParams(extract=str(extract)), spark)
+
+
+@pytest.fixture(scope="session")
+def clean_spark(tmp_path_factory: pytest.TempPathFactory, spark: SparkSession) -> ValidationResult:
+    """``valid_tables()`` as CSV, validated on Spark."""
+    return _validate_spark(write_extract(tmp_path_factory.mktemp("clean-spark")), spark)
+
+
+@pytest.fixture(scope="session")
+def dirty_spark(tmp_path_factory: pytest.TempPathFactory, spark: SparkSession) -> ValidationResult:
+    """``dirty_tables()`` as CSV, validated on Spark."""
+    return _validate_spark(write_extract(tmp_path_factory.mktemp("dirty-spark"), dirty_tables()), spark)
