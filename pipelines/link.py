@@ -11,6 +11,10 @@ One review cycle: the link stage writes ``data/reid/clerical_review.csv``; the d
 controller fills in its ``decision`` column and runs ``iom review`` (:func:`record_review`),
 which checks the whole file and adds its decisions to ``<decisions_dir>/decisions.csv``;
 the next ``dvc repro`` applies them.
+
+With ``engine: spark`` in params.yaml, Splink trains and scores the model on the Spark
+session of the ``spark:`` section (:func:`iom_spark.spark_session`); every other step
+is the same code on both engines.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from typing import Any
 
 import pandas as pd
 
-from iom_config import DEFAULT_PARAMS, load_params
+from iom_config import DEFAULT_PARAMS, IomError, load_params
 from iom_contract import TABLES
 from iom_io import private_dir, private_file, write_parquet
+from iom_spark import EngineChoice, load_engine, spark_session
 from linkage import LinkParams, link_extract, resolve_key
+from linkage.model import DBFactory, duckdb_api, spark_api
 from linkage.review import LEDGER_COLUMNS, ReviewFileError, empty_ledger, merge_decisions, parse_review_file
 from validation.params import ValidateParams
 
@@ -61,6 +67,39 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         if values:
             out[f"{measure}_min"] = min(values)
     return out
+
+
+class SparkEngineError(IomError, RuntimeError):
+    """Spark could not be started, or failed while linking (``engine: spark``)."""
+
+
+def _summary(exc: BaseException) -> str:
+    """The first line of a Spark or Py4J error: the Java stack trace stays for ``--debug``."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError, ConnectionError)
+
+
+def link_engine(choice: EngineChoice, params_path: Path) -> DBFactory:
+    """Where Splink runs: DuckDB in this process, or the Spark session of ``spark:``."""
+    if not choice.is_spark:
+        return duckdb_api
+    where = choice.spark.remote or choice.spark.master
+    try:
+        session = spark_session(choice.spark)
+    except _spark_errors() as exc:
+        raise SparkEngineError(
+            f"{params_path} [spark]: could not start Spark at {where!r}: {_summary(exc)}. "
+            "Check spark.master / spark.remote, and that Java 17+ is installed (java -version)."
+        ) from None
+    logger.info("link model on Spark at %s (Spark %s)", where, session.version)
+    return spark_api(session)
 
 
 def read_validated(validated: Path) -> dict[str, pd.DataFrame]:
@@ -108,7 +147,7 @@ def run(
     reports
         ``reports/linkage``: the model's match-weight charts (offline HTML).
     params_path
-        params.yaml; reads ``link:`` and ``validate.extract``.
+        params.yaml; reads ``link:``, ``validate.extract``, ``engine`` and ``spark:``.
     decisions
         The data controller's decisions folder (default: ``link.decisions_dir``).
 
@@ -119,6 +158,8 @@ def run(
 
     Raises
     ------
+    SparkEngineError
+        ``engine: spark`` and Spark could not start or failed (one message).
     ReviewFileError
         When ``reid``'s review file holds decisions not recorded yet (``iom review``),
         or the decisions ledger is malformed: nothing is overwritten.
@@ -135,7 +176,14 @@ def run(
     logger.info("linking extract of %s dated %s", manifest.get("area"), manifest.get("extract_date"))
 
     extract_date = pd.Timestamp(manifest["extract_date"]) if manifest.get("extract_date") else None
-    result = link_extract(tables, params, key, truth, decisions=ledger, extract_date=extract_date)
+    engine = load_engine(params_path)
+    db = link_engine(engine, params_path)
+    try:
+        result = link_extract(tables, params, key, truth, decisions=ledger, extract_date=extract_date, db=db)
+    except _spark_errors() if engine.is_spark else () as exc:
+        raise SparkEngineError(
+            f"link on Spark ({engine.spark.remote or engine.spark.master}) failed: {_summary(exc)}"
+        ) from None
 
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(result.persons, out / PERSONS)
