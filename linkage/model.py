@@ -92,6 +92,7 @@ def _duckdb_jaro_winkler(left: pd.Series, right: pd.Series) -> pd.Series:
     batch = pa.table({"l": pa.array(left, pa.string()), "r": pa.array(right, pa.string())})
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
+        con.register("batch", batch)
         # One thread and no ORDER BY needed: DuckDB keeps the insertion order of a scan.
         out = con.sql("SELECT jaro_winkler_similarity(l, r) AS s FROM batch").to_arrow_table()
     finally:
@@ -271,8 +272,12 @@ def _settings(params: LinkParams, dialect: str = "duckdb") -> Any:
     return SettingsCreator(
         link_type="link_only",
         comparisons=[
-            _name_comparison("forename_std", "forename", params.name_thresholds, nickname=True, dialect=dialect),
-            _name_comparison("surname_std", "surname", params.name_thresholds, nickname=False, dialect=dialect),
+            _name_comparison(
+                "forename_std", "forename", params.name_thresholds, nickname=True, dialect=dialect
+            ),
+            _name_comparison(
+                "surname_std", "surname", params.name_thresholds, nickname=False, dialect=dialect
+            ),
             dob,
             postcode,
             sex,
@@ -354,9 +359,7 @@ def _u_sample(frame: pd.DataFrame, proportion: float, seed: int) -> pd.DataFrame
     return frame[bucket < np.uint64(round(proportion * (1 << 32)))]
 
 
-def _estimate_u(
-    db: DBFactory, left: pd.DataFrame, right: pd.DataFrame, params: LinkParams
-) -> dict[str, Any]:
+def _estimate_u(db: DBFactory, left: pd.DataFrame, right: pd.DataFrame, params: LinkParams) -> dict[str, Any]:
     """The model with u estimated from every pair of a seeded sample of each side.
 
     Each side is sampled with the same proportion ``p`` so that about ``max_pairs``

@@ -19,9 +19,11 @@ is the same code on both engines.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -75,8 +77,18 @@ class SparkEngineError(IomError, RuntimeError):
 
 def _summary(exc: BaseException) -> str:
     """The first line of a Spark or Py4J error: the Java stack trace stays for ``--debug``."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    message = str(exc)
+    java = getattr(exc, "java_exception", None)  # Py4JJavaError: the Java exception says what failed
+    if java is not None:
+        with contextlib.suppress(Exception):  # the JVM may be gone: keep pyspark's message
+            message = str(java.toString())
+    text = message.strip().splitlines()
+    return text[0].rstrip(".") if text else type(exc).__name__
+
+
+# The master URLs Spark accepts (https://spark.apache.org/docs/latest/submitting-applications.html):
+# checked here because a wrong one makes the JVM print a stack trace before pyspark's error.
+_MASTER_URL = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|local-cluster\[.+\]|spark://.+|yarn|k8s://.+")
 
 
 def _spark_errors() -> tuple[type[BaseException], ...]:
@@ -91,6 +103,11 @@ def link_engine(choice: EngineChoice, params_path: Path) -> DBFactory:
     if not choice.is_spark:
         return duckdb_api
     where = choice.spark.remote or choice.spark.master
+    if not choice.spark.remote and not _MASTER_URL.fullmatch(choice.spark.master):
+        raise SparkEngineError(
+            f"{params_path} [spark] master: {choice.spark.master!r} is not a Spark master URL; "
+            "use local[N], local[*], spark://host:port, yarn or k8s://host:port"
+        )
     try:
         session = spark_session(choice.spark)
     except _spark_errors() as exc:
@@ -171,16 +188,17 @@ def run(
     key = resolve_key(params, extract)
     ledger = read_decisions(decisions if decisions is not None else params.decisions_dir)
     refuse_unrecorded(reid / CLERICAL_REVIEW, ledger)
+    engine = load_engine(params_path)
+    db = link_engine(engine, params_path)  # before reading the tables: a wrong Spark address fails fast
     tables = read_validated(validated)
     truth = read_truth(extract)
     logger.info("linking extract of %s dated %s", manifest.get("area"), manifest.get("extract_date"))
 
     extract_date = pd.Timestamp(manifest["extract_date"]) if manifest.get("extract_date") else None
-    engine = load_engine(params_path)
-    db = link_engine(engine, params_path)
+    spark_errors = _spark_errors() if engine.is_spark else ()
     try:
         result = link_extract(tables, params, key, truth, decisions=ledger, extract_date=extract_date, db=db)
-    except _spark_errors() if engine.is_spark else () as exc:
+    except spark_errors as exc:
         raise SparkEngineError(
             f"link on Spark ({engine.spark.remote or engine.spark.master}) failed: {_summary(exc)}"
         ) from None
