@@ -24,9 +24,11 @@ import datetime as dt
 import json
 import logging
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -119,6 +121,34 @@ def link_engine(choice: EngineChoice, params_path: Path) -> DBFactory:
     return spark_api(session)
 
 
+def remove_splink_checkpoints() -> None:
+    """Delete the intermediate tables Splink wrote as Parquet under the Spark checkpoint folder.
+
+    Splink breaks long Spark plans by writing each intermediate table (blocked pairs,
+    comparison vectors, predictions) to the checkpoint folder and never deletes them. On a
+    local folder they are removed after the link; on shared storage (``hdfs://``, ``s3a://``)
+    they are left to the cluster's retention policy, and logged.
+    """
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    folder = (
+        session.sparkContext.getCheckpointDir() if session is not None and not _is_remote(session) else None
+    )
+    if not folder:
+        return
+    parsed = urlparse(folder)
+    if parsed.scheme not in ("", "file"):
+        logger.info("Splink's intermediate tables are left in %s (not a local folder)", folder)
+        return
+    for table in Path(parsed.path).glob("__splink__*"):
+        shutil.rmtree(table, ignore_errors=True)
+
+
+def _is_remote(session: Any) -> bool:
+    return not hasattr(session, "sparkContext") or type(session).__module__.startswith("pyspark.sql.connect")
+
+
 def read_validated(validated: Path) -> dict[str, pd.DataFrame]:
     """Read every contract table present in ``validated`` (required ones must be there)."""
     tables: dict[str, pd.DataFrame] = {}
@@ -202,6 +232,9 @@ def run(
         raise SparkEngineError(
             f"link on Spark ({engine.spark.remote or engine.spark.master}) failed: {_summary(exc)}"
         ) from None
+    finally:
+        if engine.is_spark:
+            remove_splink_checkpoints()
 
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(result.persons, out / PERSONS)

@@ -119,15 +119,10 @@ def _run(tmp_path: Path, engine: dict[str, Any]) -> Path:
 @pytest.fixture(scope="module")
 def both_engines(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> tuple[Path, Path]:
     local = _run(tmp_path_factory.mktemp("link_local"), {"engine": "local"})
-    checkpoints = str(tmp_path_factory.mktemp("link_spark_checkpoints"))
-    on_spark = _run(
-        tmp_path_factory.mktemp("link_spark"),
-        {
-            "engine": "spark",
-            "spark": {"master": "local[2]", "shuffle_partitions": 2, "checkpoint_dir": checkpoints},
-        },
-    )
-    return local, on_spark
+    folder = tmp_path_factory.mktemp("link_spark")
+    checkpoints = str(folder / "checkpoints")
+    spark_params = {"master": "local[2]", "shuffle_partitions": 2, "checkpoint_dir": checkpoints}
+    return local, _run(folder, {"engine": "spark", "spark": spark_params})
 
 
 @pytest.mark.slow
@@ -167,6 +162,16 @@ def test_spark_sends_the_same_pairs_to_clerical_review(both_engines: tuple[Path,
         np.testing.assert_allclose(b[col].astype(float), a[col].astype(float), rtol=0, atol=2e-6)
     metrics_a = json.loads((local / "metrics" / "linkage.json").read_text())
     assert metrics_a == json.loads((on_spark / "metrics" / "linkage.json").read_text())
+
+
+@pytest.mark.slow
+def test_splinks_intermediate_tables_are_removed_from_the_checkpoint_folder(
+    both_engines: tuple[Path, Path],
+) -> None:
+    _, on_spark = both_engines
+    folders = list((on_spark / "checkpoints").iterdir())
+    assert folders, "the stage set its own checkpoint folder"
+    assert not list((on_spark / "checkpoints").rglob("__splink__*"))
 
 
 def test_a_wrong_spark_master_is_one_message_before_spark_starts(tmp_path: Path) -> None:
