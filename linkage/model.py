@@ -126,10 +126,37 @@ def _register(db_api: Any, frame: pd.DataFrame, **names: str) -> Any:
     if _dialect(db_api) == "spark":
         # Temporary views are shared by the whole Spark session: each gets its own name.
         display = names.get("dataset_display_name") or names.get("table_name") or "table"
-        names = {**names, "table_name": f"__iom_{display}_{uuid.uuid4().hex[:12]}"}
-        # Splink would pass a pandas frame through fillna/replace; an Arrow table keeps the types.
-        return db_api.register(db_api.spark.createDataFrame(table), **names)
+        name = f"__iom_{display}_{uuid.uuid4().hex[:12]}"
+        return db_api.register(_spark_frame(db_api.spark, table, name), **{**names, "table_name": name})
     return db_api.register(table, **names)
+
+
+SPARK_INPUT_PREFIX = "iom_input_"
+"""Name prefix of the tables handed to Spark as Parquet files in the checkpoint folder (no
+leading ``_``: Spark skips such files as hidden)."""
+
+
+def _spark_frame(session: Any, table: pa.Table, name: str) -> Any:
+    """``table`` as a Spark DataFrame, without holding it all in the driver's JVM heap.
+
+    ``createDataFrame`` copies the whole table into the driver JVM (1 GiB heap by default):
+    at 200,000 nominals that ran out of heap. With a local checkpoint folder the table is
+    written there as Parquet and read back by Spark in partitions; otherwise (Spark Connect,
+    shared storage) it goes through ``createDataFrame`` (Arrow keeps the column types).
+    """
+    from urllib.parse import urlparse
+
+    folder = None
+    if hasattr(session, "sparkContext"):
+        folder = session.sparkContext.getCheckpointDir()
+    parsed = urlparse(folder) if folder else None
+    if parsed is None or parsed.scheme not in ("", "file"):
+        return session.createDataFrame(table)
+    import pyarrow.parquet as pq
+
+    path = f"{parsed.path}/{SPARK_INPUT_PREFIX}{name}.parquet"
+    pq.write_table(table, path)
+    return session.read.parquet(f"file://{path}")
 
 
 def _sql(dialect: str, function: str, left: str, right: str) -> str:

@@ -37,7 +37,7 @@ from iom_contract import TABLES
 from iom_io import private_dir, private_file, write_parquet
 from iom_spark import EngineChoice, load_engine, spark_session
 from linkage import LinkParams, link_extract, resolve_key
-from linkage.model import DBFactory, duckdb_api, spark_api
+from linkage.model import SPARK_INPUT_PREFIX, DBFactory, duckdb_api, spark_api
 from linkage.review import LEDGER_COLUMNS, ReviewFileError, empty_ledger, merge_decisions, parse_review_file
 from validation.params import ValidateParams
 
@@ -125,7 +125,8 @@ def remove_splink_checkpoints() -> None:
     """Delete the intermediate tables Splink wrote as Parquet under the Spark checkpoint folder.
 
     Splink breaks long Spark plans by writing each intermediate table (blocked pairs,
-    comparison vectors, predictions) to the checkpoint folder and never deletes them. On a
+    comparison vectors, predictions) to the checkpoint folder and never deletes them; the
+    link model's input tables are there too (:data:`linkage.model.SPARK_INPUT_PREFIX`). On a
     local folder they are removed after the link; on shared storage (``hdfs://``, ``s3a://``)
     they are left to the cluster's retention policy, and logged.
     """
@@ -141,8 +142,12 @@ def remove_splink_checkpoints() -> None:
     if parsed.scheme not in ("", "file"):
         logger.info("Splink's intermediate tables are left in %s (not a local folder)", folder)
         return
-    for table in Path(parsed.path).glob("__splink__*"):
-        shutil.rmtree(table, ignore_errors=True)
+    for pattern in ("__splink__*", f"{SPARK_INPUT_PREFIX}*"):
+        for table in Path(parsed.path).glob(pattern):
+            if table.is_dir():
+                shutil.rmtree(table, ignore_errors=True)
+            else:
+                table.unlink(missing_ok=True)
 
 
 def _is_remote(session: Any) -> bool:

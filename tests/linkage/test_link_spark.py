@@ -172,6 +172,7 @@ def test_splinks_intermediate_tables_are_removed_from_the_checkpoint_folder(
     folders = list((on_spark / "checkpoints").iterdir())
     assert folders, "the stage set its own checkpoint folder"
     assert not list((on_spark / "checkpoints").rglob("__splink__*"))
+    assert not list((on_spark / "checkpoints").rglob("iom_input_*"))
 
 
 def test_a_wrong_spark_master_is_one_message_before_spark_starts(tmp_path: Path) -> None:
