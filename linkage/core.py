@@ -28,7 +28,7 @@ from linkage.decide import decide_links
 from linkage.deterministic import resolve_pnc
 from linkage.evaluate import linkage_metrics
 from linkage.keys import keyed_hash, pseudonymise
-from linkage.model import fit_link_model, score_pairs
+from linkage.model import DBFactory, duckdb_api, fit_link_model, score_pairs
 from linkage.params import LinkParams
 from linkage.review import apply_decisions, empty_ledger, neutralise_formulas, pair_check
 from linkage.standardise import is_in, linkage_keys, recorded_identity
@@ -114,6 +114,7 @@ def link_extract(
     truth: pd.DataFrame | None = None,
     decisions: pd.DataFrame | None = None,
     extract_date: pd.Timestamp | None = None,
+    db: DBFactory = duckdb_api,
 ) -> LinkResult:
     """Link the validated tables of one extract and pseudonymise them.
 
@@ -135,6 +136,10 @@ def link_extract(
     extract_date
         The extract's date: the review queue puts people with a proven offence in the
         24 months before it first (default: the latest offence date).
+    db
+        Where Splink trains and scores the model: :func:`linkage.model.duckdb_api`
+        (default, in this process) or :func:`linkage.model.spark_api` (a Spark session).
+        Everything else runs here, the same on both.
 
     Returns
     -------
@@ -177,7 +182,7 @@ def link_extract(
     right = linkage_keys(police)
     labelled = _known_matches(identities["probation"], probation, nominals)
     logger.info("linking %d agency identities to %d police nominals", len(left), len(right))
-    model = fit_link_model(left, right, params, labelled)
+    model = fit_link_model(left, right, params, labelled, db=db)
 
     # Probation identities first: who stays probation-only decides the second pass's candidates.
     is_probation = agency["source"] == "probation"
@@ -201,7 +206,7 @@ def link_extract(
         int(is_health_housing.sum()),
         len(alone),
     )
-    second = score_pairs(left[is_health_housing], alone_keys, model.settings, params)
+    second = score_pairs(left[is_health_housing], alone_keys, model.settings, params, db=db)
     pairs = pd.concat([model.pairs, second], ignore_index=True) if len(second) else model.pairs
 
     candidates = pd.concat([police, alone], ignore_index=True)

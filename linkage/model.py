@@ -1,4 +1,4 @@
-"""The probabilistic link model (Fellegi-Sunter, fitted by Splink 5 on DuckDB).
+"""The probabilistic link model (Fellegi-Sunter, fitted by Splink 5 on DuckDB or Spark).
 
 Agency identities (health, housing, probation without a PNC ID) are linked to police
 nominals, ``link_only``: pairs within one side are never compared. The model is
@@ -6,6 +6,12 @@ trained on the extract itself: u (how often non-matching pairs agree by chance) 
 random pairs, m (how often true matches agree) by expectation maximisation over
 blocked pairs, and the prior from an exact match on forename, surname and date of
 birth with an assumed recall.
+
+Both engines run the same model (:func:`_settings`, one definition; only the SQL
+spelling of four functions differs, :data:`SQL_FUNCTIONS`) through the same Splink
+steps, so they give the same answers: the random pairs for u are drawn here, by a
+seeded hash of each record's id that does not depend on the engine
+(:func:`_u_sample`), and every other step counts or sums over all blocked pairs.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -37,6 +46,121 @@ by a partner agency: their DOB agreement with the police nominal is measured dir
 """
 
 _CHART_ID = re.compile(r"splink-chart-[0-9a-f]{32}")
+
+SQL_FUNCTIONS: dict[str, dict[str, str]] = {
+    # The only SQL that differs between the engines: each template is filled in with the
+    # column names (``{l}``, ``{r}``). Jaro-Winkler on Spark is DuckDB's own function run on
+    # each Arrow batch (:func:`register_spark_functions`): Splink's jar ``jaro_winkler`` is
+    # a different variant (it scores 18,802 of 160,000 surname pairs of the test extract
+    # differently, some across the 0.85 threshold), which would change u and the links.
+    "duckdb": {
+        "names_overlap": "list_has_any(string_split({l}, '|'), string_split({r}, '|'))",
+        "jaro_winkler": "jaro_winkler_similarity({l}, {r})",
+        "initial": "left({l}, 1) = left({r}, 1)",
+        "days_apart": "abs(date_diff('day', {l}, {r}))",
+    },
+    "spark": {
+        "names_overlap": "arrays_overlap(split({l}, '[|]'), split({r}, '[|]'))",
+        "jaro_winkler": "iom_jaro_winkler({l}, {r})",
+        "initial": "substr({l}, 1, 1) = substr({r}, 1, 1)",
+        "days_apart": "abs(datediff({l}, {r}))",
+    },
+}
+"""Engine (Splink's dialect name) -> function -> SQL template."""
+
+DBFactory = Callable[[], Any]
+"""Makes a fresh Splink database API (``DuckDBAPI`` or ``SparkAPI``) for one linker."""
+
+
+def duckdb_api() -> Any:
+    """Splink's DuckDB API on a fresh in-memory database with one thread.
+
+    One thread: parallel aggregation sums floats in a varying order, so the EM estimates
+    (and every match probability) would differ in the last bits between identical runs.
+    Same extract + params + seed must give byte-identical outputs.
+    """
+    import duckdb
+    from splink import DuckDBAPI
+
+    return DuckDBAPI(connection=duckdb.connect(":memory:", config={"threads": 1}))
+
+
+def _duckdb_jaro_winkler(left: pd.Series, right: pd.Series) -> pd.Series:
+    """DuckDB's ``jaro_winkler_similarity`` of each pair of a batch (null when either is null)."""
+    import duckdb
+
+    batch = pa.table({"l": pa.array(left, pa.string()), "r": pa.array(right, pa.string())})
+    con = duckdb.connect(":memory:", config={"threads": 1})
+    try:
+        con.register("batch", batch)
+        # One thread and no ORDER BY needed: DuckDB keeps the insertion order of a scan.
+        out = con.sql("SELECT jaro_winkler_similarity(l, r) AS s FROM batch").to_arrow_table()
+    finally:
+        con.close()
+    values = out.column("s")
+    return pd.Series(values.to_pandas(types_mapper=pd.ArrowDtype), index=left.index).astype("Float64")
+
+
+def register_spark_functions(session: Any) -> None:
+    """Register on ``session`` the SQL functions of :data:`SQL_FUNCTIONS` that Spark lacks."""
+    from pyspark.sql.functions import pandas_udf
+
+    session.udf.register("iom_jaro_winkler", pandas_udf(_duckdb_jaro_winkler, "double"))  # type: ignore[call-overload]
+
+
+def spark_api(session: Any) -> DBFactory:
+    """A factory of Splink's Spark API on ``session`` (Splink's similarity jar on its ``spark.jars``)."""
+    register_spark_functions(session)
+
+    def make() -> Any:
+        from splink import SparkAPI
+
+        return SparkAPI(spark_session=session)
+
+    return make
+
+
+def _register(db_api: Any, frame: pd.DataFrame, **names: str) -> Any:
+    """Register a pandas frame with ``db_api``, its column types kept exactly (dates stay dates)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if _dialect(db_api) == "spark":
+        # Temporary views are shared by the whole Spark session: each gets its own name.
+        display = names.get("dataset_display_name") or names.get("table_name") or "table"
+        name = f"__iom_{display}_{uuid.uuid4().hex[:12]}"
+        return db_api.register(_spark_frame(db_api.spark, table, name), **{**names, "table_name": name})
+    return db_api.register(table, **names)
+
+
+SPARK_INPUT_PREFIX = "iom_input_"
+"""Name prefix of the tables handed to Spark as Parquet files in the checkpoint folder (no
+leading ``_``: Spark skips such files as hidden)."""
+
+
+def _spark_frame(session: Any, table: pa.Table, name: str) -> Any:
+    """``table`` as a Spark DataFrame, without holding it all in the driver's JVM heap.
+
+    ``createDataFrame`` copies the whole table into the driver JVM (1 GiB heap by default):
+    at 200,000 nominals that ran out of heap. With a local checkpoint folder the table is
+    written there as Parquet and read back by Spark in partitions; otherwise (Spark Connect,
+    shared storage) it goes through ``createDataFrame`` (Arrow keeps the column types).
+    """
+    from urllib.parse import urlparse
+
+    folder = None
+    if hasattr(session, "sparkContext"):
+        folder = session.sparkContext.getCheckpointDir()
+    parsed = urlparse(folder) if folder else None
+    if parsed is None or parsed.scheme not in ("", "file"):
+        return session.createDataFrame(table)
+    import pyarrow.parquet as pq
+
+    path = f"{parsed.path}/{SPARK_INPUT_PREFIX}{name}.parquet"
+    pq.write_table(table, path)
+    return session.read.parquet(f"file://{path}")
+
+
+def _sql(dialect: str, function: str, left: str, right: str) -> str:
+    return SQL_FUNCTIONS[dialect][function].format(l=left, r=right)
 
 
 @dataclass(frozen=True)
@@ -76,7 +200,9 @@ class LinkModel:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def _name_comparison(column: str, label: str, thresholds: tuple[float, ...], nickname: bool) -> Any:
+def _name_comparison(
+    column: str, label: str, thresholds: tuple[float, ...], nickname: bool, dialect: str
+) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -90,21 +216,24 @@ def _name_comparison(column: str, label: str, thresholds: tuple[float, ...], nic
         # Both forenames can stand for a common formal name: "Bill" and "William".
         levels.append(
             cll.CustomLevel(
-                "list_has_any(string_split(forename_alts_l, '|'), string_split(forename_alts_r, '|'))",
+                _sql(dialect, "names_overlap", "forename_alts_l", "forename_alts_r"),
                 "forename nickname of the same name",
             )
         )
     for t in thresholds:
         levels.append(
             cll.CustomLevel(
-                f"jaro_winkler_similarity({column}_l, {column}_r) >= {t}", f"{label} Jaro-Winkler >= {t}"
+                f"{_sql(dialect, 'jaro_winkler', f'{column}_l', f'{column}_r')} >= {t}",
+                f"{label} Jaro-Winkler >= {t}",
             )
         )
     if nickname:
         # A forename recorded very differently usually still starts with the same letter
         # ("Sam" / "Samantha" beyond the nickname table, a middle name aside); siblings
         # at the same address mostly do not.
-        levels.append(cll.CustomLevel(f"left({column}_l, 1) = left({column}_r, 1)", f"{label} same initial"))
+        levels.append(
+            cll.CustomLevel(_sql(dialect, "initial", f"{column}_l", f"{column}_r"), f"{label} same initial")
+        )
     else:
         # A woman's surname changes on marriage or divorce: a different surname says far
         # less against a match when police record her as female (and the agency does not
@@ -119,7 +248,12 @@ def _name_comparison(column: str, label: str, thresholds: tuple[float, ...], nic
     return cl.CustomComparison(levels, output_column_name=label, comparison_description=label)
 
 
-def _settings(params: LinkParams) -> Any:
+def _settings(params: LinkParams, dialect: str = "duckdb") -> Any:
+    """The model's comparisons, blocking rules and training settings: one definition for both engines.
+
+    ``dialect`` (Splink's name of the engine: ``duckdb`` or ``spark``) picks the spelling
+    of the few SQL functions the engines name differently (:data:`SQL_FUNCTIONS`).
+    """
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
@@ -132,7 +266,7 @@ def _settings(params: LinkParams) -> Any:
             cll.CustomLevel("dob_unordered_l = dob_unordered_r", "DOB day and month swapped"),
             cll.CustomLevel("levenshtein(dob_str_l, dob_str_r) <= 1", "DOB one character different"),
             cll.CustomLevel("birth_year_month_l = birth_year_month_r", "DOB same year and month"),
-            cll.CustomLevel("abs(date_diff('day', dob_l, dob_r)) <= 366", "DOB within a year"),
+            cll.CustomLevel(f"{_sql(dialect, 'days_apart', 'dob_l', 'dob_r')} <= 366", "DOB within a year"),
             cll.ElseLevel(),
         ],
         output_column_name="dob",
@@ -165,8 +299,12 @@ def _settings(params: LinkParams) -> Any:
     return SettingsCreator(
         link_type="link_only",
         comparisons=[
-            _name_comparison("forename_std", "forename", params.name_thresholds, nickname=True),
-            _name_comparison("surname_std", "surname", params.name_thresholds, nickname=False),
+            _name_comparison(
+                "forename_std", "forename", params.name_thresholds, nickname=True, dialect=dialect
+            ),
+            _name_comparison(
+                "surname_std", "surname", params.name_thresholds, nickname=False, dialect=dialect
+            ),
             dob,
             postcode,
             sex,
@@ -204,7 +342,7 @@ def _labelled_m(
     from splink import Linker
 
     records = labelled.drop(columns="pnc_id")
-    sdf = db_api.register(pa.Table.from_pandas(records, preserve_index=False), dataset_display_name=LABELLED)
+    sdf = _register(db_api, records, dataset_display_name=LABELLED)
     labels = pd.DataFrame(
         {
             "source_dataset_l": LABELLED,
@@ -213,10 +351,8 @@ def _labelled_m(
             "unique_id_r": labelled["pnc_id"].astype("str").to_numpy(),
         }
     )
-    sdf_labels = db_api.register(
-        pa.Table.from_pandas(labels, preserve_index=False), table_name="__iom_labels"
-    )
-    aux = Linker([sdf, sdf_right], _settings(params), log_level=None)
+    sdf_labels = _register(db_api, labels, table_name="__iom_labels")
+    aux = Linker([sdf, sdf_right], _settings(params, _dialect(db_api)), log_level=None)
     aux.training.estimate_m_from_pairwise_labels(sdf_labels)
     out: dict[str, list[float]] = {}
     for comparison in aux.misc.save_model_to_json()["comparisons"]:
@@ -229,6 +365,56 @@ def _labelled_m(
                 if not level.get("is_null_level")
             ]
     return out
+
+
+def _dialect(db_api: Any) -> str:
+    return str(db_api.sql_dialect.sql_dialect_str)
+
+
+def _u_sample(frame: pd.DataFrame, proportion: float, seed: int) -> pd.DataFrame:
+    """The records of one side drawn for estimating u: a seeded hash of ``unique_id``.
+
+    Which records are drawn depends only on their ids and ``seed`` (pandas' fixed-key
+    SipHash of ``"<seed>|<unique_id>"``), not on the engine, the row order or the
+    partitioning, so DuckDB and Spark estimate u from the same pairs. Splink's own
+    sampling hashes with the engine's ``hash()``, which differs between engines.
+    """
+    if proportion >= 1.0:
+        return frame
+    ids = str(seed) + "|" + frame["unique_id"].astype("str")
+    bucket = pd.util.hash_pandas_object(ids, index=False).to_numpy() % np.uint64(1 << 32)
+    return frame[bucket < np.uint64(round(proportion * (1 << 32)))]
+
+
+def _estimate_u(db: DBFactory, left: pd.DataFrame, right: pd.DataFrame, params: LinkParams) -> dict[str, Any]:
+    """The model with u estimated from every pair of a seeded sample of each side.
+
+    Each side is sampled with the same proportion ``p`` so that about ``max_pairs``
+    cross pairs remain (``p**2 * n_left * n_right = max_pairs``), as Splink samples;
+    Splink then compares all of them (no sampling of its own, no early stop), so u is a
+    count over the same pairs on every engine.
+    """
+    from splink import Linker
+
+    proportion = math.sqrt(params.max_pairs / (len(left) * len(right)))
+    sample_l = _u_sample(left, proportion, params.seed)
+    sample_r = _u_sample(right, proportion, params.seed)
+    db_api = db()
+    linker = Linker(
+        [
+            _register(db_api, sample_l, dataset_display_name=LEFT),
+            _register(db_api, sample_r, dataset_display_name=RIGHT),
+        ],
+        _settings(params, _dialect(db_api)),
+        log_level=None,
+    )
+    n_pairs = len(sample_l) * len(sample_r)
+    logger.info("estimating u from %d random pairs (%d x %d records)", n_pairs, len(sample_l), len(sample_r))
+    # max_pairs above the pairs there are: Splink keeps every record and compares every pair.
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=float(n_pairs + 1), min_count_per_level=None, num_chunks=1
+    )
+    return dict(linker.misc.save_model_to_json())
 
 
 def _with_labelled_m(model: dict[str, Any], labelled_m: dict[str, list[float]]) -> dict[str, Any]:
@@ -258,7 +444,11 @@ def _offline_html(chart: Any) -> str:
 
 
 def fit_link_model(
-    left: pd.DataFrame, right: pd.DataFrame, params: LinkParams, labelled: pd.DataFrame | None = None
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    params: LinkParams,
+    labelled: pd.DataFrame | None = None,
+    db: DBFactory = duckdb_api,
 ) -> LinkModel:
     """Train the model on both sides of the link and score the blocked pairs.
 
@@ -274,33 +464,30 @@ def fit_link_model(
         Agency identities known to match a nominal (same columns, plus ``pnc_id``):
         probation records carrying the PNC ID. With at least ``min_labelled_pairs``
         of them, they set m for :data:`LABELLED_COMPARISONS`.
+    db
+        Makes the Splink database the model runs on: :func:`duckdb_api` (default) or
+        :func:`spark_api`.
 
     Returns
     -------
     LinkModel
         Scored pairs, the fitted parameters and charts.
     """
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import Linker, block_on
 
     if left.empty or right.empty:
         logger.info("nothing to link: %d agency identities, %d police nominals", len(left), len(right))
         return LinkModel(_empty_pairs({}), pd.DataFrame(), 0.0, 0, 0, {}, {})
 
-    import duckdb
-
-    # One DuckDB thread: parallel aggregation sums floats in a varying order, so the EM
-    # estimates (and every match probability) would differ in the last bits between
-    # identical runs. Same extract + params + seed must give byte-identical outputs.
-    db_api = DuckDBAPI(connection=duckdb.connect(":memory:", config={"threads": 1}))
-    # Arrow tables keep the column types exactly (dates stay dates, nulls stay nulls).
-    sdf_left = db_api.register(pa.Table.from_pandas(left, preserve_index=False), dataset_display_name=LEFT)
-    sdf_right = db_api.register(pa.Table.from_pandas(right, preserve_index=False), dataset_display_name=RIGHT)
-    linker = Linker([sdf_left, sdf_right], _settings(params), log_level=None)
+    with_u = _estimate_u(db, left, right, params)
+    db_api = db()
+    sdf_left = _register(db_api, left, dataset_display_name=LEFT)
+    sdf_right = _register(db_api, right, dataset_display_name=RIGHT)
+    linker = Linker([sdf_left, sdf_right], with_u, log_level=None)
 
     linker.training.estimate_probability_two_random_records_match(
         [block_on("forename_std", "surname_std", "dob")], recall=params.deterministic_recall
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=params.max_pairs, seed=params.seed)
     n_labelled = 0 if labelled is None else int(labelled["dob"].notna().sum())
     use_labels = n_labelled >= params.min_labelled_pairs
     blocks = list(params.training_blocks)
@@ -366,7 +553,11 @@ def _level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
 
 
 def score_pairs(
-    left: pd.DataFrame, right: pd.DataFrame, settings: dict[str, Any], params: LinkParams
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    settings: dict[str, Any],
+    params: LinkParams,
+    db: DBFactory = duckdb_api,
 ) -> pd.DataFrame:
     """Score the blocked pairs of two further tables with an already trained model.
 
@@ -381,16 +572,14 @@ def score_pairs(
     pd.DataFrame
         Same columns as :attr:`LinkModel.pairs`.
     """
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
 
     if left.empty or right.empty or not settings:
         return _empty_pairs(settings)
 
-    import duckdb
-
-    db_api = DuckDBAPI(connection=duckdb.connect(":memory:", config={"threads": 1}))
-    sdf_left = db_api.register(pa.Table.from_pandas(left, preserve_index=False), dataset_display_name=LEFT)
-    sdf_right = db_api.register(pa.Table.from_pandas(right, preserve_index=False), dataset_display_name=RIGHT)
+    db_api = db()
+    sdf_left = _register(db_api, left, dataset_display_name=LEFT)
+    sdf_right = _register(db_api, right, dataset_display_name=RIGHT)
     linker = Linker([sdf_left, sdf_right], _with_levels(settings), log_level=None)
     scored = linker.inference.predict(threshold_match_probability=params.predict_floor, warning_mode="never")
     return _orient(scored.as_pandas_dataframe(), settings)

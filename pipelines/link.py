@@ -11,23 +11,33 @@ One review cycle: the link stage writes ``data/reid/clerical_review.csv``; the d
 controller fills in its ``decision`` column and runs ``iom review`` (:func:`record_review`),
 which checks the whole file and adds its decisions to ``<decisions_dir>/decisions.csv``;
 the next ``dvc repro`` applies them.
+
+With ``engine: spark`` in params.yaml, Splink trains and scores the model on the Spark
+session of the ``spark:`` section (:func:`iom_spark.spark_session`); every other step
+is the same code on both engines.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pandas as pd
 
-from iom_config import DEFAULT_PARAMS, load_params
+from iom_config import DEFAULT_PARAMS, IomError, load_params
 from iom_contract import TABLES
 from iom_io import private_dir, private_file, write_parquet
+from iom_spark import EngineChoice, load_engine, spark_session
 from linkage import LinkParams, link_extract, resolve_key
+from linkage.model import SPARK_INPUT_PREFIX, DBFactory, duckdb_api, spark_api
 from linkage.review import LEDGER_COLUMNS, ReviewFileError, empty_ledger, merge_decisions, parse_review_file
 from validation.params import ValidateParams
 
@@ -61,6 +71,87 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         if values:
             out[f"{measure}_min"] = min(values)
     return out
+
+
+class SparkEngineError(IomError, RuntimeError):
+    """Spark could not be started, or failed while linking (``engine: spark``)."""
+
+
+def _summary(exc: BaseException) -> str:
+    """The first line of a Spark or Py4J error: the Java stack trace stays for ``--debug``."""
+    message = str(exc)
+    java = getattr(exc, "java_exception", None)  # Py4JJavaError: the Java exception says what failed
+    if java is not None:
+        with contextlib.suppress(Exception):  # the JVM may be gone: keep pyspark's message
+            message = str(java.toString())
+    text = message.strip().splitlines()
+    return text[0].rstrip(".") if text else type(exc).__name__
+
+
+# The master URLs Spark accepts (https://spark.apache.org/docs/latest/submitting-applications.html):
+# checked here because a wrong one makes the JVM print a stack trace before pyspark's error.
+_MASTER_URL = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|local-cluster\[.+\]|spark://.+|yarn|k8s://.+")
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError, ConnectionError)
+
+
+def link_engine(choice: EngineChoice, params_path: Path) -> DBFactory:
+    """Where Splink runs: DuckDB in this process, or the Spark session of ``spark:``."""
+    if not choice.is_spark:
+        return duckdb_api
+    where = choice.spark.remote or choice.spark.master
+    if not choice.spark.remote and not _MASTER_URL.fullmatch(choice.spark.master):
+        raise SparkEngineError(
+            f"{params_path} [spark] master: {choice.spark.master!r} is not a Spark master URL; "
+            "use local[N], local[*], spark://host:port, yarn or k8s://host:port"
+        )
+    try:
+        session = spark_session(choice.spark)
+    except _spark_errors() as exc:
+        raise SparkEngineError(
+            f"{params_path} [spark]: could not start Spark at {where!r}: {_summary(exc)}. "
+            "Check spark.master / spark.remote, and that Java 17+ is installed (java -version)."
+        ) from None
+    logger.info("link model on Spark at %s (Spark %s)", where, session.version)
+    return spark_api(session)
+
+
+def remove_splink_checkpoints() -> None:
+    """Delete the intermediate tables Splink wrote as Parquet under the Spark checkpoint folder.
+
+    Splink breaks long Spark plans by writing each intermediate table (blocked pairs,
+    comparison vectors, predictions) to the checkpoint folder and never deletes them; the
+    link model's input tables are there too (:data:`linkage.model.SPARK_INPUT_PREFIX`). On a
+    local folder they are removed after the link; on shared storage (``hdfs://``, ``s3a://``)
+    they are left to the cluster's retention policy, and logged.
+    """
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    folder = (
+        session.sparkContext.getCheckpointDir() if session is not None and not _is_remote(session) else None
+    )
+    if not folder:
+        return
+    parsed = urlparse(folder)
+    if parsed.scheme not in ("", "file"):
+        logger.info("Splink's intermediate tables are left in %s (not a local folder)", folder)
+        return
+    for pattern in ("__splink__*", f"{SPARK_INPUT_PREFIX}*"):
+        for table in Path(parsed.path).glob(pattern):
+            if table.is_dir():
+                shutil.rmtree(table, ignore_errors=True)
+            else:
+                table.unlink(missing_ok=True)
+
+
+def _is_remote(session: Any) -> bool:
+    return not hasattr(session, "sparkContext") or type(session).__module__.startswith("pyspark.sql.connect")
 
 
 def read_validated(validated: Path) -> dict[str, pd.DataFrame]:
@@ -108,7 +199,7 @@ def run(
     reports
         ``reports/linkage``: the model's match-weight charts (offline HTML).
     params_path
-        params.yaml; reads ``link:`` and ``validate.extract``.
+        params.yaml; reads ``link:``, ``validate.extract``, ``engine`` and ``spark:``.
     decisions
         The data controller's decisions folder (default: ``link.decisions_dir``).
 
@@ -119,6 +210,8 @@ def run(
 
     Raises
     ------
+    SparkEngineError
+        ``engine: spark`` and Spark could not start or failed (one message).
     ReviewFileError
         When ``reid``'s review file holds decisions not recorded yet (``iom review``),
         or the decisions ledger is malformed: nothing is overwritten.
@@ -130,12 +223,23 @@ def run(
     key = resolve_key(params, extract)
     ledger = read_decisions(decisions if decisions is not None else params.decisions_dir)
     refuse_unrecorded(reid / CLERICAL_REVIEW, ledger)
+    engine = load_engine(params_path)
+    db = link_engine(engine, params_path)  # before reading the tables: a wrong Spark address fails fast
     tables = read_validated(validated)
     truth = read_truth(extract)
     logger.info("linking extract of %s dated %s", manifest.get("area"), manifest.get("extract_date"))
 
     extract_date = pd.Timestamp(manifest["extract_date"]) if manifest.get("extract_date") else None
-    result = link_extract(tables, params, key, truth, decisions=ledger, extract_date=extract_date)
+    spark_errors = _spark_errors() if engine.is_spark else ()
+    try:
+        result = link_extract(tables, params, key, truth, decisions=ledger, extract_date=extract_date, db=db)
+    except spark_errors as exc:
+        raise SparkEngineError(
+            f"link on Spark ({engine.spark.remote or engine.spark.master}) failed: {_summary(exc)}"
+        ) from None
+    finally:
+        if engine.is_spark:
+            remove_splink_checkpoints()
 
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(result.persons, out / PERSONS)
