@@ -23,12 +23,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import shutil
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,7 +34,7 @@ from features.build import features_from_encoded, iter_features
 from features.encode import LINKED_COLUMNS, REQUIRED_TABLES, LinkedTablesError, encode_tables
 from features.encode import _empty as empty_table
 from features.params import FeatureParams
-from iom_config import IomError
+from iom_spark import spark_call
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -53,94 +51,6 @@ SEP = "__"
 # simulated areas' ~40 records a person, 50,000 people are ~2 million rows (a few hundred
 # MB while encoding), whatever the size of the population.
 PEOPLE_PER_BUCKET = 50_000
-
-T = TypeVar("T")
-
-
-class SparkEngineError(IomError, RuntimeError):
-    """Spark could not start or run (Java missing, a bad master URL, a failed job)."""
-
-
-_PYTHON_ERROR = re.compile(r"^(?:\w+\.)*(\w*Error): (.+)$", re.MULTILINE)
-
-
-def _message(exc: BaseException) -> str:
-    """The last ``SomeError: message`` line of a Spark error (a worker's exception is inside it)."""
-    found = _PYTHON_ERROR.findall(str(exc))
-    text = found[-1][1] if found else str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-    return text.strip()
-
-
-def spark_call(what: str, call: Callable[[], T]) -> T:
-    """Run ``call`` and turn a Spark or Java failure into one :class:`SparkEngineError` message."""
-    try:
-        with warnings.catch_warnings():
-            # pyspark 4.3 warns on every pandas conversion that its pandas 3 support is new;
-            # the engine-equality tests check the answers instead.
-            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
-            return call()
-    except IomError:
-        raise
-    except Exception as exc:  # pyspark's and py4j's errors share no base class but Exception
-        module = type(exc).__module__
-        if not module.startswith(("pyspark", "py4j")):
-            raise
-        raise SparkEngineError(f"spark engine: {what} failed: {_message(exc)}") from exc
-
-
-# What spark-submit accepts as a master (a JVM started with anything else dies with a Java
-# stack trace on stderr before Python hears of it, so the URL is checked here first).
-_MASTER = re.compile(
-    r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|spark://\S+|yarn|k8s://\S+|mesos://\S+)$"
-)
-
-
-def check_master(master: str) -> None:
-    """Raise :class:`SparkEngineError` unless ``master`` is a Spark master URL."""
-    if not _MASTER.match(master.strip()):
-        raise SparkEngineError(
-            f"spark.master {master!r} is not a Spark master URL: use local[N] (N cores on this machine), "
-            "local[*], spark://host:7077, yarn or k8s://https://host:port, or spark.remote "
-            "(sc://host:15002) for Spark Connect"
-        )
-
-
-def check_java() -> None:
-    """Raise :class:`SparkEngineError` when no ``java`` can be found (JAVA_HOME, then PATH)."""
-    home = os.environ.get("JAVA_HOME")
-    if home:
-        if not (Path(home) / "bin" / "java").exists():
-            raise SparkEngineError(
-                f"the Spark engine needs Java 17: JAVA_HOME is {home}, which holds no bin/java; "
-                "install Java 17 or correct JAVA_HOME (or set engine: local)"
-            )
-        return
-    if shutil.which("java") is None:
-        raise SparkEngineError(
-            "the Spark engine needs Java 17 and none is on PATH: install it (e.g. apt-get install "
-            "openjdk-17-jre-headless) or set JAVA_HOME (or set engine: local)"
-        )
-
-
-def open_spark(params: SparkParams) -> SparkSession:
-    """The Spark session for ``params``, with an expected failure as one message.
-
-    Java missing, a bad ``spark.master`` or an unreachable cluster raise
-    :class:`SparkEngineError` naming the setting to fix.
-    """
-    from iom_spark import spark_session
-
-    where = f"spark.remote {params.remote}" if params.remote else f"spark.master {params.master!r}"
-    if not params.remote:
-        check_master(params.master)
-        check_java()
-    try:
-        return spark_call(f"starting Spark ({where})", lambda: spark_session(params))
-    except SparkEngineError as exc:
-        raise SparkEngineError(
-            f"{str(exc).rstrip('.')}. Check the spark: section of params.yaml, that Java 17 runs "
-            "(java -version) and, on a cluster, that the address is reachable"
-        ) from exc.__cause__
 
 
 def read_linked_spark(spark: SparkSession, linked: Path) -> dict[str, DataFrame]:

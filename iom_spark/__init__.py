@@ -14,5 +14,19 @@ from iom_spark._engine import (
     spark_session,
     stop_spark,
 )
+from iom_spark._errors import SparkEngineError, check_java, open_spark, spark_call, spark_message
 
-__all__ = ["ENGINES", "Engine", "EngineChoice", "SparkParams", "load_engine", "spark_session", "stop_spark"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineChoice",
+    "SparkEngineError",
+    "SparkParams",
+    "check_java",
+    "load_engine",
+    "open_spark",
+    "spark_call",
+    "spark_message",
+    "spark_session",
+    "stop_spark",
+]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from iom_config import DEFAULT_PARAMS, ParamsError, StageParams, parse_params, read_params
 from iom_config._params import did_you_mean
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
 
 Engine = Literal["local", "spark"]
 ENGINES: tuple[str, ...] = get_args(Engine)
+
+
+# What spark-submit accepts as a master (a JVM started with anything else dies with a Java
+# stack trace on stderr before Python hears of it, so the URL is checked with the params).
+_MASTER = re.compile(
+    r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|spark://\S+|yarn|k8s://\S+|mesos://\S+)$"
+)
 
 
 class SparkParams(StageParams):
@@ -34,6 +42,17 @@ class SparkParams(StageParams):
     """Splink checkpoints here (relative to the project; use shared storage on a cluster)."""
     conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Any other ``spark.*`` setting, passed as is (e.g. ``spark.driver.memory: 8g``)."""
+
+    @field_validator("master")
+    @classmethod
+    def _master_url(cls, master: str) -> str:
+        if not _MASTER.match(master.strip()):
+            raise ValueError(
+                f"{master!r} is not a Spark master URL: use local[N] (N cores on this machine), "
+                "local[*], spark://host:7077, yarn or k8s://https://host:port, or spark.remote "
+                "(sc://host:15002) for Spark Connect"
+            )
+        return master.strip()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from features.spark import BUCKET, SparkEngineError, for_spark, restore_dtypes, spark_call, spark_schema
+from features.spark import BUCKET, for_spark, restore_dtypes, spark_schema
+from iom_spark import SparkEngineError, spark_call
 from models.risk import RiskModel
 from models.risk_train import rank_scores, score_features
 from models.typology import TypologyModel, assign_typology, model_from_dict, model_to_dict

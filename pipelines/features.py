@@ -96,7 +96,8 @@ def open_linked(linked: Path, engine: EngineChoice) -> dict[str, Any]:
     """The linked tables on ``engine``: pandas frames (``local``) or Spark frames (``spark``)."""
     if not engine.is_spark:
         return read_linked(linked)
-    from features.spark import open_spark, read_linked_spark
+    from features.spark import read_linked_spark
+    from iom_spark import open_spark
 
     return read_linked_spark(open_spark(engine.spark), linked)
 

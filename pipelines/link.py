@@ -19,11 +19,9 @@ is the same code on both engines.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
-import re
 import shutil
 import time
 from pathlib import Path
@@ -32,10 +30,10 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from iom_config import DEFAULT_PARAMS, IomError, load_params
+from iom_config import DEFAULT_PARAMS, load_params
 from iom_contract import TABLES
 from iom_io import private_dir, private_file, write_parquet
-from iom_spark import EngineChoice, load_engine, spark_session
+from iom_spark import EngineChoice, load_engine, open_spark, spark_call
 from linkage import LinkParams, link_extract, resolve_key
 from linkage.model import SPARK_INPUT_PREFIX, DBFactory, duckdb_api, spark_api
 from linkage.review import LEDGER_COLUMNS, ReviewFileError, empty_ledger, merge_decisions, parse_review_file
@@ -73,50 +71,12 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class SparkEngineError(IomError, RuntimeError):
-    """Spark could not be started, or failed while linking (``engine: spark``)."""
-
-
-def _summary(exc: BaseException) -> str:
-    """The first line of a Spark or Py4J error: the Java stack trace stays for ``--debug``."""
-    message = str(exc)
-    java = getattr(exc, "java_exception", None)  # Py4JJavaError: the Java exception says what failed
-    if java is not None:
-        with contextlib.suppress(Exception):  # the JVM may be gone: keep pyspark's message
-            message = str(java.toString())
-    text = message.strip().splitlines()
-    return text[0].rstrip(".") if text else type(exc).__name__
-
-
-# The master URLs Spark accepts (https://spark.apache.org/docs/latest/submitting-applications.html):
-# checked here because a wrong one makes the JVM print a stack trace before pyspark's error.
-_MASTER_URL = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|local-cluster\[.+\]|spark://.+|yarn|k8s://.+")
-
-
-def _spark_errors() -> tuple[type[BaseException], ...]:
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-
-    return (PySparkException, Py4JError, ConnectionError)
-
-
 def link_engine(choice: EngineChoice, params_path: Path) -> DBFactory:
     """Where Splink runs: DuckDB in this process, or the Spark session of ``spark:``."""
     if not choice.is_spark:
         return duckdb_api
     where = choice.spark.remote or choice.spark.master
-    if not choice.spark.remote and not _MASTER_URL.fullmatch(choice.spark.master):
-        raise SparkEngineError(
-            f"{params_path} [spark] master: {choice.spark.master!r} is not a Spark master URL; "
-            "use local[N], local[*], spark://host:port, yarn or k8s://host:port"
-        )
-    try:
-        session = spark_session(choice.spark)
-    except _spark_errors() as exc:
-        raise SparkEngineError(
-            f"{params_path} [spark]: could not start Spark at {where!r}: {_summary(exc)}. "
-            "Check spark.master / spark.remote, and that Java 17+ is installed (java -version)."
-        ) from None
+    session = open_spark(choice.spark)
     logger.info("link model on Spark at %s (Spark %s)", where, session.version)
     return spark_api(session)
 
@@ -230,13 +190,13 @@ def run(
     logger.info("linking extract of %s dated %s", manifest.get("area"), manifest.get("extract_date"))
 
     extract_date = pd.Timestamp(manifest["extract_date"]) if manifest.get("extract_date") else None
-    spark_errors = _spark_errors() if engine.is_spark else ()
     try:
-        result = link_extract(tables, params, key, truth, decisions=ledger, extract_date=extract_date, db=db)
-    except spark_errors as exc:
-        raise SparkEngineError(
-            f"link on Spark ({engine.spark.remote or engine.spark.master}) failed: {_summary(exc)}"
-        ) from None
+        result = spark_call(
+            f"link on Spark ({engine.spark.remote or engine.spark.master})",
+            lambda: link_extract(
+                tables, params, key, truth, decisions=ledger, extract_date=extract_date, db=db
+            ),
+        )
     finally:
         if engine.is_spark:
             remove_splink_checkpoints()

@@ -65,7 +65,8 @@ def score_people(
     """:func:`models.risk_train.score_panel` of ``frame`` on ``engine`` (the same frame on both)."""
     if not engine.is_spark:
         return score_panel(model, model_inputs(model, frame, persons), frame)
-    from features.spark import open_spark, to_spark
+    from features.spark import to_spark
+    from iom_spark import open_spark
     from models.spark import score_spark
 
     spark = open_spark(engine.spark)
@@ -131,7 +132,8 @@ def assign_typologies(
         )
     engine = load_engine(params_path)
     if engine.is_spark:
-        from features.spark import open_spark, to_spark
+        from features.spark import to_spark
+        from iom_spark import open_spark
         from models.spark import assign_typology_spark
 
         spark = open_spark(engine.spark)

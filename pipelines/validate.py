@@ -134,9 +134,10 @@ def run(
     logger.info("validating %s (engine: %s)", extract_dir, engine.name)
     try:
         if engine.is_spark:
-            from validation.spark_core import start_spark, validate_extract_spark
+            from iom_spark import open_spark
+            from validation.spark_core import validate_extract_spark
 
-            result = validate_extract_spark(extract_dir, params, start_spark(engine.spark))
+            result = validate_extract_spark(extract_dir, params, open_spark(engine.spark))
         else:
             result = validate_extract(extract_dir, params)
     except ExtractError as err:

@@ -22,14 +22,10 @@ import pandas as pd
 import pyarrow as pa
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
-from py4j.protocol import Py4JError
-from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as sf
 
-from iom_config import IomError
 from iom_contract import TABLES, Table
-from iom_spark import SparkParams, spark_session
 from validation.core import (
     RESULT_FORMAT,
     ValidationResult,
@@ -68,24 +64,6 @@ logger = logging.getLogger(__name__)
 FIRST_SUFFIX = "__first_row"
 _IN_FILE = "__in_file"
 _ACCEPTED = "__accepted"
-
-
-class SparkEngineError(IomError):
-    """Spark could not be started or used (no Java, a wrong master address, ...)."""
-
-
-def start_spark(params: SparkParams) -> SparkSession:
-    """The Spark session for ``params``; a failure to start is one message, no traceback."""
-    where = params.remote or params.master
-    try:
-        return spark_session(params)
-    except (PySparkException, Py4JError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SparkEngineError(
-            f"Spark could not be started at {where} ({first}). The Spark engine needs Java 17 "
-            "(JAVA_HOME or java on PATH) and a reachable spark.master / spark.remote in params.yaml; "
-            "set `engine: local` to validate without Spark."
-        ) from None
 
 
 def _typed_frame(raw: DataFrame, table: Table) -> DataFrame:
@@ -295,4 +273,4 @@ def validate_extract_spark(
     )
 
 
-__all__ = ["SparkEngineError", "start_spark", "validate_extract_spark"]
+__all__ = ["validate_extract_spark"]

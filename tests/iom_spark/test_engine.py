@@ -55,3 +55,13 @@ def test_spark_session_runs_python_workers_on_this_interpreter(tmp_path: Path) -
     out = frame.mapInPandas(double, "a long, b double").toPandas().sort_values("a")
     assert out["b"].tolist() == [2.0, 4.0, 6.0]
     assert (tmp_path / "ckpt").is_dir()
+
+
+@pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "local[4,2]", "spark://h:7077", "yarn"])
+def test_spark_master_urls_are_accepted(master: str) -> None:
+    assert SparkParams(master=master).master == master
+
+
+def test_a_wrong_master_is_a_params_error_before_any_jvm(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match=r"(?s)\[spark\].*'locl\[2\]' is not a Spark master URL"):
+        load_engine(_params(tmp_path, "engine: spark\nspark:\n  master: locl[2]\n"))

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from features.partitions import read_features
-from features.spark import SparkEngineError, to_spark
+from features.spark import to_spark
+from iom_spark import SparkEngineError
 from models.risk import RiskModel
 from models.risk_train import model_inputs, score_panel
 from models.spark import assign_typology_spark, score_spark

@@ -197,5 +197,5 @@ def test_spark_that_cannot_start_is_one_message(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2, done.stderr
-    assert "Spark could not be started at nowhere://x" in done.stderr + done.stdout
+    assert "'nowhere://x' is not a Spark master URL" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr + done.stdout
