@@ -56,6 +56,8 @@ MODEL_FILE = "risk_model.ubj"
 META_FILE = "risk_model.json"
 # A hold-out needs this many rows of each class to stop early or calibrate on.
 MIN_HOLDOUT_PER_CLASS = 5
+# Weights of the logistic regression in the blend (``RiskModel(blend=True)``).
+BLEND_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
 PROTECTED_LEVELS: dict[str, tuple[str, ...]] = {"sex": SEX, "ethnicity": ETHNICITY}
 
 
@@ -155,6 +157,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         linear signal is not left to step functions (:mod:`models._linear`). ``auto``
         (default): grow both and keep the lower validation log loss (``linear_start_``
         says which); linear when there is no validation set.
+    blend
+        With validation rows: the final log-odds are ``blend_weight_`` x the logistic
+        regression's plus (1 - ``blend_weight_``) x the trees' (which include the linear
+        start when it won), the weight taken from 0, 0.1, ..., 1 by validation log loss
+        before any refit. 1 is the logistic regression alone (a table whose truth is
+        linear gets no step functions), 0 the trees alone; between, the trees' extremes
+        are shrunk towards the regression's, which keeps the top of a ranking steadier
+        (see ``RiskModelParams``). Default True.
     monotone_constraints
         Column -> direction (+1 more never lowers the probability, -1 never raises it, 0
         free); columns not named are free. ``"catalogue"``: the feature catalogue's
@@ -235,6 +245,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         reg_lambda: float = _D.reg_lambda,
         calibration: Calibration = _D.calibration,
         linear_start: bool | Literal["auto"] = _D.linear_start,
+        blend: bool = _D.blend,
         monotone_constraints: Mapping[str, int] | Literal["catalogue"] | None = None,
         validation_fraction: float = _D.validation_fraction,
         calibration_fraction: float = _D.calibration_fraction,
@@ -255,6 +266,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.calibration = calibration
         self.linear_start = linear_start
+        self.blend = blend
         self.monotone_constraints = monotone_constraints
         self.validation_fraction = validation_fraction
         self.calibration_fraction = calibration_fraction
@@ -329,8 +341,38 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def _fit_linear(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> LinearStart | None:
         if not self.linear_start_:
             return None
+        return self._fit_regression(X, y, w)
+
+    def _fit_regression(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> LinearStart:
         cats = {c: [str(v) for v in vs] for c, vs in self.categories_.items()}
         return LinearStart.fit(X, y, w, cats, self.monotone_constraints_)
+
+    def _fit_blend_linear(
+        self, linear: LinearStart | None, X: pd.DataFrame, y: np.ndarray, w: np.ndarray
+    ) -> LinearStart | None:
+        """The regression blended with the trees: the linear start itself when there is one."""
+        if self.blend_weight_ <= 0:
+            return None
+        return linear if linear is not None else self._fit_regression(X, y, w)
+
+    def _choose_blend(self, valid: tuple[pd.DataFrame, np.ndarray, np.ndarray], X: pd.DataFrame,
+                      y: np.ndarray, w: np.ndarray) -> LinearStart | None:
+        """Set ``blend_weight_`` by validation log loss; return the regression it blends in."""
+        self.blend_weight_ = 0.0
+        if not self.blend:
+            return None
+        regression = self.linear_ if self.linear_ is not None else self._fit_regression(X, y, w)
+        trees = self._margin(self.booster_, self.linear_, None, valid[0])
+        lin = regression.margin(valid[0])
+        yv, wv = valid[1], valid[2]
+        losses = []
+        for a in BLEND_GRID:
+            z = a * lin + (1.0 - a) * trees
+            losses.append(float(wv @ (np.logaddexp(0.0, z) - yv * z)) / max(float(wv.sum()), 1e-12))
+        # Ties (to rounding) go to the smaller weight: the trees as they were.
+        best = int(np.argmin(np.round(losses, 12)))
+        self.blend_weight_ = float(BLEND_GRID[best])
+        return regression if self.blend_weight_ > 0 else None
 
     @staticmethod
     def _lin(linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray | None:
@@ -543,6 +585,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         _, self.linear_start_, self.linear_, self.booster_, history = best
         self.n_trees_ = int(self.booster_.best_iteration) + 1 if valid is not None else self.n_estimators
         self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
+        self.blend_weight_ = 0.0
+        self.blend_linear_ = None if valid is None else self._choose_blend(valid, X, y_arr, w)
         if self.refit_on_valid and valid is not None:
             X = pd.concat([X, valid[0]], axis=0, ignore_index=True)
             y_arr = np.concatenate([y_arr, valid[1]])
@@ -553,12 +597,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 else None
             )
             self.linear_ = self._fit_linear(X, y_arr, w)
+            self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y_arr, w)
             dtrain = self._dmatrix(X, y_arr, w, self._lin(self.linear_, X))
             self.booster_ = xgb.train(
                 self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_
             )
         if calib is not None and self.calibration != "none":
-            margin = self._margin(self.booster_, self.linear_, calib[0])
+            margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
             self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
         else:
             self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
@@ -578,6 +623,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.bootstrap_boosters_: list[xgb.Booster] = []
         self.bootstrap_calibrators_: list[_Calibrator] = []
         self.bootstrap_linears_: list[LinearStart | None] = []
+        self.bootstrap_blend_linears_: list[LinearStart | None] = []
         if self.n_bootstrap <= 0:
             return
         rng = np.random.default_rng(self.random_state)
@@ -595,10 +641,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             booster = xgb.train(
                 self._xgb_params(self.random_state + b + 1), dtrain, num_boost_round=self.n_trees_
             )
+            blend_linear = self._fit_blend_linear(linear, X, y, bw)
             self.bootstrap_boosters_.append(booster)
             self.bootstrap_linears_.append(linear)
+            self.bootstrap_blend_linears_.append(blend_linear)
             if calib is not None and self.calibration != "none":
-                margin = self._margin(booster, linear, calib[0])
+                margin = self._margin(booster, linear, blend_linear, calib[0])
                 wc = rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib[2]
                 cal = _Calibrator.fit(self.calibration, margin, calib[1], wc)
             else:
@@ -606,12 +654,23 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             self.bootstrap_calibrators_.append(cal)
 
     # --------------------------------------------------------------- predicting
-    def _margin(self, booster: xgb.Booster, linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray:
-        """Log-odds of the linear start plus ``booster``'s trees on already-encoded ``X``."""
+    def _margin(
+        self,
+        booster: xgb.Booster,
+        linear: LinearStart | None,
+        blend_linear: LinearStart | None,
+        X: pd.DataFrame,
+    ) -> np.ndarray:
+        """Log-odds on already-encoded ``X``: ``booster``'s trees plus the linear start,
+        blended with ``blend_linear`` by ``blend_weight_``."""
         dm = self._dmatrix(X)
         trees = booster.predict(dm, output_margin=True, iteration_range=(0, self.n_trees_))
         out = np.asarray(trees, dtype=np.float64)
-        return out if linear is None else out + linear.margin(X)
+        out = out if linear is None else out + linear.margin(X)
+        a = getattr(self, "blend_weight_", 0.0)
+        if blend_linear is None or a <= 0:
+            return out
+        return (1.0 - a) * out + a * blend_linear.margin(X)
 
     def _checked(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "booster_")
@@ -620,7 +679,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def predict_margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The trees' uncalibrated log-odds, shape (n,)."""
         Xf = self._checked(X)
-        return self._margin(self.booster_, self.linear_, Xf)
+        return self._margin(self.booster_, self.linear_, self.blend_linear_, Xf)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2), float64; column 1 is ``classes_[1]``."""
@@ -651,10 +710,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             return pd.DataFrame({"low": nan, "high": nan}, index=index)
         draws = np.column_stack(
             [
-                cal(self._margin(bst, lin, Xf))
-                for bst, lin, cal in zip(
+                cal(self._margin(bst, lin, blin, Xf))
+                for bst, lin, blin, cal in zip(
                     self.bootstrap_boosters_,
                     self.bootstrap_linears_,
+                    self.bootstrap_blend_linears_,
                     self.bootstrap_calibrators_,
                     strict=True,
                 )
@@ -666,7 +726,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         dev = z - z.mean(axis=1, keepdims=True)
         tail = (1.0 - self.interval) / 2.0
         q_lo, q_hi = np.quantile(dev, [tail, 1.0 - tail], axis=1)
-        centre = _logit(self.calibrator_(self._margin(self.booster_, self.linear_, Xf)))
+        centre = _logit(self.calibrator_(self._margin(self.booster_, self.linear_, self.blend_linear_, Xf)))
         lo, hi = _expit(centre + q_lo), _expit(centre + q_hi)
         return pd.DataFrame({"low": lo, "high": hi}, index=index)
 
@@ -697,6 +757,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             lin, intercept = self.linear_.contributions(X, self._columns())
             c[:, :-1] += lin
             c[:, -1] += intercept
+        a = self.blend_weight_
+        if self.blend_linear_ is not None and a > 0:
+            lin, intercept = self.blend_linear_.contributions(X, self._columns())
+            c = (1.0 - a) * c
+            c[:, :-1] += a * lin
+            c[:, -1] += a * intercept
         return c
 
     def shap_values(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -757,6 +823,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "bootstrap_calibrators": [c.to_dict() for c in self.bootstrap_calibrators_],
             "linear": None if self.linear_ is None else self.linear_.to_dict(),
             "bootstrap_linears": [None if m is None else m.to_dict() for m in self.bootstrap_linears_],
+            "blend_weight": self.blend_weight_,
+            "blend_linear": None if self.blend_linear_ is None else self.blend_linear_.to_dict(),
+            "bootstrap_blend_linears": [
+                None if m is None else m.to_dict() for m in self.bootstrap_blend_linears_
+            ],
         }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return written
@@ -787,6 +858,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         model.linear_start_ = model.linear_ is not None
         model.bootstrap_linears_ = [
             None if d is None else LinearStart.from_dict(d) for d in meta["bootstrap_linears"]
+        ]
+        # Models saved before the blend existed have none.
+        model.blend_weight_ = float(meta.get("blend_weight", 0.0))
+        blend = meta.get("blend_linear")
+        model.blend_linear_ = None if blend is None else LinearStart.from_dict(blend)
+        model.bootstrap_blend_linears_ = [
+            None if d is None else LinearStart.from_dict(d)
+            for d in meta.get("bootstrap_blend_linears", [None] * len(model.bootstrap_linears_))
         ]
         return model
 

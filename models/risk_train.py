@@ -163,6 +163,7 @@ def train_and_evaluate(
         "n_features": model.n_features_in_,
         "evidence": evidence,
         "linear_start": bool(model.linear_start_),
+        "blend_weight": model.blend_weight_,
         "calibration": model.calibrator_.to_dict() if params.calibration == "platt" else "isotonic",
         "best_valid_logloss": min(model.eval_history_.get("valid", [np.nan])),
     }
