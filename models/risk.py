@@ -58,6 +58,11 @@ META_FILE = "risk_model.json"
 MIN_HOLDOUT_PER_CLASS = 5
 # Weights of the logistic regression in the blend (``RiskModel(blend=True)``).
 BLEND_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
+# Without an eval_set, tables of at most this many fit rows choose the number of trees,
+# the start and the blend by cross-validation (1 / validation_fraction folds, at most
+# CV_MAX_FOLDS); larger ones by the single validation hold-out.
+CV_MAX_ROWS = 20_000
+CV_MAX_FOLDS = 5
 PROTECTED_LEVELS: dict[str, tuple[str, ...]] = {"sex": SEX, "ethnicity": ETHNICITY}
 
 
@@ -355,8 +360,111 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             return None
         return linear if linear is not None else self._fit_regression(X, y, w)
 
-    def _choose_blend(self, valid: tuple[pd.DataFrame, np.ndarray, np.ndarray], X: pd.DataFrame,
-                      y: np.ndarray, w: np.ndarray) -> LinearStart | None:
+    def _fit_cross_validated(
+        self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray, g: np.ndarray | None, k: int
+    ) -> None:
+        """Choose the start, the number of trees and the blend weight by ``k``-fold
+        cross-validation (whole groups per fold), then fit them on every row.
+
+        Each fold's trees stop early on that fold; the start and the blend weight are
+        chosen on the pooled out-of-fold log-odds of all rows (the one-standard-error
+        rule of ``_choose_blend``), so a table of a few hundred rows is judged on all of
+        them, not on a 10% hold-out of a few dozen.
+        """
+        rng = np.random.default_rng(self.random_state)
+        if g is not None:
+            codes = _group_codes(g, len(y))
+            u = rng.random(int(codes.max()) + 1)[codes]
+        else:
+            u = np.empty(len(y))
+            for cls in (0.0, 1.0):
+                rows = np.flatnonzero(y == cls)
+                u[rows] = (rng.permutation(len(rows)) + 0.5) / max(len(rows), 1)
+        fold = np.minimum((u * k).astype(np.int64), k - 1)
+        if self.linear_start == "auto":
+            starts = [True, False]
+        else:
+            starts = [bool(self.linear_start)]
+        lin_oof = np.zeros(len(y))
+        rounds: dict[bool, list[int]] = {s: [] for s in starts}
+        fitted: dict[bool, list[xgb.Booster]] = {s: [] for s in starts}
+        for f in range(k):
+            va, tr = fold == f, fold != f
+            Xt, Xv = X.loc[tr], X.loc[va]
+            regression = self._fit_regression(Xt, y[tr], w[tr])
+            lin_oof[va] = regression.margin(Xv)
+            for start in starts:
+                self.linear_start_ = start
+                bt = regression.margin(Xt) if start else None
+                bv = lin_oof[va] if start else None
+                booster = xgb.train(
+                    self._xgb_params(self.random_state),
+                    self._dmatrix(Xt, y[tr], w[tr], bt),
+                    num_boost_round=self.n_estimators,
+                    evals=[(self._dmatrix(Xv, y[va], w[va], bv), "valid")],
+                    early_stopping_rounds=self.early_stopping_rounds,
+                    verbose_eval=False,
+                )
+                rounds[start].append(int(booster.best_iteration) + 1)
+                fitted[start].append(booster)
+        # One number of trees for every fold (the median of their early stops): a number
+        # chosen per fold on the fold's own rows would flatter the trees.
+        margins: dict[bool, np.ndarray] = {}
+        for start in starts:
+            n = max(1, int(np.median(rounds[start])))
+            oof = np.zeros(len(y))
+            for f, booster in enumerate(fitted[start]):
+                va = fold == f
+                m = min(n, booster.num_boosted_rounds())
+                trees = booster.predict(self._dmatrix(X.loc[va]), output_margin=True, iteration_range=(0, m))
+                oof[va] = np.asarray(trees, dtype=np.float64) + (lin_oof[va] if start else 0.0)
+            margins[start] = oof
+        # Both starts and every weight compete under one standard-error rule.
+        self.linear_start_, weight = self._choose_start_and_blend(margins, lin_oof, y, w)
+        self.n_trees_ = max(1, int(np.median(rounds[self.linear_start_])))
+        self.eval_history_ = {}
+        self.linear_ = self._fit_linear(X, y, w)
+        self.booster_ = xgb.train(
+            self._xgb_params(self.random_state),
+            self._dmatrix(X, y, w, self._lin(self.linear_, X)),
+            num_boost_round=self.n_trees_,
+        )
+        self.blend_weight_ = weight
+        self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y, w)
+
+    def _choose_start_and_blend(
+        self, trees: Mapping[bool, np.ndarray], lin: np.ndarray, y: np.ndarray, w: np.ndarray
+    ) -> tuple[bool, float]:
+        """The start and the blend weight, from held-out log-odds of each start's trees.
+
+        One-standard-error rule (as glmnet and CART choose a penalty): among the
+        candidates whose mean log loss is within one standard error (of the paired
+        per-row difference) of the best, the simplest: the largest regression weight,
+        then the linear start. The trees' number was chosen on these same rows, so their
+        loss here is optimistic; the rule keeps noise from buying step functions.
+        """
+        grid = BLEND_GRID if self.blend else BLEND_GRID[:1]
+        wn = w / max(float(w.mean()), 1e-12)
+        candidates, losses = [], []
+        for start, margin in trees.items():
+            z = grid[:, None] * lin + (1.0 - grid[:, None]) * margin
+            losses.append(wn * (np.logaddexp(0.0, z) - y * z))  # (weights, rows)
+            candidates += [(float(a), start) for a in grid]
+        loss = np.concatenate(losses, axis=0)
+        best = int(np.argmin(loss.mean(axis=1)))
+        diff = loss - loss[best]
+        se = diff.std(axis=1, ddof=1) / np.sqrt(max(diff.shape[1], 1))
+        within = np.flatnonzero(diff.mean(axis=1) <= se)
+        a, start = max((candidates[i] for i in within), default=candidates[best])
+        return start, a
+
+    def _choose_blend(
+        self,
+        valid: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+        X: pd.DataFrame,
+        y: np.ndarray,
+        w: np.ndarray,
+    ) -> LinearStart | None:
         """Set ``blend_weight_`` by validation log loss; return the regression it blends in."""
         self.blend_weight_ = 0.0
         if not self.blend:
@@ -364,14 +472,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         regression = self.linear_ if self.linear_ is not None else self._fit_regression(X, y, w)
         trees = self._margin(self.booster_, self.linear_, None, valid[0])
         lin = regression.margin(valid[0])
-        yv, wv = valid[1], valid[2]
-        losses = []
-        for a in BLEND_GRID:
-            z = a * lin + (1.0 - a) * trees
-            losses.append(float(wv @ (np.logaddexp(0.0, z) - yv * z)) / max(float(wv.sum()), 1e-12))
-        # Ties (to rounding) go to the smaller weight: the trees as they were.
-        best = int(np.argmin(np.round(losses, 12)))
-        self.blend_weight_ = float(BLEND_GRID[best])
+        _, self.blend_weight_ = self._choose_start_and_blend(
+            {bool(self.linear_start_): trees}, lin, valid[1], valid[2]
+        )
         return regression if self.blend_weight_ > 0 else None
 
     @staticmethod
@@ -541,6 +644,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calib = None if calib_set is None else unpack(calib_set, "calib_set")
         want_valid = valid is None and self.validation_fraction > 0
         want_calib = calib is None and self.calibration != "none" and self.calibration_fraction > 0
+        # A small table: choose by K-fold cross-validation instead of one small hold-out.
+        n_folds = int(round(1.0 / self.validation_fraction)) if want_valid else 0
+        cross_validate = want_valid and len(y_arr) <= CV_MAX_ROWS and n_folds >= 2
+        want_valid = want_valid and not cross_validate
         if want_valid or want_calib:
             v_mask, c_mask = self._holdout(y_arr, g, want_valid, want_calib)
             keep = ~(v_mask | c_mask)
@@ -552,6 +659,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 calib_groups = None if g is None else g[c_mask]
             X, y_arr, w = X.loc[keep], y_arr[keep], w[keep]
             g = None if g is None else g[keep]
+
+        if cross_validate:
+            self._fit_cross_validated(X, y_arr, w, g, min(n_folds, CV_MAX_FOLDS))
+            if calib is not None and self.calibration != "none":
+                margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
+                self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
+            else:
+                self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
+            self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups)
+            return self
 
         # "auto": grow both starts and keep the one with the lower validation log loss.
         if self.linear_start == "auto":
