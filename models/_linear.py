@@ -5,8 +5,9 @@ than from a constant, so a linear signal is taken in whole and the trees add onl
 it misses (thresholds, interactions); early stopping then keeps no trees at all if they
 add nothing. It is scikit-learn's ``LogisticRegression`` default (L2, ``C = 1``) on
 standardised numbers (median-imputed, with a missing-value indicator per column that had
-missing values at fit) and one-hot categories (indicators left on their 0/1 scale), except that a monotone direction bounds
-the sign of its column's coefficient, so the sum stays monotone. Everything is additive
+missing values at fit) and one-hot categories (indicators left on their 0/1 scale), except
+that a monotone direction bounds the sign of its column's coefficient, so the sum stays
+monotone. Everything is additive
 per input column, so its contributions are exact: coefficient x (value - training mean)
 per design column, summed per input column.
 """

@@ -381,10 +381,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 rows = np.flatnonzero(y == cls)
                 u[rows] = (rng.permutation(len(rows)) + 0.5) / max(len(rows), 1)
         fold = np.minimum((u * k).astype(np.int64), k - 1)
-        if self.linear_start == "auto":
-            starts = [True, False]
-        else:
-            starts = [bool(self.linear_start)]
+        starts = [True, False] if self.linear_start == "auto" else [bool(self.linear_start)]
         lin_oof = np.zeros(len(y))
         rounds: dict[bool, list[int]] = {s: [] for s in starts}
         fitted: dict[bool, list[xgb.Booster]] = {s: [] for s in starts}
@@ -422,7 +419,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         # Both starts and every weight compete under one standard-error rule.
         self.linear_start_, weight = self._choose_start_and_blend(margins, lin_oof, y, w)
         self.n_trees_ = max(1, int(np.median(rounds[self.linear_start_])))
-        self.eval_history_ = {}
+        self.eval_history_: dict[str, list[float]] = {}
         self.linear_ = self._fit_linear(X, y, w)
         self.booster_ = xgb.train(
             self._xgb_params(self.random_state),
@@ -645,8 +642,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         want_valid = valid is None and self.validation_fraction > 0
         want_calib = calib is None and self.calibration != "none" and self.calibration_fraction > 0
         # A small table: choose by K-fold cross-validation instead of one small hold-out.
-        n_folds = int(round(1.0 / self.validation_fraction)) if want_valid else 0
-        cross_validate = want_valid and len(y_arr) <= CV_MAX_ROWS and n_folds >= 2
+        n_folds = min(round(1.0 / self.validation_fraction), CV_MAX_FOLDS) if want_valid else 0
+        smaller_class = min(int((y_arr == 1).sum()), int((y_arr == 0).sum()))
+        cross_validate = (
+            want_valid
+            and len(y_arr) <= CV_MAX_ROWS
+            and n_folds >= 2
+            and smaller_class >= n_folds * MIN_HOLDOUT_PER_CLASS
+        )
         want_valid = want_valid and not cross_validate
         if want_valid or want_calib:
             v_mask, c_mask = self._holdout(y_arr, g, want_valid, want_calib)
@@ -661,7 +664,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             g = None if g is None else g[keep]
 
         if cross_validate:
-            self._fit_cross_validated(X, y_arr, w, g, min(n_folds, CV_MAX_FOLDS))
+            self._fit_cross_validated(X, y_arr, w, g, n_folds)
             if calib is not None and self.calibration != "none":
                 margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
                 self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
