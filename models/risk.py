@@ -224,6 +224,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     ``base_risk_``            probability 0-1               calibrated risk at the trees' bias
     ``base_points_``          probability points 0-100      ``100 * base_risk_``
     ``predict_interval(X)``   probability 0-1               ``low`` <= probability <= ``high``
+    ``blend_weight_``         weight 0-1                    the regression's share of the
+                                                            log-odds (the trees' is 1 - it)
     ========================  ============================  =================================
 
     Examples
