@@ -20,6 +20,25 @@ modeldata ``credit_data`` and ``mlc_churn``. Columns that leak the outcome (foll
 durations, weekly employment after release) are dropped.
 
 Run: ``.venv/bin/python benchmarks/bench_risk_library.py [--seeds 5] [--json out.json]``.
+
+Measured (5 seeds, mean test AUC and Brier; ``RiskModel()`` with its defaults: trees
+blended with the logistic regression, tables of up to 20,000 rows choosing the trees,
+start and blend by 5-fold cross-validation):
+
+| data set | n | AUC RM | AUC LR | AUC XGB | Brier RM | Brier LR | Brier XGB | AUC RM-LR | Brier RM-XGB |
+|---|---|---|---|---|---|---|---|---|---|
+| synthetic_logistic | 6000 | 0.7645 | 0.7645 | 0.7273 | 0.1839 | 0.1839 | 0.1964 | 0.0000 | -0.0125 |
+| synthetic_tree | 6000 | 0.6881 | 0.6701 | 0.6609 | 0.1806 | 0.1845 | 0.1855 | +0.0180 | -0.0050 |
+| arrests | 5226 | 0.7274 | 0.7179 | 0.7120 | 0.1282 | 0.1292 | 0.1303 | +0.0095 | -0.0021 |
+| recid | 1445 | 0.7093 | 0.6923 | 0.6653 | 0.2072 | 0.2122 | 0.2214 | +0.0169 | -0.0142 |
+| rossi | 432 | 0.6035 | 0.6251 | 0.5636 | 0.1911 | 0.1897 | 0.2025 | -0.0216 | -0.0113 |
+| credit_data | 4454 | 0.8497 | 0.8368 | 0.8247 | 0.1356 | 0.1396 | 0.1468 | +0.0129 | -0.0112 |
+| mlc_churn | 5000 | 0.9207 | 0.8131 | 0.9163 | 0.0415 | 0.0988 | 0.0394 | +0.1076 | +0.0021 |
+
+At least the logistic regression's AUC and Brier on 6 of 7 (synthetic_logistic equal to
+four decimals); within 0.003 Brier of the early-stopped XGBClassifier on 7 of 7. Short on
+Rossi (302 training rows): on some splits the cross-validated choice keeps trees that the
+130 test rows do not reward (AUC -0.022, Brier +0.0014).
 """
 
 from __future__ import annotations

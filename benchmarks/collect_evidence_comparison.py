@@ -3,7 +3,7 @@
 Each ``--run`` names one pipeline run's outputs: ``EVIDENCE:FACTOR:MODEL_JSON:FAIRNESS_JSON``
 (``metrics/model.json`` and ``metrics/fairness.json`` after ``dvc repro audit`` with
 ``features.evidence: EVIDENCE`` and ``simulate.recording_bias.factor: FACTOR``). Writes
-``models/evidence_comparison.json``, which the card's evidence section renders, and
+``benchmarks/evidence_comparison.json``, which the card's evidence section renders, and
 prints the Markdown table.
 
 Run: ``.venv/bin/python benchmarks/collect_evidence_comparison.py --run proven:1:m.json:f.json ...``

@@ -5,8 +5,9 @@ than from a constant, so a linear signal is taken in whole and the trees add onl
 it misses (thresholds, interactions); early stopping then keeps no trees at all if they
 add nothing. It is scikit-learn's ``LogisticRegression`` default (L2, ``C = 1``) on
 standardised numbers (median-imputed, with a missing-value indicator per column that had
-missing values at fit) and one-hot categories, except that a monotone direction bounds
-the sign of its column's coefficient, so the sum stays monotone. Everything is additive
+missing values at fit) and one-hot categories (indicators left on their 0/1 scale), except
+that a monotone direction bounds the sign of its column's coefficient, so the sum stays
+monotone. Everything is additive
 per input column, so its contributions are exact: coefficient x (value - training mean)
 per design column, summed per input column.
 """
@@ -88,7 +89,12 @@ class LinearStart:
         wsum = max(float(weight.sum()), 1e-12)
         mean = (weight @ Z) / wsum
         sd = np.sqrt((weight @ (Z - mean) ** 2) / wsum)
+        # Numbers are standardised; category indicators keep their 0/1 scale, as
+        # scikit-learn's one-hot encoder leaves them (so the penalty treats a category
+        # as a LogisticRegression on a standard pipeline does).
+        n_numeric = len(owner) - sum(len(v) for v in categories.values())
         scale = np.where(sd > 1e-12, sd, 1.0)
+        scale[n_numeric:] = 1.0
         model.state["mean"], model.state["scale"] = mean.tolist(), scale.tolist()
         Zs = (Z - mean) / scale
         k = Zs.shape[1]

@@ -54,6 +54,13 @@ def _fmt(x: Any, nd: int = 3) -> str:
     return "n/a" if x is None else f"{float(x):.{nd}f}"
 
 
+def _precision_figure(test: Mapping[str, Any]) -> str:
+    key = next((k for k in test.get("risk_model", {}) if k.startswith("precision_at_")), None)
+    if key is None:
+        return ""
+    return f"{_fmt(test['risk_model'].get(key))} against {_fmt(test.get('ogrs3', {}).get(key))}"
+
+
 # The train stage's goal keys (models.risk_train.evaluate), each said in words with its figure.
 GOALS: tuple[Goal, ...] = (
     Goal("ece_le_0.02", "Calibration error at most 0.02", lambda t: _fmt(t["risk_model"].get("ece"), 4)),
@@ -71,6 +78,11 @@ GOALS: tuple[Goal, ...] = (
         "auc_above_rfg",
         "AUC above the recency-frequency-gravity matrix's",
         lambda t: f"{_fmt(t['risk_model'].get('auc'))} against {_fmt(t.get('rfg', {}).get('auc'))}",
+    ),
+    Goal(
+        "precision_at_capacity_at_least_ogrs3",
+        "Precision at capacity (the panel's red tier) at least the OGRS3-style baseline's",
+        _precision_figure,
     ),
     Goal(
         "auc_within_0.015_of_oracle",

@@ -4,8 +4,9 @@ Kept apart from the card template so it can move with it: :func:`evidence_markdo
 returns the Markdown, :func:`comparison_row` turns one run's ``metrics/model.json`` and
 ``metrics/fairness.json`` into a row of the comparison table. The comparison itself (four
 runs: proven/recorded evidence x recording bias off/on) is measured offline and kept in
-``evidence_comparison.json`` next to this module
-(``benchmarks/collect_evidence_comparison.py`` writes it).
+``benchmarks/evidence_comparison.json`` (``benchmarks/collect_evidence_comparison.py``
+writes it; outside ``models/`` so that a new measurement reruns only the stages that show
+it, train and card, and not every stage that imports the models package).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-COMPARISON_FILE = Path(__file__).with_name("evidence_comparison.json")
+COMPARISON_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "evidence_comparison.json"
 BIASED_GROUP = "ethnicity.Black"  # the simulator's recording-bias group (simulate.recording_bias.group)
 
 EVIDENCE_TEXT = {

@@ -56,6 +56,13 @@ MODEL_FILE = "risk_model.ubj"
 META_FILE = "risk_model.json"
 # A hold-out needs this many rows of each class to stop early or calibrate on.
 MIN_HOLDOUT_PER_CLASS = 5
+# Weights of the logistic regression in the blend (``RiskModel(blend=True)``).
+BLEND_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
+# Without an eval_set, tables of at most this many fit rows choose the number of trees,
+# the start and the blend by cross-validation (1 / validation_fraction folds, at most
+# CV_MAX_FOLDS); larger ones by the single validation hold-out.
+CV_MAX_ROWS = 20_000
+CV_MAX_FOLDS = 5
 PROTECTED_LEVELS: dict[str, tuple[str, ...]] = {"sex": SEX, "ethnicity": ETHNICITY}
 
 
@@ -155,6 +162,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         linear signal is not left to step functions (:mod:`models._linear`). ``auto``
         (default): grow both and keep the lower validation log loss (``linear_start_``
         says which); linear when there is no validation set.
+    blend
+        With validation rows: the final log-odds are ``blend_weight_`` x the logistic
+        regression's plus (1 - ``blend_weight_``) x the trees' (which include the linear
+        start when it won), the weight taken from 0, 0.1, ..., 1 by validation log loss
+        before any refit. 1 is the logistic regression alone (a table whose truth is
+        linear gets no step functions), 0 the trees alone; between, the trees' extremes
+        are shrunk towards the regression's, which keeps the top of a ranking steadier
+        (see ``RiskModelParams``). Default True.
     monotone_constraints
         Column -> direction (+1 more never lowers the probability, -1 never raises it, 0
         free); columns not named are free. ``"catalogue"``: the feature catalogue's
@@ -211,6 +226,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     ``base_risk_``            probability 0-1               calibrated risk at the trees' bias
     ``base_points_``          probability points 0-100      ``100 * base_risk_``
     ``predict_interval(X)``   probability 0-1               ``low`` <= probability <= ``high``
+    ``blend_weight_``         weight 0-1                    the regression's share of the
+                                                            log-odds (the trees' is 1 - it)
     ========================  ============================  =================================
 
     Examples
@@ -237,6 +254,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         reg_lambda: float = _D.reg_lambda,
         calibration: Calibration = _D.calibration,
         linear_start: bool | Literal["auto"] = _D.linear_start,
+        blend: bool = _D.blend,
         monotone_constraints: Mapping[str, int] | Literal["catalogue"] | None = None,
         validation_fraction: float = _D.validation_fraction,
         calibration_fraction: float = _D.calibration_fraction,
@@ -257,6 +275,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.calibration = calibration
         self.linear_start = linear_start
+        self.blend = blend
         self.monotone_constraints = monotone_constraints
         self.validation_fraction = validation_fraction
         self.calibration_fraction = calibration_fraction
@@ -331,8 +350,133 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def _fit_linear(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> LinearStart | None:
         if not self.linear_start_:
             return None
+        return self._fit_regression(X, y, w)
+
+    def _fit_regression(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> LinearStart:
         cats = {c: [str(v) for v in vs] for c, vs in self.categories_.items()}
         return LinearStart.fit(X, y, w, cats, self.monotone_constraints_)
+
+    def _fit_blend_linear(
+        self, linear: LinearStart | None, X: pd.DataFrame, y: np.ndarray, w: np.ndarray
+    ) -> LinearStart | None:
+        """The regression blended with the trees: the linear start itself when there is one."""
+        if self.blend_weight_ <= 0:
+            return None
+        return linear if linear is not None else self._fit_regression(X, y, w)
+
+    def _fit_cross_validated(
+        self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray, g: np.ndarray | None, k: int
+    ) -> None:
+        """Choose the start, the number of trees and the blend weight by ``k``-fold
+        cross-validation (whole groups per fold), then fit them on every row.
+
+        Each fold's trees stop early on that fold; the start and the blend weight are
+        chosen on the pooled out-of-fold log-odds of all rows (the one-standard-error
+        rule of ``_choose_blend``), so a table of a few hundred rows is judged on all of
+        them, not on a 10% hold-out of a few dozen.
+        """
+        rng = np.random.default_rng(self.random_state)
+        if g is not None:
+            codes = _group_codes(g, len(y))
+            u = rng.random(int(codes.max()) + 1)[codes]
+        else:
+            u = np.empty(len(y))
+            for cls in (0.0, 1.0):
+                rows = np.flatnonzero(y == cls)
+                u[rows] = (rng.permutation(len(rows)) + 0.5) / max(len(rows), 1)
+        fold = np.minimum((u * k).astype(np.int64), k - 1)
+        starts = [True, False] if self.linear_start == "auto" else [bool(self.linear_start)]
+        lin_oof = np.zeros(len(y))
+        rounds: dict[bool, list[int]] = {s: [] for s in starts}
+        fitted: dict[bool, list[xgb.Booster]] = {s: [] for s in starts}
+        for f in range(k):
+            va, tr = fold == f, fold != f
+            Xt, Xv = X.loc[tr], X.loc[va]
+            regression = self._fit_regression(Xt, y[tr], w[tr])
+            lin_oof[va] = regression.margin(Xv)
+            for start in starts:
+                self.linear_start_ = start
+                bt = regression.margin(Xt) if start else None
+                bv = lin_oof[va] if start else None
+                booster = xgb.train(
+                    self._xgb_params(self.random_state),
+                    self._dmatrix(Xt, y[tr], w[tr], bt),
+                    num_boost_round=self.n_estimators,
+                    evals=[(self._dmatrix(Xv, y[va], w[va], bv), "valid")],
+                    early_stopping_rounds=self.early_stopping_rounds,
+                    verbose_eval=False,
+                )
+                rounds[start].append(int(booster.best_iteration) + 1)
+                fitted[start].append(booster)
+        # One number of trees for every fold (the median of their early stops): a number
+        # chosen per fold on the fold's own rows would flatter the trees.
+        margins: dict[bool, np.ndarray] = {}
+        for start in starts:
+            n = max(1, int(np.median(rounds[start])))
+            oof = np.zeros(len(y))
+            for f, booster in enumerate(fitted[start]):
+                va = fold == f
+                m = min(n, booster.num_boosted_rounds())
+                trees = booster.predict(self._dmatrix(X.loc[va]), output_margin=True, iteration_range=(0, m))
+                oof[va] = np.asarray(trees, dtype=np.float64) + (lin_oof[va] if start else 0.0)
+            margins[start] = oof
+        # Both starts and every weight compete under one standard-error rule.
+        self.linear_start_, weight = self._choose_start_and_blend(margins, lin_oof, y, w)
+        self.n_trees_ = max(1, int(np.median(rounds[self.linear_start_])))
+        self.eval_history_: dict[str, list[float]] = {}
+        self.linear_ = self._fit_linear(X, y, w)
+        self.booster_ = xgb.train(
+            self._xgb_params(self.random_state),
+            self._dmatrix(X, y, w, self._lin(self.linear_, X)),
+            num_boost_round=self.n_trees_,
+        )
+        self.blend_weight_ = weight
+        self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y, w)
+
+    def _choose_start_and_blend(
+        self, trees: Mapping[bool, np.ndarray], lin: np.ndarray, y: np.ndarray, w: np.ndarray
+    ) -> tuple[bool, float]:
+        """The start and the blend weight, from held-out log-odds of each start's trees.
+
+        One-standard-error rule (as glmnet and CART choose a penalty): among the
+        candidates whose mean log loss is within one standard error (of the paired
+        per-row difference) of the best, the simplest: the largest regression weight,
+        then the linear start. The trees' number was chosen on these same rows, so their
+        loss here is optimistic; the rule keeps noise from buying step functions.
+        """
+        grid = BLEND_GRID if self.blend else BLEND_GRID[:1]
+        wn = w / max(float(w.mean()), 1e-12)
+        candidates, losses = [], []
+        for start, margin in trees.items():
+            z = grid[:, None] * lin + (1.0 - grid[:, None]) * margin
+            losses.append(wn * (np.logaddexp(0.0, z) - y * z))  # (weights, rows)
+            candidates += [(float(a), start) for a in grid]
+        loss = np.concatenate(losses, axis=0)
+        best = int(np.argmin(loss.mean(axis=1)))
+        diff = loss - loss[best]
+        se = diff.std(axis=1, ddof=1) / np.sqrt(max(diff.shape[1], 1))
+        within = np.flatnonzero(diff.mean(axis=1) <= se)
+        a, start = max((candidates[i] for i in within), default=candidates[best])
+        return start, a
+
+    def _choose_blend(
+        self,
+        valid: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+        X: pd.DataFrame,
+        y: np.ndarray,
+        w: np.ndarray,
+    ) -> LinearStart | None:
+        """Set ``blend_weight_`` by validation log loss; return the regression it blends in."""
+        self.blend_weight_ = 0.0
+        if not self.blend:
+            return None
+        regression = self.linear_ if self.linear_ is not None else self._fit_regression(X, y, w)
+        trees = self._margin(self.booster_, self.linear_, None, valid[0])
+        lin = regression.margin(valid[0])
+        _, self.blend_weight_ = self._choose_start_and_blend(
+            {bool(self.linear_start_): trees}, lin, valid[1], valid[2]
+        )
+        return regression if self.blend_weight_ > 0 else None
 
     @staticmethod
     def _lin(linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray | None:
@@ -501,6 +645,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calib = None if calib_set is None else unpack(calib_set, "calib_set")
         want_valid = valid is None and self.validation_fraction > 0
         want_calib = calib is None and self.calibration != "none" and self.calibration_fraction > 0
+        # A small table: choose by K-fold cross-validation instead of one small hold-out.
+        n_folds = min(round(1.0 / self.validation_fraction), CV_MAX_FOLDS) if want_valid else 0
+        smaller_class = min(int((y_arr == 1).sum()), int((y_arr == 0).sum()))
+        cross_validate = (
+            want_valid
+            and len(y_arr) <= CV_MAX_ROWS
+            and n_folds >= 2
+            and smaller_class >= n_folds * MIN_HOLDOUT_PER_CLASS
+        )
+        want_valid = want_valid and not cross_validate
         if want_valid or want_calib:
             v_mask, c_mask = self._holdout(y_arr, g, want_valid, want_calib)
             keep = ~(v_mask | c_mask)
@@ -512,6 +666,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 calib_groups = None if g is None else g[c_mask]
             X, y_arr, w = X.loc[keep], y_arr[keep], w[keep]
             g = None if g is None else g[keep]
+
+        if cross_validate:
+            self._fit_cross_validated(X, y_arr, w, g, n_folds)
+            if calib is not None and self.calibration != "none":
+                margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
+                self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
+            else:
+                self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
+            self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups)
+            return self
 
         # "auto": grow both starts and keep the one with the lower validation log loss.
         if self.linear_start == "auto":
@@ -545,6 +709,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         _, self.linear_start_, self.linear_, self.booster_, history = best
         self.n_trees_ = int(self.booster_.best_iteration) + 1 if valid is not None else self.n_estimators
         self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
+        self.blend_weight_ = 0.0
+        self.blend_linear_ = None if valid is None else self._choose_blend(valid, X, y_arr, w)
         if self.refit_on_valid and valid is not None:
             X = pd.concat([X, valid[0]], axis=0, ignore_index=True)
             y_arr = np.concatenate([y_arr, valid[1]])
@@ -555,12 +721,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 else None
             )
             self.linear_ = self._fit_linear(X, y_arr, w)
+            self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y_arr, w)
             dtrain = self._dmatrix(X, y_arr, w, self._lin(self.linear_, X))
             self.booster_ = xgb.train(
                 self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_
             )
         if calib is not None and self.calibration != "none":
-            margin = self._margin(self.booster_, self.linear_, calib[0])
+            margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
             self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
         else:
             self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
@@ -580,6 +747,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.bootstrap_boosters_: list[xgb.Booster] = []
         self.bootstrap_calibrators_: list[_Calibrator] = []
         self.bootstrap_linears_: list[LinearStart | None] = []
+        self.bootstrap_blend_linears_: list[LinearStart | None] = []
         if self.n_bootstrap <= 0:
             return
         rng = np.random.default_rng(self.random_state)
@@ -617,12 +785,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             )
         else:
             fits = [self._refit(X, y, bw, b) for b, (bw, _) in enumerate(draws)]
-        for (booster, linear), (_, wc) in zip(fits, draws, strict=True):
+        for (booster, linear, blend_linear), (_, wc) in zip(fits, draws, strict=True):
             self.bootstrap_boosters_.append(booster)
             self.bootstrap_linears_.append(linear)
+            self.bootstrap_blend_linears_.append(blend_linear)
             if calibrate:
                 assert calib is not None and wc is not None
-                margin = self._margin(booster, linear, calib[0])
+                margin = self._margin(booster, linear, blend_linear, calib[0])
                 cal = _Calibrator.fit(self.calibration, margin, calib[1], wc)
             else:
                 cal = self.calibrator_
@@ -630,22 +799,35 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def _refit(
         self, X: pd.DataFrame, y: np.ndarray, bw: np.ndarray, b: int, nthread: int | None = None
-    ) -> tuple[xgb.Booster, LinearStart | None]:
-        """Bootstrap refit ``b``: the linear start and ``n_trees_`` trees on weights ``bw``."""
+    ) -> tuple[xgb.Booster, LinearStart | None, LinearStart | None]:
+        """Bootstrap refit ``b`` on weights ``bw``: the linear start, ``n_trees_`` trees and
+        the regression they are blended with (None when the blend weight is 0)."""
         linear = self._fit_linear(X, y, bw)
         dtrain = self._dmatrix(X, y, bw.astype(np.float32), self._lin(linear, X))
         params = self._xgb_params(self.random_state + b + 1)
         if nthread is not None:
             params["nthread"] = nthread
-        return xgb.train(params, dtrain, num_boost_round=self.n_trees_), linear
+        booster = xgb.train(params, dtrain, num_boost_round=self.n_trees_)
+        return booster, linear, self._fit_blend_linear(linear, X, y, bw)
 
     # --------------------------------------------------------------- predicting
-    def _margin(self, booster: xgb.Booster, linear: LinearStart | None, X: pd.DataFrame) -> np.ndarray:
-        """Log-odds of the linear start plus ``booster``'s trees on already-encoded ``X``."""
+    def _margin(
+        self,
+        booster: xgb.Booster,
+        linear: LinearStart | None,
+        blend_linear: LinearStart | None,
+        X: pd.DataFrame,
+    ) -> np.ndarray:
+        """Log-odds on already-encoded ``X``: ``booster``'s trees plus the linear start,
+        blended with ``blend_linear`` by ``blend_weight_``."""
         dm = self._dmatrix(X)
         trees = booster.predict(dm, output_margin=True, iteration_range=(0, self.n_trees_))
         out = np.asarray(trees, dtype=np.float64)
-        return out if linear is None else out + linear.margin(X)
+        out = out if linear is None else out + linear.margin(X)
+        a = getattr(self, "blend_weight_", 0.0)
+        if blend_linear is None or a <= 0:
+            return out
+        return (1.0 - a) * out + a * blend_linear.margin(X)
 
     def _checked(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "booster_")
@@ -654,7 +836,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def predict_margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The trees' uncalibrated log-odds, shape (n,)."""
         Xf = self._checked(X)
-        return self._margin(self.booster_, self.linear_, Xf)
+        return self._margin(self.booster_, self.linear_, self.blend_linear_, Xf)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2), float64; column 1 is ``classes_[1]``."""
@@ -685,10 +867,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             return pd.DataFrame({"low": nan, "high": nan}, index=index)
         draws = np.column_stack(
             [
-                cal(self._margin(bst, lin, Xf))
-                for bst, lin, cal in zip(
+                cal(self._margin(bst, lin, blin, Xf))
+                for bst, lin, blin, cal in zip(
                     self.bootstrap_boosters_,
                     self.bootstrap_linears_,
+                    self.bootstrap_blend_linears_,
                     self.bootstrap_calibrators_,
                     strict=True,
                 )
@@ -700,7 +883,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         dev = z - z.mean(axis=1, keepdims=True)
         tail = (1.0 - self.interval) / 2.0
         q_lo, q_hi = np.quantile(dev, [tail, 1.0 - tail], axis=1)
-        centre = _logit(self.calibrator_(self._margin(self.booster_, self.linear_, Xf)))
+        centre = _logit(self.calibrator_(self._margin(self.booster_, self.linear_, self.blend_linear_, Xf)))
         lo, hi = _expit(centre + q_lo), _expit(centre + q_hi)
         return pd.DataFrame({"low": lo, "high": hi}, index=index)
 
@@ -731,6 +914,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             lin, intercept = self.linear_.contributions(X, self._columns())
             c[:, :-1] += lin
             c[:, -1] += intercept
+        a = self.blend_weight_
+        if self.blend_linear_ is not None and a > 0:
+            lin, intercept = self.blend_linear_.contributions(X, self._columns())
+            c = (1.0 - a) * c
+            c[:, :-1] += a * lin
+            c[:, -1] += a * intercept
         return c
 
     def shap_values(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -791,6 +980,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "bootstrap_calibrators": [c.to_dict() for c in self.bootstrap_calibrators_],
             "linear": None if self.linear_ is None else self.linear_.to_dict(),
             "bootstrap_linears": [None if m is None else m.to_dict() for m in self.bootstrap_linears_],
+            "blend_weight": self.blend_weight_,
+            "blend_linear": None if self.blend_linear_ is None else self.blend_linear_.to_dict(),
+            "bootstrap_blend_linears": [
+                None if m is None else m.to_dict() for m in self.bootstrap_blend_linears_
+            ],
         }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return written
@@ -821,6 +1015,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         model.linear_start_ = model.linear_ is not None
         model.bootstrap_linears_ = [
             None if d is None else LinearStart.from_dict(d) for d in meta["bootstrap_linears"]
+        ]
+        # Models saved before the blend existed have none.
+        model.blend_weight_ = float(meta.get("blend_weight", 0.0))
+        blend = meta.get("blend_linear")
+        model.blend_linear_ = None if blend is None else LinearStart.from_dict(blend)
+        model.bootstrap_blend_linears_ = [
+            None if d is None else LinearStart.from_dict(d)
+            for d in meta.get("bootstrap_blend_linears", [None] * len(model.bootstrap_linears_))
         ]
         return model
 

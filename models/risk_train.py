@@ -208,6 +208,7 @@ def train_and_evaluate(
         "n_features": model.n_features_in_,
         "evidence": evidence,
         "linear_start": bool(model.linear_start_),
+        "blend_weight": model.blend_weight_,
         "calibration": model.calibrator_.to_dict() if params.calibration == "platt" else "isotonic",
         "best_valid_logloss": min(model.eval_history_.get("valid", [np.nan])),
         "sample": sample,
@@ -239,6 +240,10 @@ def evaluate(preds: pd.DataFrame, capacity: int) -> dict[str, Any]:
         "slope_0.9_1.1": 0.9 <= m["calibration_slope"] <= 1.1,
         "auc_above_ogrs3": m["auc"] > test["ogrs3"]["auc"],
         "auc_above_rfg": m["auc"] > test["rfg"]["auc"],
+        # The panel's decision is the top `capacity` per date: the model must not do worse
+        # there than the actuarial tool it replaces.
+        "precision_at_capacity_at_least_ogrs3": m[f"precision_at_{capacity}"]
+        >= test["ogrs3"][f"precision_at_{capacity}"],
     }
     if "oracle" in test:
         goals["auc_gap_to_oracle"] = round(test["oracle"]["auc"] - m["auc"], 5)

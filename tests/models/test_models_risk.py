@@ -145,9 +145,10 @@ def test_bootstrap_refits_in_parallel_give_the_same_model(tmp_path: Path) -> Non
 def test_same_seed_same_model_and_save_load_round_trip(tmp_path: Path) -> None:
     X, y = _people(4000, 5)
     kw = {"eval_set": (X.iloc[2000:3000], y[2000:3000]), "calib_set": (X.iloc[3000:], y[3000:])}
-    a = RiskModel(**FAST, n_bootstrap=2, random_state=11).fit(X.iloc[:2000], y[:2000], **kw)
-    b = RiskModel(**FAST, n_bootstrap=2, random_state=11).fit(X.iloc[:2000], y[:2000], **kw)
-    c = RiskModel(**FAST, n_bootstrap=2, random_state=12).fit(X.iloc[:2000], y[:2000], **kw)
+    # No blend: on this linear table it takes the regression alone, which no seed moves.
+    a = RiskModel(**FAST, n_bootstrap=2, blend=False, random_state=11).fit(X.iloc[:2000], y[:2000], **kw)
+    b = RiskModel(**FAST, n_bootstrap=2, blend=False, random_state=11).fit(X.iloc[:2000], y[:2000], **kw)
+    c = RiskModel(**FAST, n_bootstrap=2, blend=False, random_state=12).fit(X.iloc[:2000], y[:2000], **kw)
     assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
     pd.testing.assert_frame_equal(a.predict_interval(X), b.predict_interval(X))
     assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
@@ -362,6 +363,61 @@ def test_linear_start_explains_exactly_and_round_trips(tmp_path: Path) -> None:
     loaded = RiskModel.load(tmp_path)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert loaded.classes_.tolist() == ["No", "Yes"]
+
+
+def _logistic_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """An exactly logistic truth in four standard normals (no thresholds, no interactions)."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    z = -0.5 + 0.8 * X["a"] - 0.6 * X["b"] + 0.3 * X["c"]
+    return X, (rng.random(n) < 1 / (1 + np.exp(-z.to_numpy()))).astype(int)
+
+
+def test_blend_takes_the_regression_on_a_linear_truth_and_explains_exactly(tmp_path: Path) -> None:
+    """On a linear truth, trees grown from a constant get most of their weight moved to
+    the regression by the validation rows; the blend explains exactly, bootstraps and
+    round-trips."""
+    X, y = _logistic_table(4000, 5)
+    model = RiskModel(linear_start=False, n_bootstrap=2).fit(X, y)
+    assert model.blend_weight_ >= 0.5, model.blend_weight_
+    assert model.blend_linear_ is not None
+    phi, bias = model.shap_values(X.head(50))
+    np.testing.assert_allclose(bias + phi.sum(axis=1), model.predict_margin(X.head(50)), atol=1e-4)
+    points = model.explain(X.head(50))
+    np.testing.assert_allclose(
+        model.base_points_ + points.sum(axis=1).to_numpy(),
+        100 * model.predict_proba(X.head(50))[:, 1],
+        atol=1e-6,
+    )
+    interval = model.predict_interval(X.head(50))
+    p = model.predict_proba(X.head(50))[:, 1]
+    assert (interval["low"].to_numpy() <= p + 1e-12).all() and (
+        p <= interval["high"].to_numpy() + 1e-12
+    ).all()
+    model.save(tmp_path)
+    loaded = RiskModel.load(tmp_path)
+    assert loaded.blend_weight_ == model.blend_weight_
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict_interval(X)["high"], model.predict_interval(X)["high"])
+
+
+def test_blend_off_or_without_validation_is_the_trees() -> None:
+    X, y = _logistic_table(1500, 6)
+    off = RiskModel(blend=False, n_estimators=50).fit(X, y)
+    assert off.blend_weight_ == 0.0 and off.blend_linear_ is None
+    no_valid = RiskModel(validation_fraction=0.0, n_estimators=50).fit(X, y)
+    assert no_valid.blend_weight_ == 0.0 and no_valid.blend_linear_ is None
+
+
+def test_blend_keeps_the_monotone_directions() -> None:
+    """The regression's signs are bounded by the same directions, so the blend stays monotone."""
+    X, y = _logistic_table(3000, 7)
+    model = RiskModel(monotone_constraints={"a": 1, "b": -1}).fit(X, y)
+    grid = X.head(200).copy()
+    base = model.predict_proba(grid)[:, 1]
+    up = model.predict_proba(grid.assign(a=grid["a"] + 0.5))[:, 1]
+    down = model.predict_proba(grid.assign(b=grid["b"] + 0.5))[:, 1]
+    assert (up >= base - 1e-9).all() and (down <= base + 1e-9).all()
 
 
 def test_one_source_of_defaults() -> None:
