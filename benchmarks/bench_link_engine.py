@@ -23,27 +23,10 @@ import sys
 import time
 from pathlib import Path
 
+from proctree import tree_rss  # benchmarks/proctree.py (scripts run from this folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "link_engines.jsonl"
-
-
-def _tree_rss_kib(pid: int) -> int:
-    """Summed RSS (KiB) of ``pid`` and all its descendants."""
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True, check=False)
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for line in out.stdout.splitlines():
-        fields = line.split()
-        if len(fields) == 3:
-            child, parent, kib = map(int, fields)
-            children.setdefault(parent, []).append(child)
-            rss[child] = kib
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        total += rss.get(current, 0)
-        stack.extend(children.get(current, []))
-    return total
 
 
 def main() -> None:
@@ -70,7 +53,7 @@ def main() -> None:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss_kib(proc.pid))
+            peak = max(peak, tree_rss(proc.pid) // 1024)
             time.sleep(0.5)
     wall = time.perf_counter() - started
     log = (args.work / "stderr.log").read_text(errors="replace")

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from proctree import tree_rss  # benchmarks/proctree.py (scripts run from this folder)
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "benchmarks" / "runs"
@@ -81,31 +82,6 @@ def prepare(n: int) -> Path:
     shutil.copy2(ROOT / "dvc.yaml", run / "dvc.yaml")  # makes the run folder the project root (MLflow store)
     (run / params["link"]["decisions_dir"]).mkdir(exist_ok=True)
     return run
-
-
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                stat = fh.read()
-            with open(f"/proc/{entry}/statm", encoding="ascii") as fh:
-                pages = int(fh.read().split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * PAGE
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total
 
 
 def _available() -> int:
@@ -162,7 +138,7 @@ def run_stage(run: Path, name: str, cmd: str, min_free: float) -> dict[str, Any]
         def watch() -> None:
             nonlocal peak, stopped
             while not done.wait(0.5):
-                peak = max(peak, _tree_rss(proc.pid))
+                peak = max(peak, tree_rss(proc.pid))
                 if _available() < min_free * GIB:
                     stopped = f"available memory under {min_free} GiB"
                     os.killpg(proc.pid, signal.SIGTERM)

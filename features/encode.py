@@ -9,8 +9,9 @@ offences, assessments and housing events sorted by person then date) is what mak
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,22 @@ REQUIRED_TABLES = ("persons", "offences")
 
 class LinkedTablesError(IomError, ValueError):
     """A linked table is missing or lacks a column the features need."""
+
+
+def linked_files(linked: Path) -> Iterator[tuple[str, Path, tuple[str, ...]]]:
+    """``(table, path, columns)`` of each linked table the features read that exists.
+
+    A missing required table is an error; a missing optional one is logged and left out
+    (treated as empty). Both engines read their tables from this list.
+    """
+    for name, columns in LINKED_COLUMNS.items():
+        path = Path(linked) / f"{name}.parquet"
+        if path.exists():
+            yield name, path, columns
+        elif name in REQUIRED_TABLES:
+            raise FileNotFoundError(f"{path}: linked table {name!r} is required; run the link stage first")
+        else:
+            logger.warning("%s not found: %s treated as empty", path, name)
 
 
 @dataclass(frozen=True)

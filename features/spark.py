@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features.build import features_from_encoded, iter_features
-from features.encode import LINKED_COLUMNS, REQUIRED_TABLES, LinkedTablesError, encode_tables
+from features.encode import LINKED_COLUMNS, LinkedTablesError, encode_tables, linked_files
 from features.encode import _empty as empty_table
 from features.params import FeatureParams
 from iom_spark import spark_call
@@ -56,15 +56,7 @@ PEOPLE_PER_BUCKET = 50_000
 def read_linked_spark(spark: SparkSession, linked: Path) -> dict[str, DataFrame]:
     """The linked tables the features need, as Spark frames (only the columns used)."""
     tables: dict[str, DataFrame] = {}
-    for name, columns in LINKED_COLUMNS.items():
-        path = Path(linked) / f"{name}.parquet"
-        if not path.exists():
-            if name in REQUIRED_TABLES:
-                raise FileNotFoundError(
-                    f"{path}: linked table {name!r} is required; run the link stage first"
-                )
-            logger.warning("%s not found: %s treated as empty", path, name)
-            continue
+    for name, path, columns in linked_files(linked):
         frame = spark.read.parquet(str(path.resolve()))
         missing = [c for c in columns if c not in frame.columns]
         if missing:

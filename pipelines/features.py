@@ -21,7 +21,7 @@ from rich.progress import track
 
 from features import FeatureParams, build_features, default_as_of_dates, feature_names, iter_features
 from features.asof import records_start
-from features.encode import LINKED_COLUMNS, REQUIRED_TABLES
+from features.encode import linked_files
 from features.partitions import PARTITION_PREFIX, write_partition
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_spark import EngineChoice, load_engine
@@ -45,18 +45,9 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
 
 def read_linked(linked: Path) -> dict[str, pd.DataFrame]:
     """Read the linked tables the features need (only the columns used)."""
-    tables: dict[str, pd.DataFrame] = {}
-    for name, columns in LINKED_COLUMNS.items():
-        path = Path(linked) / f"{name}.parquet"
-        if not path.exists():
-            if name in REQUIRED_TABLES:
-                raise FileNotFoundError(
-                    f"{path}: linked table {name!r} is required; run the link stage first"
-                )
-            logger.warning("%s not found: %s treated as empty", path, name)
-            continue
-        tables[name] = pd.read_parquet(path, columns=list(columns))
-    return tables
+    return {
+        name: pd.read_parquet(path, columns=list(columns)) for name, path, columns in linked_files(linked)
+    }
 
 
 def read_extract_date(manifest: Path) -> pd.Timestamp:
