@@ -1,0 +1,74 @@
+"""The default prediction blocking: blocks that do not grow with the area."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from linkage import LinkParams
+from linkage.model import _count_blocked_pairs
+from linkage.standardise import linkage_keys
+
+DOB_KEYS = {"dob", "dob_unordered", "birth_year", "birth_year_month"}
+NAME_KEYS = {"forename_std", "forename_key", "forename_sdx", "surname_std", "surname_sdx"}
+
+
+def _people(n: int, prefix: str, seed: int) -> pd.DataFrame:
+    """``n`` people, all born on one day, in one district, with distinct made-up names."""
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("bcdfghjklmnprstvwz"))
+    forenames = ["".join(w) for w in rng.choice(letters, size=(n, 6))]
+    surnames = ["".join(w) for w in rng.choice(letters, size=(n, 7))]
+    return pd.DataFrame(
+        {
+            "unique_id": [f"{prefix}:{i}" for i in range(n)],
+            "forename": pd.array(forenames, dtype="string"),
+            "surname": pd.array(surnames, dtype="string"),
+            "date_of_birth": pd.to_datetime(["1990-03-07"] * n).astype("datetime64[ms]"),
+            "sex": pd.array(["M"] * n, dtype="string"),
+            "postcode_district": pd.array([None] * n, dtype="string"),
+        }
+    )
+
+
+def _blocked(left: pd.DataFrame, right: pd.DataFrame) -> int:
+    from splink import DuckDBAPI
+
+    db_api = DuckDBAPI(connection=duckdb.connect(":memory:", config={"threads": 1}))
+    tables = [
+        db_api.register(
+            pa.Table.from_pandas(linkage_keys(frame), preserve_index=False), dataset_display_name=side
+        )
+        for frame, side in ((left, "agency"), (right, "police"))
+    ]
+    return _count_blocked_pairs(tables, LinkParams())
+
+
+def test_every_default_rule_pairs_a_date_or_name_key_with_another_key() -> None:
+    for rule in LinkParams().prediction_blocks:
+        assert len(rule) >= 2, rule
+        if set(rule) & DOB_KEYS:
+            assert set(rule) - DOB_KEYS, f"{rule} blocks on the date of birth alone"
+        else:
+            # No date in the rule: a name pair narrowed by the district.
+            assert len(set(rule) & NAME_KEYS) >= 1 and "postcode_district" in rule, rule
+
+
+@pytest.mark.parametrize("n", [200, 400])
+def test_people_born_on_one_day_with_different_names_are_not_all_paired(n: int) -> None:
+    left, right = _people(n, "health", seed=1), _people(n, "police", seed=2)
+    # A same-DOB block would pair all n * n of them; sound-alike names pair a few.
+    pairs = _blocked(left, right)
+    assert pairs < n * n / 20
+
+
+def test_a_true_match_with_the_same_dob_and_one_shared_name_is_blocked() -> None:
+    left, right = _people(50, "health", seed=1), _people(50, "police", seed=2)
+    # Same person: surname changed, forename and DOB kept.
+    right.loc[0, "forename"] = left.loc[0, "forename"]
+    assert _blocked(left.iloc[[0]], right.iloc[[0]]) == 1
+    # Only the DOB shared: not a candidate (names and district tell nothing in common).
+    assert _blocked(left.iloc[[1]], right.iloc[[1]]) == 0
