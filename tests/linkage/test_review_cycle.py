@@ -22,6 +22,8 @@ from pipelines import link as stage
 from pipelines.cli import app
 from simulator.reviewer import simulate_review
 
+SMALL_AREA_BLOCKS = (("dob_unordered",), ("forename_key", "surname_std"), ("forename_sdx", "surname_sdx"))
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -50,7 +52,16 @@ class Layout:
 
     def params(self, **link: Any) -> Path:
         path = self.root / "params.yaml"
-        values = {"allow_dev_key": True, "max_pairs": 200_000, "decisions_dir": str(self.decisions), **link}
+        values = {
+            "allow_dev_key": True,
+            "max_pairs": 200_000,
+            "decisions_dir": str(self.decisions),
+            # The default blocks, plus the wide ones a small unit can afford (DOB alone, a
+            # name pair alone): they bring the weak candidates a review cycle is about.
+            # 800 nominals leave the default blocks almost nothing to review.
+            "prediction_blocks": [*LinkParams().prediction_blocks, *SMALL_AREA_BLOCKS],
+            **link,
+        }
         path.write_text(yaml.safe_dump({"validate": {"extract": str(self.extract)}, "link": values}))
         return path
 
