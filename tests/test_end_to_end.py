@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -20,23 +22,36 @@ import yaml
 from features.partitions import read_features
 
 ROOT = Path(__file__).resolve().parent.parent
-COPY = [
-    "dvc.yaml",
-    "params.yaml",
-    "pipelines",
-    "simulator",
-    "validation",
-    "linkage",
-    "clerical",  # the link stage's clerical decisions folder (a dependency)
-    "features",
-    "models",
-    "fairness",
-    "iom_panel",
-    "iom_contract",
-    "iom_config",
-    "iom_io",
-    "vendor",
-]
+
+
+def _copied() -> list[str]:
+    """dvc.yaml, params.yaml and every stage's dependency that is in git (a package whole,
+    a data file as itself), read from dvc.yaml: a new dependency cannot be forgotten here."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+    def resolve(path: str) -> str:  # dvc.yaml's ${section.key} templating
+        def value(m: re.Match[str]) -> str:
+            node: Any = params
+            for key in m.group(1).split("."):
+                node = node[key]
+            return str(node)
+
+        return re.sub(r"\$\{([\w.]+)\}", value, path).rstrip("/")
+
+    deps = {resolve(str(d)) for st in stages.values() for d in st.get("deps", [])}
+    generated = ("data/", "metrics/", "reports/")
+    keep = set()
+    for dep in deps:
+        if dep.startswith(generated):
+            continue
+        top = dep.split("/")[0]
+        keep.add(top if (ROOT / top / "__init__.py").exists() else dep)
+    # vendor/: the offline assets the reports inline (Data Docs, Splink's charts).
+    return ["dvc.yaml", "params.yaml", "vendor", *sorted(keep - {"vendor/datadocs"})]
+
+
+COPY = _copied()
 STAGES = ("simulate", "validate", "link", "features", "typology", "train", "audit", "publish")
 
 pytestmark = pytest.mark.slow
@@ -60,8 +75,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo")
     for name in COPY:
         src = ROOT / name
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
-            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                src, root / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+            )
         elif src.exists():
             shutil.copy2(src, root / name)
     params = yaml.safe_load((root / "params.yaml").read_text())
