@@ -87,15 +87,14 @@ def open_spark(params: SparkParams) -> SparkSession:
     """
     from iom_spark._engine import spark_session
 
-    where = f"spark.remote {params.remote}" if params.remote else f"spark.master {params.master!r}"
     if not params.remote:
         check_java()
     try:
-        return spark_call(f"starting Spark ({where})", lambda: spark_session(params))
+        return spark_call("starting Spark", lambda: spark_session(params))
     except SparkEngineError as exc:
+        cause = exc.__cause__ or exc
         raise SparkEngineError(
-            f"Spark could not be started at {params.remote or params.master}: "
-            f"{str(exc).removeprefix(f'spark engine: starting Spark ({where}) failed: ')}. "
+            f"Spark could not be started at {params.remote or params.master}: {spark_message(cause)}. "
             "Check the spark: section of params.yaml, that Java 17 runs (java -version) and, on a "
             "cluster, that the address is reachable; or set engine: local"
-        ) from exc.__cause__
+        ) from cause
