@@ -16,44 +16,49 @@ Order of work (each step only adds links the previous ones could not make):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from iom_contract import AGENCIES, AGENCY_IDS, AGENCY_OF_ID, PROVEN_OUTCOMES
+from iom_contract import AGENCIES, AGENCY_IDS, PROVEN_OUTCOMES
 from iom_contract import table as contract_table
 from linkage.decide import decide_links
 from linkage.deterministic import resolve_pnc
 from linkage.evaluate import linkage_metrics
-from linkage.keys import keyed_hash, pseudonymise
+from linkage.keys import pseudonymise
 from linkage.model import DBFactory, duckdb_api, fit_link_model, score_pairs
 from linkage.params import LinkParams
 from linkage.review import apply_decisions, empty_ledger, neutralise_formulas, pair_check
 from linkage.standardise import is_in, linkage_keys, recorded_identity
+from linkage.tables import LINKED_TABLES, linked_table
 
 logger = logging.getLogger(__name__)
 
 SOURCES: tuple[str, ...] = AGENCIES
 """Agencies, in the order ``sources_linked`` lists them (the contract's ``AGENCIES``)."""
 
-LINKED_TABLES: dict[str, tuple[str, str, str | None]] = {
-    # output name: (contract table, identifier column, opaque row id column)
-    "offences": ("police_offences", "pnc_id", None),
-    "custody": ("custody_episodes", "noms_id", "episode_id"),
-    "orders": ("probation_orders", "crn", "order_id"),
-    "assessments": ("probation_assessments", "crn", None),
-    "contacts": ("probation_contacts", "crn", None),
-    "health": ("health_episodes", "health_id", None),
-    "housing": ("housing_events", "council_id", None),
-}
-
-_ROW_ID_PREFIX = {"episode_id": "E", "order_id": "O"}
-# What identifies a custody stay or an order for good: a release date is filled in
-# later, so it must not change the stay's id.
-_ROW_ID_KEYS = {"episode_id": ("noms_id", "reception_date"), "order_id": ("crn", "order_type", "start_date")}
 _DETAIL_COLUMNS = ("forename", "surname", "date_of_birth", "sex", "postcode_district")
+
+OFFENCE_COLUMNS: tuple[str, ...] = ("pnc_id", "offence_date", "outcome", "outcome_date")
+"""What the review queue's cohort proxy reads of the offences (:func:`_recent_proven`)."""
+
+
+def _identity_columns() -> dict[str, tuple[str, ...]]:
+    out = {}
+    for agency in AGENCY_IDS.values():
+        spec = contract_table(agency.table)
+        # source_row: the most recent row wins a tie between recorded details.
+        out[agency.table] = (*(c.name for c in spec.columns if c.identifying or c.protected), "source_row")
+    out["police_offences"] = OFFENCE_COLUMNS
+    return out
+
+
+IDENTITY_COLUMNS: dict[str, tuple[str, ...]] = _identity_columns()
+"""Table -> the columns :func:`link_identities` reads: each agency's identifier, PNC ID,
+personal details and row order, and the offences the review queue ranks by. Every
+other column (and every other table) is only copied into the linked tables."""
 COHORT_PROXY_MONTHS = 24
 """Review queue order: people with a proven offence in this many months come first."""
 
@@ -71,6 +76,7 @@ class LinkResult:
         The event tables keyed by pseudo_id (``offences``, ``custody``, ``orders``,
         ``assessments``, ``contacts``, ``health``, ``housing`` and, when given,
         ``panel_decisions``): no names, dates of birth, postcodes or source ids.
+        Empty from :func:`link_identities` (the stage writes them from the files).
     person_index
         The re-identification key: pseudo_id, source, source_id, match_probability,
         method. Store apart from the outputs, readable by the data controller only.
@@ -116,13 +122,45 @@ def link_extract(
     extract_date: pd.Timestamp | None = None,
     db: DBFactory = duckdb_api,
 ) -> LinkResult:
-    """Link the validated tables of one extract and pseudonymise them.
+    """Link the validated tables of one extract and pseudonymise them, all in memory.
+
+    :func:`link_identities`, then every event table through
+    :func:`linkage.tables.linked_table` (the link stage writes them from the files
+    instead, :func:`linkage.tables.write_linked_table`). ``tables``: every contract
+    table (``panel_decisions`` optional); the other arguments as :func:`link_identities`.
+    """
+    missing = sorted({spec[0] for spec in LINKED_TABLES.values()} - set(tables))
+    if missing:
+        raise KeyError(f"link needs the validated tables {missing}")
+    result = link_identities(tables, params, key, truth, decisions, extract_date, db)
+    index = result.person_index
+    linked = {name: linked_table(tables[spec[0]], name, index, key) for name, spec in LINKED_TABLES.items()}
+    if "panel_decisions" in tables:
+        cols = list(contract_table("panel_decisions").column_names)
+        linked["panel_decisions"] = tables["panel_decisions"][cols].reset_index(drop=True)
+    return replace(result, tables=linked)
+
+
+def link_identities(
+    tables: dict[str, pd.DataFrame],
+    params: LinkParams,
+    key: bytes,
+    truth: pd.DataFrame | None = None,
+    decisions: pd.DataFrame | None = None,
+    extract_date: pd.Timestamp | None = None,
+    db: DBFactory = duckdb_api,
+) -> LinkResult:
+    """Resolve who is who in one extract and pseudonymise the people (no event tables).
+
+    Needs only :data:`IDENTITY_COLUMNS` of the identity tables, so the link stage never
+    holds the event tables (67 million rows at 1,000,000 nominals); its
+    ``tables`` is empty: the person index turns the event tables into linked ones.
 
     Parameters
     ----------
     tables
-        Validated contract tables by name (``data/validated``); ``panel_decisions``
-        is optional, every other contract table is required.
+        Validated contract tables by name (``data/validated``): at least
+        :data:`IDENTITY_COLUMNS` of each table named there.
     params
         Link parameters.
     key
@@ -145,10 +183,9 @@ def link_extract(
     -------
     LinkResult
     """
-    missing = [a.table for a in AGENCY_IDS.values() if a.table not in tables]
-    missing += [spec[0] for spec in LINKED_TABLES.values() if spec[0] not in tables]
+    missing = sorted(set(IDENTITY_COLUMNS) - set(tables))
     if missing:
-        raise KeyError(f"link needs the validated tables {sorted(set(missing))}")
+        raise KeyError(f"link needs the validated tables {missing}")
     ledger = empty_ledger() if decisions is None else decisions
 
     nominals = tables["police_nominals"].drop_duplicates("pnc_id").sort_values("pnc_id", ignore_index=True)
@@ -228,10 +265,6 @@ def link_extract(
     )
 
     persons = _persons(index, nominals, identities)
-    linked = {name: _linked_table(tables, name, index, key) for name in LINKED_TABLES}
-    if "panel_decisions" in tables:
-        cols = list(contract_table("panel_decisions").column_names)
-        linked["panel_decisions"] = tables["panel_decisions"][cols].reset_index(drop=True)
 
     in_cohort = _recent_proven(tables["police_offences"], extract_date)
     review = _clerical_review(review_pairs, agency, candidates, in_cohort)
@@ -242,7 +275,6 @@ def link_extract(
         prison=prison,
         probation=probation,
         persons=persons,
-        linked=linked,
         review=review,
         model=model,
         params=params,
@@ -253,7 +285,7 @@ def link_extract(
     )
     return LinkResult(
         persons=persons,
-        tables=linked,
+        tables={},
         person_index=person_index,
         clerical_review=review,
         metrics=metrics,
@@ -436,51 +468,6 @@ def _persons(
         listed = listed + flag.map({True: source + ";", False: ""}).astype("str")
     people["sources_linked"] = listed.str.rstrip(";").astype("str")
     return people
-
-
-def _linked_table(
-    tables: dict[str, pd.DataFrame], name: str, index: pd.DataFrame, key: bytes
-) -> pd.DataFrame:
-    """An event table with its person identifier replaced by pseudo_id.
-
-    Identifying and protected columns (names, DOB, postcode, source ids, sex,
-    ethnicity) are dropped; the contract flags them. Rows of an id that links to no
-    person (health and housing outside the IOM population) are dropped.
-    """
-    table_name, id_col, row_id = LINKED_TABLES[name]
-    spec = contract_table(table_name)
-    rows = tables[table_name]
-    source = AGENCY_OF_ID[id_col]
-    ids = index.loc[index["source"] == source].set_index("source_id")["pseudo_id"]
-    out = pd.DataFrame({"pseudo_id": rows[id_col].map(ids).astype("str")})
-    if row_id is not None:
-        out[row_id] = _row_ids(rows, _ROW_ID_KEYS[row_id], key, _ROW_ID_PREFIX[row_id], name)
-    keep = [c.name for c in spec.columns if not (c.identifying or c.protected)]
-    out = pd.concat([out, rows[keep]], axis=1)
-    out = out[out["pseudo_id"].notna()]
-    sort_by = ["pseudo_id", keep[0] if row_id is None else row_id]
-    if table_name == "police_offences":
-        sort_by = ["pseudo_id", "offence_date", "offence_id"]
-    return out.sort_values(sort_by, kind="stable", ignore_index=True)
-
-
-def _row_ids(rows: pd.DataFrame, columns: tuple[str, ...], key: bytes, prefix: str, name: str) -> pd.Series:
-    """Stable opaque row ids: a keyed hash of what identifies the row, not of its position.
-
-    The same custody stay gets the same episode_id in the next extract (it does not
-    depend on row order), and the id cannot be traced back to the noms_id without the
-    key. Rows agreeing on every key column are told apart by their order of appearance.
-    """
-    text = pd.Series(name + "|", index=rows.index, dtype="str")
-    for col in columns:
-        value = rows[col]
-        if pd.api.types.is_datetime64_any_dtype(value):
-            rendered = value.dt.strftime("%Y-%m-%d")
-        else:
-            rendered = value.astype("str")
-        text = text + rendered.fillna("").astype("str") + "|"
-    duplicate_no = text.groupby(text, sort=False).cumcount().astype("str")
-    return keyed_hash(text + duplicate_no, key, prefix=prefix)
 
 
 def _clerical_review(

@@ -158,7 +158,6 @@ def linkage_metrics(
     prison: pd.DataFrame,
     probation: pd.DataFrame,
     persons: pd.DataFrame,
-    linked: dict[str, pd.DataFrame],
     review: pd.DataFrame,
     model: LinkModel,
     params: LinkParams,
@@ -190,10 +189,11 @@ def linkage_metrics(
     }
     by_source = decisions.groupby("source", sort=True)
     unlinked: dict[str, Any] = {}
-    for source, name in (("health", "health"), ("housing", "housing")):
+    for source in ("health", "housing"):
         table_name, id_col = AGENCY_IDS[source].table, AGENCY_IDS[source].column
         rows = tables[table_name]
-        kept = len(linked[name])
+        # The linked table keeps the rows of ids linked to a person (linkage.tables).
+        kept = int(is_in(rows[id_col], index.loc[index["source"] == source, "source_id"]).sum())
         unlinked[source] = {
             "ids_in": int(rows[id_col].nunique()),
             "ids_dropped": int(rows[id_col].nunique() - (index["source"] == source).sum()),
@@ -218,6 +218,7 @@ def linkage_metrics(
             "prior_probability_two_records_match": model.prior,
             "known_matches_for_dob_m": model.n_labelled_pairs,
             "blocked_pairs": model.n_blocked_pairs,
+            "training_passes": list(model.training),
             "pairs_above_floor": len(model.pairs),
             "thresholds": {
                 "accept": params.accept,

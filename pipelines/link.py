@@ -24,17 +24,27 @@ import json
 import logging
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_contract import TABLES
+from iom_contract import table as contract_table
 from iom_io import private_dir, private_file, write_parquet
 from iom_spark import EngineChoice, load_engine, open_spark, spark_call
-from linkage import LinkParams, link_extract, resolve_key
+from linkage import (
+    IDENTITY_COLUMNS,
+    LINKED_TABLES,
+    LinkParams,
+    link_identities,
+    resolve_key,
+    write_linked_table,
+)
 from linkage.model import SPARK_INPUT_PREFIX, DBFactory, duckdb_api, spark_api
 from linkage.review import LEDGER_COLUMNS, ReviewFileError, empty_ledger, merge_decisions, parse_review_file
 from validation.params import ValidateParams
@@ -114,16 +124,49 @@ def _is_remote(session: Any) -> bool:
     return not hasattr(session, "sparkContext") or type(session).__module__.startswith("pyspark.sql.connect")
 
 
-def read_validated(validated: Path) -> dict[str, pd.DataFrame]:
-    """Read every contract table present in ``validated`` (required ones must be there)."""
+def read_validated(
+    validated: Path, columns: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Read the contract tables present in ``validated`` (required ones must be there).
+
+    ``columns``: read only these tables, and of each only these columns (those the file
+    has): the link reads the identity columns (:data:`linkage.IDENTITY_COLUMNS`), a
+    small share of the extract, and writes the event tables from the files.
+    """
     tables: dict[str, pd.DataFrame] = {}
     for spec in TABLES:
         path = validated / f"{spec.name}.parquet"
-        if path.exists():
+        if not path.exists():
+            if not spec.optional:
+                raise FileNotFoundError(f"{path}: validated table missing; run the validate stage first")
+            continue
+        if columns is None:
             tables[spec.name] = pd.read_parquet(path)
-        elif not spec.optional:
-            raise FileNotFoundError(f"{path}: validated table missing; run the validate stage first")
+        elif spec.name in columns:
+            present = set(pq.read_schema(path).names)
+            tables[spec.name] = pd.read_parquet(path, columns=[c for c in columns[spec.name] if c in present])
     return tables
+
+
+def write_linked_tables(validated: Path, out: Path, person_index: pd.DataFrame, key: bytes) -> dict[str, int]:
+    """Write every linked event table from its validated file (:func:`linkage.write_linked_table`).
+
+    One table at a time, each in bounded memory; ``panel_decisions`` (one row per panel
+    decision) is copied whole when the extract has it. Returns the rows written per table.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, (table_name, _, _) in LINKED_TABLES.items():
+        written[name] = write_linked_table(
+            validated / f"{table_name}.parquet", name, person_index, key, out / f"{name}.parquet"
+        )
+    panel = validated / "panel_decisions.parquet"
+    if panel.exists():
+        cols = list(contract_table("panel_decisions").column_names)
+        write_parquet(pd.read_parquet(panel, columns=cols), out / "panel_decisions.parquet")
+    else:
+        (out / "panel_decisions.parquet").unlink(missing_ok=True)
+    return written
 
 
 def read_truth(extract: Path) -> pd.DataFrame | None:
@@ -185,7 +228,7 @@ def run(
     refuse_unrecorded(reid / CLERICAL_REVIEW, ledger)
     engine = load_engine(params_path)
     db = link_engine(engine, params_path)  # before reading the tables: a wrong Spark address fails fast
-    tables = read_validated(validated)
+    tables = read_validated(validated, IDENTITY_COLUMNS)
     truth = read_truth(extract)
     logger.info("linking extract of %s dated %s", manifest.get("area"), manifest.get("extract_date"))
 
@@ -193,20 +236,16 @@ def run(
     try:
         result = spark_call(
             f"link on Spark ({engine.spark.remote or engine.spark.master})",
-            lambda: link_extract(
-                tables, params, key, truth, decisions=ledger, extract_date=extract_date, db=db
-            ),
+            partial(link_identities, tables, params, key, truth, ledger, extract_date, db),
         )
     finally:
         if engine.is_spark:
             remove_splink_checkpoints()
 
+    del tables  # the identity records: the event tables are written from the files
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(result.persons, out / PERSONS)
-    for name, frame in result.tables.items():
-        write_parquet(frame, out / f"{name}.parquet")
-    if "panel_decisions" not in result.tables:
-        (out / "panel_decisions.parquet").unlink(missing_ok=True)
+    write_linked_tables(validated, out, result.person_index, key)
 
     private_dir(reid)
     write_parquet(result.person_index, reid / PERSON_INDEX, private=True)
