@@ -96,7 +96,7 @@ class LinkParams(StageParams):
         Permit the built-in development key, and only for a simulated extract (one with
         a ``_truth/`` folder).
     seed
-        Seed for Splink's random sampling of pairs when estimating u.
+        Seed of the random pairs that estimate u and of the EM passes' pair samples.
     max_pairs
         Number of random pairs sampled to estimate u (the chance that a non-matching
         pair agrees at each comparison level).
