@@ -5,7 +5,10 @@ than from a constant, so a linear signal is taken in whole and the trees add onl
 it misses (thresholds, interactions); early stopping then keeps no trees at all if they
 add nothing. It is scikit-learn's ``LogisticRegression`` default (L2, ``C = 1``) on
 standardised numbers (median-imputed, with a missing-value indicator per column that had
-missing values at fit) and one-hot categories (indicators left on their 0/1 scale), except
+missing values at fit) and one-hot categories (indicators left on their 0/1 scale; a
+missing value is a level of its own when the column had missing values at fit, as
+``SimpleImputer(strategy="constant")`` then ``OneHotEncoder`` make it; a category not seen
+at fit is read as missing), except
 that a monotone direction bounds the sign of its column's coefficient, so the sum stays
 monotone. Everything is additive
 per input column, so its contributions are exact: coefficient x (value - training mean)
@@ -34,6 +37,7 @@ class LinearStart:
     @staticmethod
     def _layout(X: pd.DataFrame, categories: Mapping[str, list[Any]]) -> dict[str, Any]:
         numeric, medians, with_missing = [], {}, []
+        categories_missing = [c for c in categories if X[c].isna().any()]
         for c in X.columns:
             if c in categories:
                 continue
@@ -43,7 +47,12 @@ class LinearStart:
             medians[c] = float(np.median(finite)) if len(finite) else 0.0
             if np.isnan(v).any():
                 with_missing.append(c)
-        return {"numeric": numeric, "medians": medians, "with_missing": with_missing}
+        return {
+            "numeric": numeric,
+            "medians": medians,
+            "with_missing": with_missing,
+            "categories_missing": categories_missing,
+        }
 
     def _raw(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         """Unscaled design matrix and the input column of each design column."""
@@ -61,6 +70,10 @@ class LinearStart:
             codes = pd.Categorical(X[c], categories=cats).codes
             for i in range(len(cats)):
                 blocks.append((codes == i).astype(np.float64))
+                owner.append(c)
+            # Missing as a level of its own (models saved before it have no such key).
+            if c in s.get("categories_missing", ()):
+                blocks.append((codes < 0).astype(np.float64))
                 owner.append(c)
         Z = np.column_stack(blocks) if blocks else np.zeros((len(X), 0))
         return Z, owner
@@ -92,7 +105,7 @@ class LinearStart:
         # Numbers are standardised; category indicators keep their 0/1 scale, as
         # scikit-learn's one-hot encoder leaves them (so the penalty treats a category
         # as a LogisticRegression on a standard pipeline does).
-        n_numeric = len(owner) - sum(len(v) for v in categories.values())
+        n_numeric = len(owner) - sum(len(v) for v in categories.values()) - len(layout["categories_missing"])
         scale = np.where(sd > 1e-12, sd, 1.0)
         scale[n_numeric:] = 1.0
         model.state["mean"], model.state["scale"] = mean.tolist(), scale.tolist()

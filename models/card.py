@@ -61,6 +61,21 @@ def _precision_figure(test: Mapping[str, Any]) -> str:
     return f"{_fmt(test['risk_model'].get(key))} against {_fmt(test.get('ogrs3', {}).get(key))}"
 
 
+def _precision_gap_figure(test: Mapping[str, Any]) -> str:
+    gap = test.get(PRECISION_GAP)
+    if not gap:
+        return ""
+    return (
+        f"difference {gap['difference']:+.3f}, {100 * gap['level']:.0f}% paired bootstrap interval "
+        f"{gap['low']:+.3f} to {gap['high']:+.3f} (people resampled, the lists re-selected; "
+        f"{100 * gap['share_below_zero']:.0f}% of {gap['n_boot']:,} replicates below 0)"
+    )
+
+
+# Where goals_in_words finds the train stage's paired interval of the precision difference.
+PRECISION_GAP = "precision_at_capacity_vs_ogrs3"
+
+
 # The train stage's goal keys (models.risk_train.evaluate), each said in words with its figure.
 GOALS: tuple[Goal, ...] = (
     Goal("ece_le_0.02", "Calibration error at most 0.02", lambda t: _fmt(t["risk_model"].get("ece"), 4)),
@@ -83,6 +98,12 @@ GOALS: tuple[Goal, ...] = (
         "precision_at_capacity_at_least_ogrs3",
         "Precision at capacity (the panel's red tier) at least the OGRS3-style baseline's",
         _precision_figure,
+    ),
+    Goal(
+        "precision_at_capacity_not_significantly_below_ogrs3",
+        "Precision at capacity not significantly below the OGRS3-style baseline's "
+        "(the 95% interval of the difference reaches 0; the goal above is the point estimate)",
+        _precision_gap_figure,
     ),
     Goal(
         "auc_within_0.015_of_oracle",
@@ -128,13 +149,18 @@ ATRS_FIXED: tuple[tuple[str, str], ...] = (
 )
 
 
-def goals_in_words(goals: Mapping[str, Any], test: Mapping[str, Any]) -> list[dict[str, Any]]:
+def goals_in_words(
+    goals: Mapping[str, Any], test: Mapping[str, Any], precision_gap: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The goals the train stage checked, as sentences with met / not met and the figure.
 
     Booleans are goals; numbers (``auc_gap_to_oracle``) are figures, shown beside theirs.
     A goal key this table does not know is still shown, its underscores read as spaces.
+    ``precision_gap`` is the train stage's ``precision_at_capacity_vs_ogrs3`` (the paired
+    bootstrap interval of the precision difference), shown with its goal.
     """
     known = {g.key: g for g in GOALS}
+    test = {**test, PRECISION_GAP: precision_gap}
     out = []
     for key, met in goals.items():
         if not isinstance(met, bool):
@@ -365,7 +391,7 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "capacity": capacity,
         "test_rows": test_rows(test, capacity),
         "has_oracle": "oracle" in test,
-        "goals": goals_in_words(metrics.get("goals", {}), test),
+        "goals": goals_in_words(metrics.get("goals", {}), test, metrics.get(PRECISION_GAP)),
         "split": split_context(metrics["split"]),
         "model": {
             "n_trees": metrics["model"]["n_trees"],

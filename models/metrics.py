@@ -114,3 +114,79 @@ def roc_points(y: np.ndarray, p: np.ndarray, max_points: int = 200) -> pd.DataFr
     fpr, tpr, _ = roc_curve(np.asarray(y), np.asarray(p, dtype=np.float64))
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(max_points, len(fpr))).round().astype(np.int64))
     return pd.DataFrame({"fpr": fpr[keep], "tpr": tpr[keep]})
+
+
+def precision_difference_interval(
+    y: np.ndarray,
+    p_a: np.ndarray,
+    p_b: np.ndarray,
+    as_of: np.ndarray,
+    persons: np.ndarray,
+    capacity: int,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Paired person bootstrap of precision at capacity: model ``a`` minus model ``b``.
+
+    Each replicate gives every person a Poisson(1) weight (shared by all of their as-of
+    dates and by both models, so the two lists are compared on the same people), then
+    takes each model's top ``capacity`` per date by weight, in the model's own order, and
+    recomputes both precisions. The list is re-selected in every replicate, so the
+    interval covers the choice of who is at the top, not only the outcomes of a fixed
+    list. Only the rows that can reach the top are read (the first ``2 capacity +
+    10 sqrt(capacity) + 50`` of each date in each model's order: a replicate's top
+    ``capacity`` lies further down only if those rows' weights sum below ``capacity``),
+    so the cost does not grow with the cohort.
+
+    Returns the observed difference, its bootstrap standard error, the percentile
+    interval (``low``, ``high``) at ``level``, and ``share_below_zero`` (the share of
+    replicates where ``a`` is below ``b``).
+
+    Examples
+    --------
+    With 0.8 of ``a``'s top 100 and 0.7 of ``b``'s reoffending on one date, the
+    difference is 0.1 and the interval is about +-0.12.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    as_of = np.asarray(as_of)
+    depth = 2 * capacity + int(10 * np.sqrt(capacity)) + 50
+    tops: list[list[np.ndarray]] = []
+    for p in (np.asarray(p_a, dtype=np.float64), np.asarray(p_b, dtype=np.float64)):
+        per_date = []
+        for d in pd.unique(as_of):
+            idx = np.flatnonzero(as_of == d)
+            # Highest first; ties in row order, as capacity_metrics ranks them.
+            order = idx[np.argsort(-p[idx], kind="stable")]
+            per_date.append(order[:depth])
+        tops.append(per_date)
+    rows = np.unique(np.concatenate([o for per_date in tops for o in per_date]))
+    codes, uniques = pd.factorize(pd.Series(np.asarray(persons)[rows]), sort=True)
+    person_of = dict(zip(rows.tolist(), codes.tolist(), strict=True))
+    rng = np.random.default_rng(seed)
+    weights = rng.poisson(1.0, size=(n_boot, len(uniques))).astype(np.float32)
+
+    def precision(per_date: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        boot, point = [], []
+        for order in per_date:
+            w = weights[:, [person_of[i] for i in order.tolist()]]
+            cum = np.cumsum(w, axis=1)
+            taken = np.clip(capacity - (cum - w), 0.0, w)
+            boot.append((taken * y[order]).sum(axis=1) / np.maximum(np.minimum(cum[:, -1], capacity), 1.0))
+            point.append(float(y[order[:capacity]].mean()) if len(order) else np.nan)
+        return np.mean(boot, axis=0), float(np.mean(point))
+
+    boot_a, point_a = precision(tops[0])
+    boot_b, point_b = precision(tops[1])
+    diff = boot_a - boot_b
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(diff, [tail, 1.0 - tail])
+    return {
+        "difference": round(point_a - point_b, 5),
+        "se": round(float(diff.std(ddof=1)), 5),
+        "low": round(float(low), 5),
+        "high": round(float(high), 5),
+        "level": level,
+        "share_below_zero": round(float((diff < 0).mean()), 4),
+        "n_boot": n_boot,
+    }

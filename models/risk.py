@@ -63,6 +63,10 @@ BLEND_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
 # CV_MAX_FOLDS); larger ones by the single validation hold-out.
 CV_MAX_ROWS = 20_000
 CV_MAX_FOLDS = 5
+# Repeats of that cross-validation: about CV_ROW_BUDGET / rows, 1 to CV_MAX_REPEATS (a
+# small table's choice is noisy under one partition and cheap to repeat).
+CV_ROW_BUDGET = 10_000
+CV_MAX_REPEATS = 5
 PROTECTED_LEVELS: dict[str, tuple[str, ...]] = {"sex": SEX, "ethnicity": ETHNICITY}
 
 
@@ -83,6 +87,11 @@ def protected_dummies(persons: pd.DataFrame, pseudo_ids: pd.Series, which: Seque
         for level in PROTECTED_LEVELS[col]:
             out[f"{col}_{level}"] = (values == level).astype(np.float32)
     return pd.DataFrame(out, index=pseudo_ids.index)
+
+
+def cv_repeats(n_rows: int) -> int:
+    """Repeats of the cross-validation that a table of ``n_rows`` fit rows gets (1 to 5)."""
+    return int(np.clip(CV_ROW_BUDGET // max(n_rows, 1), 1, CV_MAX_REPEATS))
 
 
 def to_matrix(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -367,61 +376,69 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def _fit_cross_validated(
         self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray, g: np.ndarray | None, k: int
     ) -> None:
-        """Choose the start, the number of trees and the blend weight by ``k``-fold
-        cross-validation (whole groups per fold), then fit them on every row.
+        """Choose the start, the number of trees and the blend weight by repeated ``k``-fold
+        cross-validation (whole groups per fold, classes stratified without groups), then
+        fit them on every row.
 
-        Each fold's trees stop early on that fold; the start and the blend weight are
-        chosen on the pooled out-of-fold log-odds of all rows (the one-standard-error
-        rule of ``_choose_blend``), so a table of a few hundred rows is judged on all of
-        them, not on a 10% hold-out of a few dozen.
+        A table of ``n`` rows is split ``cv_repeats(n)`` times (seeded, each a fresh
+        partition): 5 times up to 2,000 rows, once from 10,000. Each fold's trees stop
+        early on that fold; one number of trees (the median of every fold's stop) scores
+        every fold, so every row has one out-of-fold log-odds per repeat for each start
+        and each blend weight. The choice among them is :meth:`_choose_cv`'s: the trees
+        must beat the regression by more than the fold-to-fold noise, so a table of a few
+        hundred rows is not given step functions that one lucky partition rewarded.
         """
         rng = np.random.default_rng(self.random_state)
-        if g is not None:
-            codes = _group_codes(g, len(y))
-            u = rng.random(int(codes.max()) + 1)[codes]
-        else:
-            u = np.empty(len(y))
-            for cls in (0.0, 1.0):
-                rows = np.flatnonzero(y == cls)
-                u[rows] = (rng.permutation(len(rows)) + 0.5) / max(len(rows), 1)
-        fold = np.minimum((u * k).astype(np.int64), k - 1)
+        repeats = cv_repeats(len(y))
+        codes = _group_codes(g, len(y)) if g is not None else None
         starts = [True, False] if self.linear_start == "auto" else [bool(self.linear_start)]
-        lin_oof = np.zeros(len(y))
+        folds = np.empty((repeats, len(y)), dtype=np.int64)
+        lin_oof = np.zeros((repeats, len(y)))
         rounds: dict[bool, list[int]] = {s: [] for s in starts}
         fitted: dict[bool, list[xgb.Booster]] = {s: [] for s in starts}
-        for f in range(k):
-            va, tr = fold == f, fold != f
-            Xt, Xv = X.loc[tr], X.loc[va]
-            regression = self._fit_regression(Xt, y[tr], w[tr])
-            lin_oof[va] = regression.margin(Xv)
-            for start in starts:
-                self.linear_start_ = start
-                bt = regression.margin(Xt) if start else None
-                bv = lin_oof[va] if start else None
-                booster = xgb.train(
-                    self._xgb_params(self.random_state),
-                    self._dmatrix(Xt, y[tr], w[tr], bt),
-                    num_boost_round=self.n_estimators,
-                    evals=[(self._dmatrix(Xv, y[va], w[va], bv), "valid")],
-                    early_stopping_rounds=self.early_stopping_rounds,
-                    verbose_eval=False,
-                )
-                rounds[start].append(int(booster.best_iteration) + 1)
-                fitted[start].append(booster)
+        for r in range(repeats):
+            if codes is not None:
+                u = rng.random(int(codes.max()) + 1)[codes]
+            else:
+                u = np.empty(len(y))
+                for cls in (0.0, 1.0):
+                    rows = np.flatnonzero(y == cls)
+                    u[rows] = (rng.permutation(len(rows)) + 0.5) / max(len(rows), 1)
+            folds[r] = np.minimum((u * k).astype(np.int64), k - 1)
+            for f in range(k):
+                va, tr = folds[r] == f, folds[r] != f
+                Xt, Xv = X.loc[tr], X.loc[va]
+                regression = self._fit_regression(Xt, y[tr], w[tr])
+                lin_oof[r, va] = regression.margin(Xv)
+                for start in starts:
+                    self.linear_start_ = start
+                    bt = regression.margin(Xt) if start else None
+                    bv = lin_oof[r, va] if start else None
+                    booster = xgb.train(
+                        self._xgb_params(self.random_state),
+                        self._dmatrix(Xt, y[tr], w[tr], bt),
+                        num_boost_round=self.n_estimators,
+                        evals=[(self._dmatrix(Xv, y[va], w[va], bv), "valid")],
+                        early_stopping_rounds=self.early_stopping_rounds,
+                        verbose_eval=False,
+                    )
+                    rounds[start].append(int(booster.best_iteration) + 1)
+                    fitted[start].append(booster)
         # One number of trees for every fold (the median of their early stops): a number
         # chosen per fold on the fold's own rows would flatter the trees.
         margins: dict[bool, np.ndarray] = {}
         for start in starts:
             n = max(1, int(np.median(rounds[start])))
-            oof = np.zeros(len(y))
-            for f, booster in enumerate(fitted[start]):
-                va = fold == f
+            oof = np.zeros((repeats, len(y)))
+            for j, booster in enumerate(fitted[start]):
+                r, f = divmod(j, k)
+                va = folds[r] == f
                 m = min(n, booster.num_boosted_rounds())
                 trees = booster.predict(self._dmatrix(X.loc[va]), output_margin=True, iteration_range=(0, m))
-                oof[va] = np.asarray(trees, dtype=np.float64) + (lin_oof[va] if start else 0.0)
+                oof[r, va] = np.asarray(trees, dtype=np.float64) + (lin_oof[r, va] if start else 0.0)
             margins[start] = oof
-        # Both starts and every weight compete under one standard-error rule.
-        self.linear_start_, weight = self._choose_start_and_blend(margins, lin_oof, y, w)
+        self.linear_start_, weight = self._choose_cv(margins, lin_oof, y, w, folds, k)
+        self.cv_repeats_ = repeats
         self.n_trees_ = max(1, int(np.median(rounds[self.linear_start_])))
         self.eval_history_: dict[str, list[float]] = {}
         self.linear_ = self._fit_linear(X, y, w)
@@ -432,6 +449,89 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         )
         self.blend_weight_ = weight
         self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y, w)
+
+    def _choose_cv(
+        self,
+        trees: Mapping[bool, np.ndarray],
+        lin: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray,
+        folds: np.ndarray,
+        k: int,
+    ) -> tuple[bool, float]:
+        """The start and the blend weight from repeated cross-validation's log-odds.
+
+        ``trees[start]`` and ``lin`` are (repeats, rows) out-of-fold log-odds. Each
+        candidate (start, weight) is first recalibrated (Platt: a slope and an intercept
+        fitted on all its out-of-fold log-odds, when ``calibration="platt"``), so that
+        candidates compete on how well they rank and not on how far their log-odds
+        reach: on a few hundred rows a regression's out-of-fold log-odds are too spread
+        and a few shallow trees too timid, and raw log loss then rewards the timid trees
+        for their timidity. Each candidate then gets its mean log loss on each of the
+        ``J = repeats x k`` folds; the one with the lowest mean over all folds is the
+        best. The simplest candidate (the largest regression weight, then the linear
+        start) whose mean loss is within one standard error of the best's is kept, the
+        standard error being that of the paired per-fold differences with Nadeau and
+        Bengio's correction for folds that share training rows:
+        ``sqrt((1/J + 1/(k-1)) var(d_j))``. Naive row or fold errors treat overlapping
+        folds as independent and let a small table buy trees on noise; a table where the
+        trees win clearly on every fold keeps them. The chosen candidate's recalibration
+        is kept as ``calibrator_`` (unless a calibration set replaces it).
+        """
+        grid = BLEND_GRID if self.blend else BLEND_GRID[:1]
+        repeats = lin.shape[0]
+        y_all, w_all = np.tile(y, repeats), np.tile(w, repeats)
+
+        def recalibrated(z: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+            if self.calibration != "platt":
+                return z, (1.0, 0.0)
+            fit = LogisticRegression(penalty=None, solver="lbfgs", max_iter=1000)
+            fit.fit(z.reshape(-1, 1), y_all, sample_weight=w_all)
+            slope, intercept = float(fit.coef_[0, 0]), float(fit.intercept_[0])
+            return slope * z + intercept, (slope, intercept)
+
+        def per_fold(z: np.ndarray) -> list[float]:
+            row = np.logaddexp(0.0, z) - y * z
+            return [
+                float(np.average(row[r, folds[r] == f], weights=w[folds[r] == f]))
+                for r in range(repeats)
+                for f in range(k)
+            ]
+
+        candidates, fold_loss = [], []
+        for start, margin in trees.items():
+            for a in grid:
+                z, _ = recalibrated(a * lin + (1.0 - a) * margin)  # (repeats, rows)
+                fold_loss.append(per_fold(z))
+                candidates.append((float(a), start))
+        loss = np.asarray(fold_loss)  # (candidates, J)
+        n_folds = loss.shape[1]
+
+        def corrected_se(d: np.ndarray) -> np.ndarray:
+            return np.sqrt((1.0 / n_folds + 1.0 / (k - 1)) * d.var(axis=-1, ddof=1))
+
+        best = int(np.argmin(loss.mean(axis=1)))
+        diff = loss - loss[best]
+        se = corrected_se(diff)
+        within = np.flatnonzero(diff.mean(axis=1) <= se)
+        chosen = max(within, key=lambda i: candidates[i]) if len(within) else best
+        a, start = candidates[chosen]
+        # Shrink the trees' share by the strength of their evidence (positive-part
+        # James-Stein): the regression alone trails the chosen blend by z standard
+        # errors; the trees keep 1 - 1/z^2 of their share (none at z <= 1, 0.75 at z = 2).
+        alone = candidates.index((1.0, start))
+        d = loss[alone] - loss[chosen]
+        z_alone = float(d.mean() / max(float(corrected_se(d)), 1e-12)) if a < 1 else 0.0
+        if a < 1:
+            a = 1.0 - (1.0 - a) * max(0.0, 1.0 - 1.0 / z_alone**2) if z_alone > 0 else 1.0
+        _, (slope, intercept) = recalibrated(a * lin + (1.0 - a) * trees[start])
+        self.cv_calibration_ = {"slope": slope, "intercept": intercept} if slope > 0 else None
+        self.cv_regression_behind_se_ = z_alone
+        self.cv_log_loss_ = {
+            f"{'linear' if s else 'constant'} start, regression weight {c:.1f}": round(float(v), 6)
+            for (c, s), v in zip(candidates, loss.mean(axis=1), strict=True)
+        }
+        return start, a
 
     def _choose_start_and_blend(
         self, trees: Mapping[bool, np.ndarray], lin: np.ndarray, y: np.ndarray, w: np.ndarray
@@ -672,6 +772,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             if calib is not None and self.calibration != "none":
                 margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
                 self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
+            elif self.cv_calibration_ is not None:
+                # The out-of-fold recalibration of the chosen blend (see _choose_cv).
+                self.calibrator_ = _Calibrator("platt", dict(self.cv_calibration_))
             else:
                 self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
             self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups)
