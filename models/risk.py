@@ -485,7 +485,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         def recalibrated(z: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
             if self.calibration != "platt":
                 return z, (1.0, 0.0)
-            fit = LogisticRegression(penalty=None, solver="lbfgs", max_iter=1000)
+            fit = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)
             fit.fit(z.reshape(-1, 1), y_all, sample_weight=w_all)
             slope, intercept = float(fit.coef_[0, 0]), float(fit.intercept_[0])
             return slope * z + intercept, (slope, intercept)

@@ -10,6 +10,7 @@ from models.metrics import (
     capacity_metrics,
     expected_calibration_error,
     precision_at_k,
+    precision_difference_interval,
 )
 
 
@@ -47,3 +48,42 @@ def test_calibration_slope_is_one_for_true_probabilities_and_low_for_overconfide
     assert intercept == pytest.approx(0.0, abs=0.05)
     over = 1 / (1 + np.exp(-2 * z))
     assert calibration_slope_intercept(y, over)[0] == pytest.approx(0.5, abs=0.05)
+
+
+def _two_dates(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """n people on each of two dates (the same people), a true risk and an outcome."""
+    rng = np.random.default_rng(seed)
+    persons = np.tile(np.arange(n), 2)
+    dates = np.repeat(np.array(["2024-01-31", "2024-04-30"]), n)
+    risk = rng.beta(2, 4, size=2 * n)
+    y = (rng.random(2 * n) < risk).astype(float)
+    return y, risk, dates, persons
+
+
+def test_precision_interval_of_a_model_against_itself_is_zero() -> None:
+    y, risk, dates, persons = _two_dates(2000, 0)
+    gap = precision_difference_interval(y, risk, risk, dates, persons, 100, n_boot=200)
+    assert gap["difference"] == 0 and gap["low"] == 0 and gap["high"] == 0 and gap["se"] == 0
+
+
+def test_precision_interval_point_is_capacity_metrics_and_sees_a_real_gap() -> None:
+    y, risk, dates, persons = _two_dates(3000, 1)
+    noise = risk + np.random.default_rng(2).normal(scale=0.3, size=len(risk))
+    gap = precision_difference_interval(y, risk, noise, dates, persons, 200, n_boot=500)
+    expected = capacity_metrics(y, risk, dates, 200)[0] - capacity_metrics(y, noise, dates, 200)[0]
+    assert gap["difference"] == pytest.approx(expected, abs=1e-5)
+    assert gap["low"] > 0 and gap["share_below_zero"] < 0.025, gap  # the true risk ranks better
+    assert gap["low"] <= gap["difference"] <= gap["high"]
+
+
+def test_precision_interval_is_seeded_and_as_wide_as_the_binomial_noise() -> None:
+    """Two equally good, different lists of 100 on one date: the interval of their
+    difference is about +-2 x sqrt(2 p (1 - p) / 100) wide, and the same seed repeats it."""
+    rng = np.random.default_rng(3)
+    n = 5000
+    y = (rng.random(n) < 0.5).astype(float)
+    a, b = rng.random(n), rng.random(n)  # both uninformative
+    dates, persons = np.repeat("2024-01-31", n), np.arange(n)
+    gap = precision_difference_interval(y, a, b, dates, persons, 100, n_boot=1000, seed=5)
+    assert gap == precision_difference_interval(y, a, b, dates, persons, 100, n_boot=1000, seed=5)
+    assert 0.05 < gap["se"] < 0.10, gap  # sqrt(2 x 0.25 / 100) = 0.071
