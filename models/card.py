@@ -392,6 +392,7 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "test_rows": test_rows(test, capacity),
         "has_oracle": "oracle" in test,
         "goals": goals_in_words(metrics.get("goals", {}), test, metrics.get(PRECISION_GAP)),
+        "precision_gap": metrics.get(PRECISION_GAP),
         "split": split_context(metrics["split"]),
         "model": {
             "n_trees": metrics["model"]["n_trees"],

@@ -213,3 +213,20 @@ def test_the_version_description_carries_the_headline_and_links() -> None:
     )
     assert "[audit run](#/experiments/1/runs/abc) · [train run](#/experiments/1/runs/def)" in md
     assert "age at the as-of date" in md
+
+
+def test_the_precision_goal_shows_the_paired_interval_beside_the_point_goal() -> None:
+    from models.card import goals_in_words
+
+    test = {"risk_model": {"precision_at_100": 0.70}, "ogrs3": {"precision_at_100": 0.7167}}
+    goals = {
+        "precision_at_capacity_at_least_ogrs3": False,
+        "precision_at_capacity_not_significantly_below_ogrs3": True,
+    }
+    gap = {"difference": -0.0167, "se": 0.037, "low": -0.09, "high": 0.053, "level": 0.95}
+    gap |= {"share_below_zero": 0.66, "n_boot": 2000}
+    rows = {g["key"]: g for g in goals_in_words(goals, test, gap)}
+    assert rows["precision_at_capacity_at_least_ogrs3"]["met"] is False
+    assert rows["precision_at_capacity_at_least_ogrs3"]["figure"] == "0.700 against 0.717"
+    figure = rows["precision_at_capacity_not_significantly_below_ogrs3"]["figure"]
+    assert "difference -0.017" in figure and "-0.090 to +0.053" in figure and "2,000 replicates" in figure
