@@ -47,12 +47,9 @@ class LinearStart:
             medians[c] = float(np.median(finite)) if len(finite) else 0.0
             if np.isnan(v).any():
                 with_missing.append(c)
-        return {
-            "numeric": numeric,
-            "medians": medians,
-            "with_missing": with_missing,
-            "categories_missing": categories_missing,
-        }
+        layout = {"numeric": numeric, "medians": medians, "with_missing": with_missing}
+        # Only when there is one: a model with none saves exactly as before the key existed.
+        return {**layout, "categories_missing": categories_missing} if categories_missing else layout
 
     def _raw(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         """Unscaled design matrix and the input column of each design column."""
@@ -105,7 +102,8 @@ class LinearStart:
         # Numbers are standardised; category indicators keep their 0/1 scale, as
         # scikit-learn's one-hot encoder leaves them (so the penalty treats a category
         # as a LogisticRegression on a standard pipeline does).
-        n_numeric = len(owner) - sum(len(v) for v in categories.values()) - len(layout["categories_missing"])
+        n_categorical = sum(len(v) for v in categories.values()) + len(layout.get("categories_missing", ()))
+        n_numeric = len(owner) - n_categorical
         scale = np.where(sd > 1e-12, sd, 1.0)
         scale[n_numeric:] = 1.0
         model.state["mean"], model.state["scale"] = mean.tolist(), scale.tolist()
