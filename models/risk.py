@@ -519,10 +519,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         # Shrink the trees' share by the strength of their evidence (positive-part
         # James-Stein): the regression alone trails the chosen blend by z standard
         # errors; the trees keep 1 - 1/z^2 of their share (none at z <= 1, 0.75 at z = 2).
-        alone = candidates.index((1.0, start))
-        d = loss[alone] - loss[chosen]
-        z_alone = float(d.mean() / max(float(corrected_se(d)), 1e-12)) if a < 1 else 0.0
-        if a < 1:
+        z_alone = 0.0
+        if a < 1 and (1.0, start) in candidates:  # blend=False: the trees alone, nothing to shrink
+            d = loss[candidates.index((1.0, start))] - loss[chosen]
+            z_alone = float(d.mean() / max(float(corrected_se(d)), 1e-12))
             a = 1.0 - (1.0 - a) * max(0.0, 1.0 - 1.0 / z_alone**2) if z_alone > 0 else 1.0
         _, (slope, intercept) = recalibrated(a * lin + (1.0 - a) * trees[start])
         self.cv_calibration_ = {"slope": slope, "intercept": intercept} if slope > 0 else None
