@@ -179,6 +179,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         linear gets no step functions), 0 the trees alone; between, the trees' extremes
         are shrunk towards the regression's, which keeps the top of a ranking steadier
         (see ``RiskModelParams``). Default True.
+
+        Without ``eval_set``, a table of at most 20,000 rows chooses the number of trees,
+        the start and the weight by 5-fold cross-validation on all its rows instead,
+        repeated (seeded) ``cv_repeats(n)`` times: 5 up to 2,000 rows, 1 from 10,000. Every
+        candidate is recalibrated out of fold (Platt) before they are compared; the trees
+        are admitted only when the regression alone trails by more than one standard
+        error of the per-fold differences (Nadeau-Bengio corrected), and their share is
+        shrunk by that evidence. The out-of-fold recalibration becomes ``calibrator_``.
+        ``cv_repeats_``, ``cv_log_loss_`` (each candidate's mean out-of-fold log loss),
+        ``cv_regression_behind_se_`` and ``cv_calibration_`` record the choice.
     monotone_constraints
         Column -> direction (+1 more never lowers the probability, -1 never raises it, 0
         free); columns not named are free. ``"catalogue"``: the feature catalogue's
