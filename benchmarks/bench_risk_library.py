@@ -58,6 +58,9 @@ on one (seed 2) the cross-validation on the 302 rows finds the trees ahead by 1.
 standard errors and the 130 test rows disagree (AUC 0.686 against 0.732). Before these
 defaults (single 5-fold cross-validation, per-row one-standard-error rule, no
 recalibration) Rossi was -0.022 AUC and +0.0014 Brier, and pima -0.0003 AUC.
+Over 20 seeds (``--seeds 20 --datasets rossi pima``) Rossi is 0.6289 against 0.6307 AUC
+(-0.0018; 7 of 20 splits below) and 0.1863 against 0.1873 Brier; pima 0.8499 against
+0.8502 AUC (-0.0003) and 0.1484 against 0.1487 Brier.
 """
 
 from __future__ import annotations
