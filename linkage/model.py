@@ -16,6 +16,7 @@ seeded hash of each record's id that does not depend on the engine
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -53,7 +54,7 @@ _CHART_ID = re.compile(r"splink-chart-[0-9a-f]{32}")
 SQL_FUNCTIONS: dict[str, dict[str, str]] = {
     # The only SQL that differs between the engines: each template is filled in with the
     # column names (``{l}``, ``{r}``). Jaro-Winkler on Spark is DuckDB's own function run on
-    # each Arrow batch (:func:`register_spark_functions`): Splink's jar ``jaro_winkler`` is
+    # each Arrow batch by an Arrow UDF (:func:`register_spark_functions`): Splink's jar ``jaro_winkler`` is
     # a different variant (it scores 18,802 of 160,000 surname pairs of the test extract
     # differently, some across the 0.85 threshold), which would change u and the links.
     "duckdb": {
@@ -100,27 +101,37 @@ def duckdb_api() -> Any:
     return DuckDBAPI(connection=con)
 
 
-def _duckdb_jaro_winkler(left: pd.Series, right: pd.Series) -> pd.Series:
-    """DuckDB's ``jaro_winkler_similarity`` of each pair of a batch (null when either is null)."""
+@functools.cache
+def _duckdb_connection() -> Any:
+    """One DuckDB connection per process (each Spark Python worker), reused for every batch."""
     import duckdb
 
-    batch = pa.table({"l": pa.array(left, pa.string()), "r": pa.array(right, pa.string())})
-    con = duckdb.connect(":memory:", config={"threads": 1})
+    return duckdb.connect(":memory:", config={"threads": 1})
+
+
+def _duckdb_jaro_winkler(left: pa.Array, right: pa.Array) -> pa.Array:
+    """DuckDB's ``jaro_winkler_similarity`` of each pair of an Arrow batch (null when either is null).
+
+    Arrow in, Arrow out: the strings go from Spark's batch to DuckDB without becoming
+    Python objects. A pandas UDF did the same with a pandas round trip and a new DuckDB
+    connection per batch, and its Python workers took about 80% of the time of the EM
+    and prediction stages at 200,000 nominals (``benchmarks/results/link_engines.md``).
+    """
+    con = _duckdb_connection()
+    con.register("iom_batch", pa.table({"l": left, "r": right}))
     try:
-        con.register("batch", batch)
         # One thread and no ORDER BY needed: DuckDB keeps the insertion order of a scan.
-        out = con.sql("SELECT jaro_winkler_similarity(l, r) AS s FROM batch").to_arrow_table()
+        out = con.sql("SELECT jaro_winkler_similarity(l, r) AS s FROM iom_batch").to_arrow_table()
     finally:
-        con.close()
-    values = out.column("s")
-    return pd.Series(values.to_pandas(types_mapper=pd.ArrowDtype), index=left.index).astype("Float64")
+        con.unregister("iom_batch")
+    return out.column("s").combine_chunks().cast(pa.float64())
 
 
 def register_spark_functions(session: Any) -> None:
     """Register on ``session`` the SQL functions of :data:`SQL_FUNCTIONS` that Spark lacks."""
-    from pyspark.sql.functions import pandas_udf
+    from pyspark.sql.functions import arrow_udf
 
-    session.udf.register("iom_jaro_winkler", pandas_udf(_duckdb_jaro_winkler, "double"))  # type: ignore[call-overload]
+    session.udf.register("iom_jaro_winkler", arrow_udf(_duckdb_jaro_winkler, "double"))  # type: ignore[call-overload]
 
 
 def spark_api(session: Any) -> DBFactory:

@@ -15,7 +15,8 @@ import yaml
 from linkage_fixtures import known_answer_tables
 
 from iom_config import ParamsError
-from linkage.model import SQL_FUNCTIONS, register_spark_functions
+from linkage.model import SQL_FUNCTIONS, _duckdb_jaro_winkler, register_spark_functions
+from linkage.standardise import clean_name
 from pipelines import link as stage
 
 _PAIRS = pd.DataFrame(
@@ -81,6 +82,85 @@ def test_every_engine_specific_function_gives_duckdbs_values_on_spark(spark: Any
     present = expected.notna().to_numpy()
     # Exactly equal, not close: a level is decided by ">= 0.92" on these values.
     assert got.to_numpy()[present].tolist() == expected.to_numpy()[present].tolist()
+
+
+def _name_pairs(n: int = 4000, seed: int = 5) -> pd.DataFrame:
+    """Name pairs as the link compares them: cleaned names of a synthetic extract, each
+    against a random name and against a typo of itself (letters swapped, dropped or
+    doubled), plus one-letter and very long names and nulls."""
+    tables, _ = known_answer_tables(n_nominals=600, seed=seed)
+    nominals = tables["police_nominals"]
+    names = pd.concat([clean_name(nominals["forename"], first_token=True), clean_name(nominals["surname"])])
+    names = names.dropna().drop_duplicates().to_numpy()
+    rng = np.random.default_rng(seed)
+    a = names[rng.integers(0, len(names), n)]
+    b = names[rng.integers(0, len(names), n)]
+    typos = []
+    for name, kind, at in zip(a, rng.integers(0, 3, n), rng.random(n), strict=True):
+        k = int(at * (len(name) - 1))
+        typos.append(
+            [
+                name[:k] + name[k + 1 : k + 2] + name[k] + name[k + 2 :],
+                name[:k] + name[k + 1 :],
+                name[:k] + name[k] + name[k:],
+            ][kind]
+            or None
+        )
+    extra = [
+        ("a", "a"),
+        ("a", "b"),
+        ("ab", "a"),
+        ("abc", "bca"),
+        ("x" * 70 + "ab", "x" * 70 + "ba"),
+        (None, "a"),
+        ("a", None),
+    ]
+    left = [*a, *a, *(e[0] for e in extra)]
+    right = [*b, *typos, *(e[1] for e in extra)]
+    return pd.DataFrame({"i": np.arange(len(left)), "l": left, "r": right})
+
+
+def _duckdb_values(pairs: pd.DataFrame) -> np.ndarray:
+    con = duckdb.connect()
+    con.register("pairs", pairs)
+    return con.sql("SELECT jaro_winkler_similarity(l, r) AS v FROM pairs ORDER BY i").df()["v"].to_numpy()
+
+
+def _assert_same_values(got: np.ndarray, expected: np.ndarray) -> None:
+    assert np.isnan(got).tolist() == np.isnan(expected).tolist()
+    present = ~np.isnan(expected)
+    # Exactly equal, not close: a level is decided by ">= 0.92" on these values.
+    assert got[present].tolist() == expected[present].tolist()
+
+
+@pytest.mark.parametrize("string_type", [pa.string(), pa.large_string()])
+def test_the_arrow_jaro_winkler_gives_duckdbs_values_batch_after_batch(string_type: pa.DataType) -> None:
+    pairs = _name_pairs(1000)
+    expected = _duckdb_values(pairs)
+    got = []
+    # Several batches through the one cached connection, as a Spark Python worker runs them.
+    for start in range(0, len(pairs), 300):
+        batch = pairs.iloc[start : start + 300]
+        out = _duckdb_jaro_winkler(pa.array(batch["l"], string_type), pa.array(batch["r"], string_type))
+        assert isinstance(out, pa.Array) and out.type == pa.float64() and len(out) == len(batch)
+        got.append(out.to_numpy(zero_copy_only=False))
+    _assert_same_values(np.concatenate(got).astype("float64"), expected)
+    assert (expected[~np.isnan(expected)] >= 0.85).sum() > 500, "the typos must reach the Jaro-Winkler levels"
+
+
+@pytest.mark.slow
+def test_jaro_winkler_on_spark_gives_duckdbs_values_for_thousands_of_name_pairs(spark: Any) -> None:
+    register_spark_functions(spark)
+    pairs = _name_pairs()
+    expected = _duckdb_values(pairs)
+    frame = spark.createDataFrame(pa.Table.from_pandas(pairs, preserve_index=False)).repartition(3)
+    previous = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "257")  # many batches per worker
+    try:
+        got = frame.selectExpr("i", "iom_jaro_winkler(l, r) AS v").toPandas().sort_values("i")["v"]
+    finally:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", previous)
+    _assert_same_values(got.to_numpy(dtype="float64", na_value=np.nan), expected)
 
 
 def _layout(tmp_path: Path, engine: dict[str, Any]) -> tuple[Path, Path]:
