@@ -114,8 +114,9 @@ def _duckdb_jaro_winkler(left: pa.Array, right: pa.Array) -> pa.Array:
 
     Arrow in, Arrow out: the strings go from Spark's batch to DuckDB without becoming
     Python objects. A pandas UDF did the same with a pandas round trip and a new DuckDB
-    connection per batch, and its Python workers took about 80% of the time of the EM
-    and prediction stages at 200,000 nominals (``benchmarks/results/link_engines.md``).
+    connection per batch. Not Spark SQL alone: DuckDB adds the Winkler bonus with a fused
+    multiply-add (one rounding), which SQL's doubles cannot reproduce bit for bit
+    (``benchmarks/results/link_engines.md``).
     """
     con = _duckdb_connection()
     con.register("iom_batch", pa.table({"l": left, "r": right}))
