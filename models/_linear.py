@@ -17,14 +17,38 @@ per design column, summed per input column.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 C_DEFAULT = 1.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_blas_thread(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` with numpy's BLAS on one thread.
+
+    OpenBLAS shares a matrix product's sums between its threads, so the last bits of the
+    regression's coefficients and log-odds depended on the machine's core count (on the
+    default extract, 1 and 2 threads gave different bits), and its threads spin-wait:
+    about 5 times the CPU seconds of one thread on a shared 2-core machine. On one thread
+    the same inputs give the same bits on every machine; the model's fit runs its
+    independent pieces (starts, refits) side by side instead.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 class LinearStart:
@@ -81,6 +105,7 @@ class LinearStart:
 
     # ------------------------------------------------------------------ fit
     @classmethod
+    @one_blas_thread
     def fit(
         cls,
         X: pd.DataFrame,
@@ -141,11 +166,13 @@ class LinearStart:
         return model
 
     # --------------------------------------------------------------- predict
+    @one_blas_thread
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of the linear start."""
         Zs, _ = self._design(X)
         return self.state["intercept"] + Zs @ np.asarray(self.state["coef"])
 
+    @one_blas_thread
     def contributions(self, X: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, float]:
         """Per input column log-odds contributions (n, len(columns)) and the bias (intercept).
 
