@@ -211,10 +211,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     random_state
         Seed for the hold-out split, xgboost's sampling and the bootstrap weights.
     n_jobs
-        Cores the fit may use: xgboost threads for the main fit, and the bootstrap
-        refits ``n_jobs`` at a time (threads, one xgboost thread each). 1 by default:
-        OpenMP threads spin-wait and are far slower than one thread on a shared, loaded
-        machine; results do not depend on it.
+        Cores the fit may use: the two candidate starts (``linear_start="auto"``) grow
+        side by side, then the final trees (``refit_on_valid``) and the bootstrap refits
+        run ``n_jobs`` at a time (threads, one xgboost thread each; a piece that runs
+        alone gets ``n_jobs`` xgboost threads). 1 by default: OpenMP threads spin-wait and
+        are far slower than one thread on a shared, loaded machine; results do not
+        depend on it (the regression's BLAS runs one thread: ``models._linear``).
     history_months
         The history window of the catalogue features the model reads (the features
         stage's ``history_months``). It does not change the fit: it names the window in
@@ -808,12 +810,15 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             grown = [self._grow_start(s, X, y_arr, w, valid, nthread) for s in starts]
         best = min(grown, key=lambda r: r[0])  # min keeps the first of equal scores
         _, self.linear_start_, self.linear_, self.booster_, history = best
+        del grown, best  # the other start's booster and its matrices
         self.n_trees_ = int(self.booster_.best_iteration) + 1 if valid is not None else self.n_estimators
         self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
         self.blend_weight_ = 0.0
         self.blend_linear_ = None if valid is None else self._choose_blend(valid, X, y_arr, w)
         final_refit = self.refit_on_valid and valid is not None
         if final_refit:
+            # The early-stopped booster holds its training matrix: free it before the refits.
+            del self.booster_
             X = pd.concat([X, valid[0]], axis=0, ignore_index=True)
             y_arr = np.concatenate([y_arr, valid[1]])
             w = np.concatenate([w, valid[2]])

@@ -54,8 +54,9 @@ class RiskModelParams(BaseModel):
     n_bootstrap, interval
         Person-level bootstrap refits for the per-person interval, and its coverage.
     n_jobs
-        Cores: xgboost threads of the main fit, and bootstrap refits run this many at a
-        time with one thread each (results do not depend on it).
+        Cores: the candidate starts grow side by side, then the final trees and the
+        bootstrap refits run this many at a time, one thread each (results do not
+        depend on it).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -102,7 +103,8 @@ class TrainParams(RiskModelParams, StageParams):
     n_bootstrap
         20 here (0 in the library): the panel shows every person's interval.
     n_jobs
-        2 here (1 in the library): the refits run two at a time on a 2-core machine.
+        2 here (1 in the library): the starts, then the final trees and the refits, run
+        two at a time on a 2-core machine.
     sample_persons
         The trees (the main fit and every bootstrap refit) grow on the training and
         validation as-of dates of a seeded random sample of this many people, all of each
