@@ -816,7 +816,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.blend_weight_ = 0.0
         self.blend_linear_ = None if valid is None else self._choose_blend(valid, X, y_arr, w)
         final_refit = self.refit_on_valid and valid is not None
-        if final_refit:
+        if self.refit_on_valid and valid is not None:
             # The early-stopped booster holds its training matrix: free it before the refits.
             del self.booster_
             X = pd.concat([X, valid[0]], axis=0, ignore_index=True)
