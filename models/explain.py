@@ -453,21 +453,33 @@ def _beeswarm(
     return path
 
 
+PLOT_SAMPLE = 5000  # rows drawn in the global SHAP plots
+
+
+def plot_rows(n_rows: int, rng: np.random.Generator, n_sample: int = PLOT_SAMPLE) -> np.ndarray:
+    """The sorted positions of the rows :func:`plot_global` draws (a seeded sample of
+    ``n_sample``): compute the SHAP values of these rows only, then pass ``sampled=True``."""
+    return np.sort(rng.choice(n_rows, size=min(n_sample, n_rows), replace=False))
+
+
 def plot_global(
     shap_values: np.ndarray,
     X: pd.DataFrame,
     folder: Path,
     rng: np.random.Generator,
-    n_sample: int = 5000,
+    n_sample: int = PLOT_SAMPLE,
     n_dependence: int = 4,
     history_months: int = DEFAULT_HISTORY_MONTHS,
+    sampled: bool = False,
 ) -> list[Path]:
     """Mean |SHAP| bar, beeswarm and dependence plots for the top features, as PNGs.
 
     Drawn with matplotlib directly (shap's plots use numpy's global random state).
 
-    Plots use the trees' log-odds SHAP values on a random sample of ``n_sample`` rows;
-    labels are the catalogue's plain-English labels.
+    Plots use the trees' log-odds SHAP values on a random sample of ``n_sample`` rows
+    (:func:`plot_rows`; with ``sampled``, ``shap_values`` and ``X`` are those rows
+    already, drawn with ``rng``, so the SHAP values of the other rows need not be
+    computed); labels are the catalogue's plain-English labels.
     """
     import matplotlib
 
@@ -476,7 +488,7 @@ def plot_global(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    take = np.sort(rng.choice(len(X), size=min(n_sample, len(X)), replace=False))
+    take = np.arange(len(X)) if sampled else plot_rows(len(X), rng, n_sample)
     sv = shap_values[take]
     values = X.iloc[take].astype("float64")
     _, labels, _ = _kinds_and_labels(list(X.columns), history_months)

@@ -47,7 +47,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from features.catalogue import DEFAULT_HISTORY_MONTHS, monotone_constraints, specs_for_columns
 from iom_contract import ETHNICITY, SEX
-from models._linear import LinearStart
+from models._linear import LinearStart, one_blas_thread
 from models.risk_params import ESTIMATOR_DEFAULTS, Calibration
 
 logger = logging.getLogger(__name__)
@@ -211,10 +211,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     random_state
         Seed for the hold-out split, xgboost's sampling and the bootstrap weights.
     n_jobs
-        Cores the fit may use: xgboost threads for the main fit, and the bootstrap
-        refits ``n_jobs`` at a time (threads, one xgboost thread each). 1 by default:
-        OpenMP threads spin-wait and are far slower than one thread on a shared, loaded
-        machine; results do not depend on it.
+        Cores the fit may use: the two candidate starts (``linear_start="auto"``) grow
+        side by side, then the final trees (``refit_on_valid``) and the bootstrap refits
+        run ``n_jobs`` at a time (threads, one xgboost thread each; a piece that runs
+        alone gets ``n_jobs`` xgboost threads). 1 by default: OpenMP threads spin-wait and
+        are far slower than one thread on a shared, loaded machine; results do not
+        depend on it (the regression's BLAS runs one thread: ``models._linear``).
     history_months
         The history window of the catalogue features the model reads (the features
         stage's ``history_months``). It does not change the fit: it names the window in
@@ -350,6 +352,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         label: np.ndarray | None = None,
         weight: np.ndarray | None = None,
         base_margin: np.ndarray | None = None,
+        nthread: int | None = None,
     ) -> xgb.DMatrix:
         """``X`` (already encoded) as xgboost's matrix: numbers as float32, categories native."""
         if self.categories_:
@@ -363,11 +366,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             base_margin=base_margin,
             feature_names=self._columns(),
             enable_categorical=bool(self.categories_),
-            nthread=self.n_jobs,
+            nthread=self.n_jobs if nthread is None else nthread,
         )
 
-    def _fit_linear(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> LinearStart | None:
-        if not self.linear_start_:
+    def _fit_linear(
+        self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray, start: bool | None = None
+    ) -> LinearStart | None:
+        """The linear start (None without one); ``start`` overrides ``linear_start_``."""
+        if not (self.linear_start_ if start is None else start):
             return None
         return self._fit_regression(X, y, w)
 
@@ -645,7 +651,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 out[c] = 0
         return out
 
-    def _xgb_params(self, seed: int) -> dict[str, Any]:
+    def _xgb_params(self, seed: int, start: bool | None = None, nthread: int | None = None) -> dict[str, Any]:
+        """xgboost's settings; ``start`` overrides ``linear_start_``, ``nthread`` ``n_jobs``."""
+        start = self.linear_start_ if start is None else start
         return {
             "objective": "binary:logistic",
             "eval_metric": "logloss",
@@ -657,10 +665,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "colsample_bytree": self.colsample_bytree,
             "lambda": self.reg_lambda,
             # With a linear start the trees' own intercept is 0 (margin), the start's is the bias.
-            **({"base_score": 0.5} if self.linear_start_ else {}),
+            **({"base_score": 0.5} if start else {}),
             "monotone_constraints": tuple(self.monotone_constraints_[c] for c in self._columns()),
             "seed": seed,
-            "nthread": self.n_jobs,
+            "nthread": self.n_jobs if nthread is None else nthread,
             "verbosity": 0,
         }
 
@@ -702,6 +710,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             masks.append(m if ok else np.zeros(n, dtype=bool))
         return masks[0], masks[1]
 
+    @one_blas_thread  # same bits on every machine (models._linear); the pieces run side by side
     def fit(
         self,
         X: pd.DataFrame | np.ndarray,
@@ -779,15 +788,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
         if cross_validate:
             self._fit_cross_validated(X, y_arr, w, g, n_folds)
-            if calib is not None and self.calibration != "none":
-                margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
-                self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
-            elif self.cv_calibration_ is not None:
-                # The out-of-fold recalibration of the chosen blend (see _choose_cv).
-                self.calibrator_ = _Calibrator("platt", dict(self.cv_calibration_))
-            else:
-                self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
-            self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups)
+            self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups, cross_validated=True)
             return self
 
         # "auto": grow both starts and keep the one with the lower validation log loss.
@@ -795,36 +796,29 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             starts = [True, False] if valid is not None else [True]
         else:
             starts = [bool(self.linear_start)]
-        best: tuple[float, bool, LinearStart | None, xgb.Booster, dict[str, Any]] | None = None
-        for start in starts:
-            self.linear_start_ = start
-            linear = self._fit_linear(X, y_arr, w)
-            dtrain = self._dmatrix(X, y_arr, w, self._lin(linear, X))
-            evals = [(dtrain, "train")]
-            if valid is not None:
-                evals.append(
-                    (self._dmatrix(valid[0], valid[1], valid[2], self._lin(linear, valid[0])), "valid")
-                )
-            history: dict[str, Any] = {}
-            booster = xgb.train(
-                self._xgb_params(self.random_state),
-                dtrain,
-                num_boost_round=self.n_estimators,
-                evals=evals,
-                early_stopping_rounds=self.early_stopping_rounds if valid is not None else None,
-                evals_result=history,
-                verbose_eval=False,
+        # The starts are grown side by side (threads, the cores shared out between them;
+        # a booster does not depend on its thread count); the first of equal losses wins.
+        workers = min(self.n_jobs, len(starts))
+        nthread = max(1, self.n_jobs // workers)
+        if workers > 1:
+            from joblib import Parallel, delayed
+
+            grown = Parallel(n_jobs=workers, backend="threading")(
+                delayed(self._grow_start)(s, X, y_arr, w, valid, nthread) for s in starts
             )
-            score = float(booster.best_score) if valid is not None else 0.0
-            if best is None or score < best[0]:
-                best = (score, start, linear, booster, history)
-        assert best is not None
+        else:
+            grown = [self._grow_start(s, X, y_arr, w, valid, nthread) for s in starts]
+        best = min(grown, key=lambda r: r[0])  # min keeps the first of equal scores
         _, self.linear_start_, self.linear_, self.booster_, history = best
+        del grown, best  # the other start's booster and its matrices
         self.n_trees_ = int(self.booster_.best_iteration) + 1 if valid is not None else self.n_estimators
         self.eval_history_ = {k: list(v["logloss"]) for k, v in history.items()}
         self.blend_weight_ = 0.0
         self.blend_linear_ = None if valid is None else self._choose_blend(valid, X, y_arr, w)
+        final_refit = self.refit_on_valid and valid is not None
         if self.refit_on_valid and valid is not None:
+            # The early-stopped booster holds its training matrix: free it before the refits.
+            del self.booster_
             X = pd.concat([X, valid[0]], axis=0, ignore_index=True)
             y_arr = np.concatenate([y_arr, valid[1]])
             w = np.concatenate([w, valid[2]])
@@ -833,20 +827,53 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 if g is not None and eval_groups is not None
                 else None
             )
-            self.linear_ = self._fit_linear(X, y_arr, w)
-            self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y_arr, w)
-            dtrain = self._dmatrix(X, y_arr, w, self._lin(self.linear_, X))
-            self.booster_ = xgb.train(
-                self._xgb_params(self.random_state), dtrain, num_boost_round=self.n_trees_
-            )
+        # The final trees (regrown on training + validation rows) are one more refit, with
+        # the rows' own weights and the model's seed: they run alongside the bootstrap's.
+        self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups, final=final_refit)
+        logger.info("risk model: %d trees, calibrator %s", self.n_trees_, self.calibrator_.to_dict())
+        return self
+
+    def _grow_start(
+        self,
+        start: bool,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        w: np.ndarray,
+        valid: tuple[pd.DataFrame, np.ndarray, np.ndarray] | None,
+        nthread: int,
+    ) -> tuple[float, bool, LinearStart | None, xgb.Booster, dict[str, Any]]:
+        """One candidate start's trees, stopped early on ``valid``: (validation log loss,
+        start, linear start, booster, evaluation history)."""
+        linear = self._fit_linear(X, y, w, start)
+        dtrain = self._dmatrix(X, y, w, self._lin(linear, X), nthread=nthread)
+        evals = []
+        if valid is not None:
+            dvalid = self._dmatrix(valid[0], valid[1], valid[2], self._lin(linear, valid[0]), nthread=nthread)
+            evals.append((dvalid, "valid"))
+        history: dict[str, Any] = {}
+        booster = xgb.train(
+            self._xgb_params(self.random_state, start, nthread),
+            dtrain,
+            num_boost_round=self.n_estimators,
+            evals=evals,
+            early_stopping_rounds=self.early_stopping_rounds if valid is not None else None,
+            evals_result=history,
+            verbose_eval=False,
+        )
+        score = float(booster.best_score) if valid is not None else 0.0
+        return score, start, linear, booster, history
+
+    def _calibrate(
+        self, calib: tuple[pd.DataFrame, np.ndarray, np.ndarray] | None, cross_validated: bool = False
+    ) -> None:
         if calib is not None and self.calibration != "none":
             margin = self._margin(self.booster_, self.linear_, self.blend_linear_, calib[0])
             self.calibrator_ = _Calibrator.fit(self.calibration, margin, calib[1], calib[2])
+        elif cross_validated and self.cv_calibration_ is not None:
+            # The out-of-fold recalibration of the chosen blend (see _choose_cv).
+            self.calibrator_ = _Calibrator("platt", dict(self.cv_calibration_))
         else:
             self.calibrator_ = _Calibrator("platt", {"slope": 1.0, "intercept": 0.0})
-        self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups)
-        logger.info("risk model: %d trees, calibrator %s", self.n_trees_, self.calibrator_.to_dict())
-        return self
 
     def _fit_bootstrap(
         self,
@@ -856,25 +883,31 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         groups: np.ndarray | None,
         calib: tuple[pd.DataFrame, np.ndarray, np.ndarray] | None,
         calib_groups: pd.Series | np.ndarray | None,
+        final: bool = False,
+        cross_validated: bool = False,
     ) -> None:
+        """The bootstrap refits, then the calibrators; with ``final``, first the model's own
+        trees regrown on ``X`` (the rows' weights, the model's seed) in the same pool.
+
+        Every refit is independent of the others once the number of trees, the start and
+        the blend weight are chosen, so all of them (and the final trees) share the cores:
+        ``n_jobs`` at a time, one thread each.
+        """
         self.bootstrap_boosters_: list[xgb.Booster] = []
         self.bootstrap_calibrators_: list[_Calibrator] = []
         self.bootstrap_linears_: list[LinearStart | None] = []
         self.bootstrap_blend_linears_: list[LinearStart | None] = []
-        if self.n_bootstrap <= 0:
-            return
+        n_boot = max(self.n_bootstrap, 0)
         rng = np.random.default_rng(self.random_state)
-        n_rows = len(weight)
-        train_codes = _group_codes(groups, n_rows)
+        train_codes = _group_codes(groups, len(weight))
         calib_used = calib if self.calibration != "none" else None
-        calibrate = calib_used is not None
         if calib_used is not None:
             calib_codes = _group_codes(calib_groups, len(calib_used[0]))
         # Every refit's Poisson weights are drawn first, in one fixed order (refit b's
         # training weights, then its calibration weights), so the refits can run in any
         # order or in parallel and still give the same model.
         draws: list[tuple[np.ndarray, np.ndarray | None]] = []
-        for _ in range(self.n_bootstrap):
+        for _ in range(n_boot):
             bw = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes] * weight
             wc = (
                 rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib_used[2]
@@ -882,30 +915,35 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 else None
             )
             draws.append((bw, wc))
+        # (weights, seed offset): the final trees are refit -1 (seed random_state).
+        jobs = ([(weight, -1)] if final else []) + [(bw, b) for b, (bw, _) in enumerate(draws)]
         # Each refit gets its own matrix: xgboost sketches a matrix's histogram bins once,
         # with the weights it first trains under, so a matrix shared by the refits would
         # bin every refit by the first one's weights (and could not be shared by threads).
-        n_workers = min(self.n_jobs, self.n_bootstrap)
+        n_workers = min(self.n_jobs, len(jobs))
         if n_workers > 1:
             # n_jobs refits at once, one xgboost thread each (cores are not oversubscribed).
             # Threads, not processes: xgboost releases the GIL while it trains, and the
             # rows are shared rather than copied into every worker.
             from joblib import Parallel, delayed
 
-            logger.info("risk model: %d bootstrap refits, %d at a time", self.n_bootstrap, n_workers)
+            logger.info("risk model: %d refits (%d bootstrap), %d at a time", len(jobs), n_boot, n_workers)
             fits = Parallel(n_jobs=n_workers, backend="threading")(
-                delayed(self._refit)(X, y, bw, b, nthread=1) for b, (bw, _) in enumerate(draws)
+                delayed(self._refit)(X, y, bw, b, nthread=1) for bw, b in jobs
             )
         else:
-            fits = [self._refit(X, y, bw, b) for b, (bw, _) in enumerate(draws)]
+            fits = [self._refit(X, y, bw, b) for bw, b in jobs]
+        if final:
+            self.booster_, self.linear_, self.blend_linear_ = fits.pop(0)
+        self._calibrate(calib, cross_validated)
         for (booster, linear, blend_linear), (_, wc) in zip(fits, draws, strict=True):
             self.bootstrap_boosters_.append(booster)
             self.bootstrap_linears_.append(linear)
             self.bootstrap_blend_linears_.append(blend_linear)
-            if calibrate:
-                assert calib is not None and wc is not None
-                margin = self._margin(booster, linear, blend_linear, calib[0])
-                cal = _Calibrator.fit(self.calibration, margin, calib[1], wc)
+            if calib_used is not None:
+                assert wc is not None
+                margin = self._margin(booster, linear, blend_linear, calib_used[0])
+                cal = _Calibrator.fit(self.calibration, margin, calib_used[1], wc)
             else:
                 cal = self.calibrator_
             self.bootstrap_calibrators_.append(cal)
@@ -913,13 +951,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def _refit(
         self, X: pd.DataFrame, y: np.ndarray, bw: np.ndarray, b: int, nthread: int | None = None
     ) -> tuple[xgb.Booster, LinearStart | None, LinearStart | None]:
-        """Bootstrap refit ``b`` on weights ``bw``: the linear start, ``n_trees_`` trees and
-        the regression they are blended with (None when the blend weight is 0)."""
+        """Refit ``b`` on weights ``bw``: the linear start, ``n_trees_`` trees (seed
+        ``random_state + b + 1``; -1 is the model's own) and the regression they are
+        blended with (None when the blend weight is 0)."""
         linear = self._fit_linear(X, y, bw)
-        dtrain = self._dmatrix(X, y, bw.astype(np.float32), self._lin(linear, X))
-        params = self._xgb_params(self.random_state + b + 1)
-        if nthread is not None:
-            params["nthread"] = nthread
+        dtrain = self._dmatrix(X, y, bw.astype(np.float32), self._lin(linear, X), nthread=nthread)
+        params = self._xgb_params(self.random_state + b + 1, nthread=nthread)
         booster = xgb.train(params, dtrain, num_boost_round=self.n_trees_)
         return booster, linear, self._fit_blend_linear(linear, X, y, bw)
 

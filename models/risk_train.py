@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,6 +165,7 @@ def train_and_evaluate(
         params.sample_persons,
     )
     fit_train, fit_valid = masks["train"] & in_sample, masks["valid"] & in_sample
+    clock = time.perf_counter()
     model = build_model(params, history_months, list(X.columns))
     model.fit(
         X.loc[fit_train],
@@ -174,6 +176,10 @@ def train_and_evaluate(
         calib_groups=lab.loc[masks["calib"], "pseudo_id"],
         eval_groups=lab.loc[fit_valid, "pseudo_id"],
     )
+    logger.info(
+        "train: model and %d refits fitted in %.0f s", params.n_bootstrap, time.perf_counter() - clock
+    )
+    clock = time.perf_counter()
     # Baselines are fitted on the training and validation dates together: they have no
     # settings to tune and no calibrator, so those dates are their training window.
     base_fit = masks["train"] | masks["valid"]
@@ -214,8 +220,17 @@ def train_and_evaluate(
         "sample": sample,
     }
 
+    logger.info(
+        "train: baselines, %s labelled rows scored and evaluated in %.0f s",
+        f"{len(lab):,}",
+        time.perf_counter() - clock,
+    )
+    clock = time.perf_counter()
     panel = features.loc[features["is_panel_date"].astype("bool").to_numpy()]
     scores = score_panel(model, X_all.loc[panel.index], panel)
+    logger.info(
+        "train: %s panel rows scored and explained in %.0f s", f"{len(panel):,}", time.perf_counter() - clock
+    )
     return TrainResult(model, split, metrics, preds, scores, list(X.columns))
 
 

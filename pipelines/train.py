@@ -34,7 +34,7 @@ from iom_config import DEFAULT_PARAMS, load_params
 from iom_io import write_parquet
 from models.baselines import oracle_risk
 from models.card_evidence import evidence_markdown, load_comparison
-from models.explain import plot_global
+from models.explain import plot_global, plot_rows
 from models.metrics import calibration_table, precision_at_k, roc_points
 from models.risk import model_fingerprint
 from models.risk_mlflow import registration_record
@@ -229,9 +229,12 @@ def run(
     plot_split(result.split, reports / "splits.png", rows)
     write_plot_data(result.predictions, reports, params.capacity)
     test_rows = frame.loc[result.predictions.index[result.predictions["block"].eq("test").fillna(False)]]
+    # TreeSHAP for the rows the plots draw only (the panel's own reasons are in scores).
+    rng = np.random.default_rng(params.seed)
     X_test = model_matrix(test_rows, people, params, evidence)
+    X_test = X_test.iloc[plot_rows(len(X_test), rng)]
     phi, _ = result.model.shap_values(X_test)
-    plot_global(phi, X_test, reports, np.random.default_rng(params.seed), history_months=history_months)
+    plot_global(phi, X_test, reports, rng, history_months=history_months, sampled=True)
     write_evaluation(result, params, reports / "evaluation.json")
     from pipelines.tracking import area_near
 

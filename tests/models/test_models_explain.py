@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from features.reasons import reason_problems
-from models.explain import compose_reasons, contributions_json, family_points, panel_reasons
+from models.explain import (
+    compose_reasons,
+    contributions_json,
+    family_points,
+    panel_reasons,
+    plot_global,
+    plot_rows,
+)
 
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,3 +128,28 @@ def test_inputs_outside_the_catalogue_are_other_factors_never_named() -> None:
     points = pd.DataFrame({"sex_M": [2.0], "age": [-1.0]})
     r = panel_reasons(points, X).iloc[0]
     assert r["reasons_up"] == "Other factors (+2 pts)"
+
+
+def test_plots_of_presampled_rows_are_the_plots_of_the_whole_block(tmp_path: Path) -> None:
+    """The train stage computes SHAP values only for the rows the plots draw
+    (``plot_rows``, then ``sampled=True``): the PNGs are those drawn from the whole block,
+    byte for byte, and fewer rows than the sample size are all drawn."""
+    rng = np.random.default_rng(3)
+    n = 300
+    X = pd.DataFrame(
+        {
+            "n_proven_offences_12m": rng.poisson(1.0, n).astype("float64"),
+            "age": rng.integers(18, 65, n).astype("float64"),
+            "need_total": rng.integers(0, 12, n).astype("float64"),
+        }
+    )
+    phi = rng.normal(size=(n, 3))
+    whole = plot_global(phi, X, tmp_path / "whole", np.random.default_rng(1), n_sample=100)
+    draw = np.random.default_rng(1)
+    take = plot_rows(n, draw, n_sample=100)
+    assert len(take) == 100 and np.all(np.diff(take) > 0)
+    part = plot_global(phi[take], X.iloc[take], tmp_path / "part", draw, n_sample=100, sampled=True)
+    assert [p.name for p in whole] == [p.name for p in part]
+    for a, b in zip(whole, part, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert np.array_equal(plot_rows(50, np.random.default_rng(0), n_sample=100), np.arange(50))

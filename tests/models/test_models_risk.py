@@ -142,6 +142,43 @@ def test_bootstrap_refits_in_parallel_give_the_same_model(tmp_path: Path) -> Non
     assert len(raw) == 4
 
 
+@pytest.mark.parametrize("n_bootstrap", [0, 3])
+def test_starts_and_final_trees_grown_side_by_side_give_the_same_model(
+    tmp_path: Path, n_bootstrap: int
+) -> None:
+    """With n_jobs 2 both candidate starts ("auto") grow at once, and the final trees
+    (refit on training + validation rows) run in the bootstrap's pool: the saved model is
+    the one grown one piece at a time, byte for byte, whichever start wins."""
+    X, y = _people(4000, 9)
+    kw = {
+        "eval_set": (X.iloc[2000:3000], y[2000:3000]),
+        "calib_set": (X.iloc[3000:], y[3000:]),
+        "groups": np.arange(2000) // 2,
+        "eval_groups": np.arange(1000) // 2 + 1000,
+    }
+    for blend in (True, False):
+        fits = [
+            RiskModel(**FAST, n_bootstrap=n_bootstrap, random_state=5, blend=blend, n_jobs=n).fit(
+                X.iloc[:2000], y[:2000], **kw
+            )
+            for n in (1, 2)
+        ]
+        for n, model in zip((1, 2), fits, strict=True):
+            model.save(tmp_path / f"{blend}{n}")
+        trees = sorted(p.name for p in (tmp_path / f"{blend}1").glob("*.ubj"))
+        assert len(trees) == 1 + n_bootstrap
+        one, two = tmp_path / f"{blend}1", tmp_path / f"{blend}2"
+        for name in trees:
+            assert (one / name).read_bytes() == (two / name).read_bytes(), name
+        meta = [json.loads((tmp_path / f"{blend}{n}" / "risk_model.json").read_text()) for n in (1, 2)]
+        meta[0].pop("params"), meta[1].pop("params")
+        assert meta[0] == meta[1]
+        # The final trees are regrown on training + validation rows: more rows than the
+        # early-stopped booster's, the same number of trees.
+        assert fits[1].booster_.num_boosted_rounds() == fits[1].n_trees_
+        assert set(fits[1].eval_history_) == {"valid"}
+
+
 def test_same_seed_same_model_and_save_load_round_trip(tmp_path: Path) -> None:
     X, y = _people(4000, 5)
     kw = {"eval_set": (X.iloc[2000:3000], y[2000:3000]), "calib_set": (X.iloc[3000:], y[3000:])}
