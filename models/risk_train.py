@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 MODEL_NAMES = ("risk_model", "ogrs3", "rfg", "oracle")
 ID_COLUMNS = ("pseudo_id", "as_of_date")
 PREDICT_BATCH = 500_000  # rows scored at once out of time (memory, not results)
+# (model, the panel date's features rows) -> score_panel's frame: where the panel is scored.
+PanelScorer = Callable[[RiskModel, pd.DataFrame], pd.DataFrame]
 
 
 @dataclass
@@ -111,6 +113,7 @@ def train_and_evaluate(
     p_true: pd.Series | None = None,
     history_months: int = DEFAULT_HISTORY_MONTHS,
     evidence: Evidence = DEFAULT_EVIDENCE,
+    score_panel_with: PanelScorer | None = None,
 ) -> TrainResult:
     """Split by as-of date, fit the model and baselines, score every block, explain the panel.
 
@@ -131,6 +134,10 @@ def train_and_evaluate(
         The features stage's ``history_months`` (names the window in the reasons).
     evidence
         ``features.evidence``: ``proven`` reads no feature counting unproven offences.
+    score_panel_with
+        Scores and explains the panel date's rows with the fitted model (e.g. on Spark:
+        :func:`models.spark.score_people`); None: :func:`score_panel` in this process.
+        Either gives the same frame.
     """
     labelled = features["label_complete"].astype("bool").to_numpy() & features["label"].notna().to_numpy()
     lab = features.loc[labelled]
@@ -227,7 +234,10 @@ def train_and_evaluate(
     )
     clock = time.perf_counter()
     panel = features.loc[features["is_panel_date"].astype("bool").to_numpy()]
-    scores = score_panel(model, X_all.loc[panel.index], panel)
+    if score_panel_with is None:
+        scores = score_panel(model, X_all.loc[panel.index], panel)
+    else:
+        scores = score_panel_with(model, panel)
     logger.info(
         "train: %s panel rows scored and explained in %.0f s", f"{len(panel):,}", time.perf_counter() - clock
     )

@@ -14,7 +14,9 @@ pyspark is imported only inside these functions.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import math
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -25,14 +27,25 @@ import pandas as pd
 from features.spark import BUCKET, for_spark, restore_dtypes, spark_schema
 from iom_spark import SparkEngineError, spark_call
 from models.risk import RiskModel
-from models.risk_train import rank_scores, score_features
+from models.risk_train import model_inputs, rank_scores, score_features, score_panel
 from models.typology import TypologyModel, assign_typology, model_from_dict, model_to_dict
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+    from iom_spark import EngineChoice, SparkParams
+
 # Each Python worker loads a model once, keyed by the digest of its files.
 _LOADED: dict[str, Any] = {}
+# Feature rows per partition: one partition is one pandas frame in one Python worker (~130
+# columns: 250,000 rows are a few hundred MB), whatever the size of the population.
+ROWS_PER_PARTITION = 250_000
+
+
+def n_partitions_for(n_rows: int, spark: SparkParams) -> int:
+    """Partitions of people for ``n_rows`` feature rows: at least ``spark.shuffle_partitions``,
+    and about :data:`ROWS_PER_PARTITION` rows in each at most. The answers do not depend on it."""
+    return max(spark.shuffle_partitions, math.ceil(n_rows / ROWS_PER_PARTITION))
 
 
 def _risk_files(model: RiskModel) -> dict[str, bytes]:
@@ -179,7 +192,9 @@ def assign_typology_spark(
     first: pd.DataFrame = spark_call("reading a row", lambda: features.limit(1).toPandas())
     if first.empty:
         return assign_typology(model, template)
-    example = assign_typology(model, restore_dtypes(first, template)).iloc[:0]
+    # (One row has no history to pool: the columns and dtypes are the same without pooling.)
+    alone = copy.copy(model).set_params(pool_history=False)
+    example = assign_typology(alone, restore_dtypes(first, template)).iloc[:0]
 
     def assign(group: pd.DataFrame) -> pd.DataFrame:
         if key not in _LOADED:
@@ -195,3 +210,19 @@ def assign_typology_spark(
     out = spark_call("assigning typologies", assigned.toPandas)
     ordered = restore_dtypes(out, example, sort=False)
     return ordered.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
+
+
+def score_people(
+    model: RiskModel, frame: pd.DataFrame, persons: pd.DataFrame, engine: EngineChoice
+) -> pd.DataFrame:
+    """:func:`models.risk_train.score_panel` of the features rows ``frame`` on ``engine``:
+    in this process (``local``) or per partition of people (:func:`score_spark`); the same
+    frame on both. ``persons``: ``pseudo_id, sex, ethnicity`` (for protected inputs)."""
+    if not engine.is_spark:
+        return score_panel(model, model_inputs(model, frame, persons), frame)
+    from features.spark import to_spark
+    from iom_spark import open_spark
+
+    spark = open_spark(engine.spark)
+    sdf, spersons = to_spark(spark, frame), to_spark(spark, persons)
+    return score_spark(model, sdf, spersons, frame.iloc[:0], n_partitions_for(len(frame), engine.spark))
