@@ -286,6 +286,10 @@ def run(
     """
     params = load_params("typology", TypologyParams, params_path)
     engine = load_engine(Path(params_path))
+    if engine.is_spark:  # before the fit, not after it
+        from models.spark import refuse_adapted_priors
+
+        refuse_adapted_priors(params.adapt_priors)
     frame = read_features(features)
     logger.info("typology: %d person-dates over %d as-of dates", len(frame), frame["as_of_date"].nunique())
     model = fit_typology_model(frame, params)
