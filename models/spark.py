@@ -248,7 +248,7 @@ def _empty_persons() -> pd.DataFrame:
 
 
 def refuse_adapted_priors(adapt_priors: bool) -> None:
-    """Raise :class:`SparkEngineError` when ``typology.adapt_priors`` is on (:func:`assign_typology_spark`)."""
+    """Raise :class:`SparkEngineError` if ``typology.adapt_priors`` is on (:func:`assign_typology_spark`)."""
     if adapt_priors:
         raise SparkEngineError(
             "spark engine: typology.adapt_priors re-estimates the typologies' weights on everyone at "

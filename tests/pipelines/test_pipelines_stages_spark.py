@@ -50,11 +50,14 @@ def test_typology_stage_on_spark_assigns_everyone_as_local(typologies: dict[str,
     on_spark = pd.read_parquet(typologies["spark"] / "typology" / "typology.parquet")
     assert local["as_of_date"].nunique() > 10 and len(local) > 5_000  # every person-date, not the panel
     assert local["cluster"].nunique() > 1  # (this small area shows no typology: all are `unassigned`)
-    pd.testing.assert_frame_equal(on_spark, local, check_exact=True)
+    # Names, clusters and markers exactly; the probabilities to 1e-12 (a partition of another
+    # size may round their last bits differently: 8 of 1.1 million by up to 4e-15 at 200,000).
+    pd.testing.assert_frame_equal(on_spark, local, check_exact=False, rtol=0, atol=1e-12)
+    exact = [c for c in local.columns if c != "membership_probability"]
+    pd.testing.assert_frame_equal(on_spark[exact], local[exact], check_exact=True)
 
 
 TYPOLOGY_FILES = (
-    "typology/typology.parquet",
     "typology/model.json",
     "typology/structure.json",
     "metrics/typology.json",
