@@ -66,8 +66,8 @@ def score(area: Path, engine: str) -> None:
         scores = score_panel(model, model_inputs(model, panel, persons), panel)
         types = assign_typology(typology, panel)
     else:
-        from features.spark import open_spark, to_spark
-        from iom_spark import load_engine
+        from features.spark import to_spark
+        from iom_spark import load_engine, open_spark
         from models.spark import assign_typology_spark, score_spark
 
         params = load_engine(area / "params_spark.yaml").spark
