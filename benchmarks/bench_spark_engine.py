@@ -10,6 +10,12 @@ Usage, on an area whose ``linked/``, ``validated/``, ``model/`` (a saved ``RiskM
 
     python benchmarks/bench_spark_engine.py features AREA local|spark
     python benchmarks/bench_spark_engine.py score AREA local|spark
+    python benchmarks/bench_spark_engine.py typology AREA local|spark   # every person-date's typology
+    python benchmarks/bench_spark_engine.py validate AREA local|spark   # AREA/extract -> validated_<engine>
+
+``typology`` times the typology stage's assignment of every person-date (``features/``,
+the fitted ``typology/model.json``) as the stage runs it (:func:`pipelines.typology.assign_everyone`),
+after the features are read; ``validate`` runs the whole ``iom validate`` stage.
 """
 
 from __future__ import annotations
@@ -60,8 +66,8 @@ def score(area: Path, engine: str) -> None:
         scores = score_panel(model, model_inputs(model, panel, persons), panel)
         types = assign_typology(typology, panel)
     else:
-        from features.spark import open_spark, to_spark
-        from iom_spark import load_engine
+        from features.spark import to_spark
+        from iom_spark import load_engine, open_spark
         from models.spark import assign_typology_spark, score_spark
 
         params = load_engine(area / "params_spark.yaml").spark
@@ -76,13 +82,45 @@ def score(area: Path, engine: str) -> None:
     types.to_parquet(area / f"bench_types_{engine}.parquet")
 
 
+def typology(area: Path, engine: str) -> None:
+    """Every person-date's typology under the saved model, on ``engine`` (in this process)."""
+    from features.partitions import read_features
+    from iom_spark import load_engine
+    from models.typology import load_model
+    from pipelines.typology import assign_everyone
+
+    params = area / ("params_spark.yaml" if engine == "spark" else "params.yaml")
+    features = read_features(area / "features")
+    model = load_model(area / "typology" / "model.json")
+    start = time.time()
+    types = assign_everyone(model, features, area / "features", load_engine(params))
+    print(f"{engine}: {len(types)} person-dates assigned in {time.time() - start:.1f} s")
+    types.to_parquet(area / f"bench_typology_{engine}.parquet")
+
+
 def main() -> None:
     what, area, engine = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     if what == "score-inner":
         score(area, engine)
         return
+    if what == "typology-inner":
+        typology(area, engine)
+        return
     params = area / ("params_spark.yaml" if engine == "spark" else "params.yaml")
-    if what == "features":
+    if what == "validate":
+        cmd = [
+            "iom",
+            "validate",
+            "--extract",
+            str(area / "extract"),
+            "--out",
+            str(area / f"validated_{engine}"),
+        ]
+        cmd += ["--metrics", str(area / f"validation_{engine}.json"), "--docs", str(area / f"docs_{engine}")]
+        cmd += ["--params", str(params)]
+    elif what == "typology":
+        cmd = [sys.executable, __file__, "typology-inner", str(area), engine]
+    elif what == "features":
         cmd = ["iom", "features", "--linked", str(area / "linked"), "--manifest"]
         cmd += [str(area / "validated" / "manifest.json"), "--out", str(area / f"features_{engine}")]
         cmd += ["--metrics", str(area / f"features_{engine}.json"), "--params", str(params)]

@@ -252,3 +252,29 @@ def iter_features_spark(
             yield as_of, restore_dtypes(rows, template)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_features_spark(spark: SparkSession, features: Path, template: pd.DataFrame) -> DataFrame:
+    """The features stage's partitions (:mod:`features.partitions`) as one Spark frame.
+
+    Read by the executors, not through the driver: ``template``'s columns in its order,
+    ``as_of_date`` (in the folder names only) back as ``timestamp_ntz``, as
+    :func:`to_spark` sends it, so :func:`restore_dtypes` gives the local engine's frame.
+    """
+    from pyspark.sql import functions as sf
+
+    from features.partitions import PART_FILE, PARTITION_COLUMN, PARTITION_PREFIX
+
+    base = Path(features).resolve()
+    if not any(base.glob(f"{PARTITION_PREFIX}*/{PART_FILE}")):
+        raise FileNotFoundError(
+            f"{features}: no {PARTITION_PREFIX}*/{PART_FILE}; run the features stage first"
+        )
+    frame = spark_call("reading the features", lambda: spark.read.parquet(str(base)))
+    cols = [
+        sf.col(PARTITION_COLUMN).cast("timestamp_ntz").alias(PARTITION_COLUMN)
+        if c == PARTITION_COLUMN
+        else sf.col(f"`{c}`")
+        for c in template.columns
+    ]
+    return frame.select(*cols)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 MODEL_NAMES = ("risk_model", "ogrs3", "rfg", "oracle")
 ID_COLUMNS = ("pseudo_id", "as_of_date")
 PREDICT_BATCH = 500_000  # rows scored at once out of time (memory, not results)
+# (model, the panel date's features rows) -> score_panel's frame: where the panel is scored.
+PanelScorer = Callable[[RiskModel, pd.DataFrame], pd.DataFrame]
+# (model, labelled features rows) -> the model's risk of each row in their order.
+Predictor = Callable[[RiskModel, pd.DataFrame], np.ndarray]
 
 
 @dataclass
@@ -111,6 +115,8 @@ def train_and_evaluate(
     p_true: pd.Series | None = None,
     history_months: int = DEFAULT_HISTORY_MONTHS,
     evidence: Evidence = DEFAULT_EVIDENCE,
+    score_panel_with: PanelScorer | None = None,
+    predict_with: Predictor | None = None,
 ) -> TrainResult:
     """Split by as-of date, fit the model and baselines, score every block, explain the panel.
 
@@ -131,6 +137,13 @@ def train_and_evaluate(
         The features stage's ``history_months`` (names the window in the reasons).
     evidence
         ``features.evidence``: ``proven`` reads no feature counting unproven offences.
+    score_panel_with
+        Scores and explains the panel date's rows with the fitted model (e.g. on Spark:
+        :func:`models.spark.score_people`); None: :func:`score_panel` in this process.
+        Either gives the same frame.
+    predict_with
+        The model's risk of every labelled row (e.g. on Spark:
+        :func:`models.spark.predict_people`); None: in this process, in batches.
     """
     labelled = features["label_complete"].astype("bool").to_numpy() & features["label"].notna().to_numpy()
     lab = features.loc[labelled]
@@ -192,11 +205,10 @@ def train_and_evaluate(
     preds = lab.loc[:, list(ID_COLUMNS)].copy()
     preds["block"] = block.to_numpy()
     preds["label"] = y.to_numpy()
-    # In batches: one batch's xgboost matrix in memory at a time (every labelled row is
-    # millions at national scale); a row's prediction does not depend on its batch.
-    preds["risk_model"] = np.concatenate(
-        [model.predict_proba(X.iloc[i : i + PREDICT_BATCH])[:, 1] for i in range(0, len(X), PREDICT_BATCH)]
-    )
+    if predict_with is None:
+        preds["risk_model"] = predict_rows(model, X)
+    else:
+        preds["risk_model"] = predict_with(model, lab)
     preds["ogrs3"] = ogrs.predict_proba(ogrs_in)[:, 1]
     preds["rfg"] = rfg.predict_proba(lab)[:, 1]
     preds["oracle"] = p_true.loc[lab.index].to_numpy(dtype=np.float64) if p_true is not None else np.nan
@@ -227,11 +239,24 @@ def train_and_evaluate(
     )
     clock = time.perf_counter()
     panel = features.loc[features["is_panel_date"].astype("bool").to_numpy()]
-    scores = score_panel(model, X_all.loc[panel.index], panel)
+    if score_panel_with is None:
+        scores = score_panel(model, X_all.loc[panel.index], panel)
+    else:
+        scores = score_panel_with(model, panel)
     logger.info(
         "train: %s panel rows scored and explained in %.0f s", f"{len(panel):,}", time.perf_counter() - clock
     )
     return TrainResult(model, split, metrics, preds, scores, list(X.columns))
+
+
+def predict_rows(model: RiskModel, X: pd.DataFrame) -> np.ndarray:
+    """The model's risk of each row of ``X``, in batches: one batch's xgboost matrix in memory
+    at a time (every labelled row is millions at national scale); a row's prediction does
+    not depend on its batch."""
+    batches = [
+        model.predict_proba(X.iloc[i : i + PREDICT_BATCH])[:, 1] for i in range(0, len(X), PREDICT_BATCH)
+    ]
+    return np.concatenate(batches) if batches else np.zeros(0)
 
 
 def evaluate(preds: pd.DataFrame, capacity: int) -> dict[str, Any]:

@@ -14,25 +14,39 @@ pyspark is imported only inside these functions.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import math
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from features.spark import BUCKET, for_spark, restore_dtypes, spark_schema
 from iom_spark import SparkEngineError, spark_call
 from models.risk import RiskModel
-from models.risk_train import rank_scores, score_features
+from models.risk_train import model_inputs, predict_rows, rank_scores, score_features, score_panel
 from models.typology import TypologyModel, assign_typology, model_from_dict, model_to_dict
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+    from iom_spark import EngineChoice, SparkParams
+
 # Each Python worker loads a model once, keyed by the digest of its files.
 _LOADED: dict[str, Any] = {}
+# Feature rows per partition: one partition is one pandas frame in one Python worker (~130
+# columns: 250,000 rows are a few hundred MB), whatever the size of the population.
+ROWS_PER_PARTITION = 250_000
+
+
+def n_partitions_for(n_rows: int, spark: SparkParams) -> int:
+    """Partitions of people for ``n_rows`` feature rows: at least ``spark.shuffle_partitions``,
+    and about :data:`ROWS_PER_PARTITION` rows in each at most. The answers do not depend on it."""
+    return max(spark.shuffle_partitions, math.ceil(n_rows / ROWS_PER_PARTITION))
 
 
 def _risk_files(model: RiskModel) -> dict[str, bytes]:
@@ -142,8 +156,105 @@ def score_spark(
     return rank_scores(restore_dtypes(out, example, sort=False))
 
 
+def predict_spark(
+    model: RiskModel,
+    features: DataFrame,
+    persons: DataFrame,
+    template: pd.DataFrame,
+    n_partitions: int,
+) -> pd.DataFrame:
+    """The model's calibrated risk (``predict_proba``) of every row of ``features`` per partition of
+    people: ``pseudo_id, as_of_date, risk``, in no particular order (join on the two keys).
+
+    Parameters as :func:`score_spark`; no interval, no reasons: the train stage's predictions
+    on every labelled row, which it evaluates.
+    """
+    files = _risk_files(model)
+    key = _digest(files)
+    example = pd.DataFrame(
+        {
+            "pseudo_id": pd.Series([], dtype="str"),
+            "as_of_date": pd.Series([], dtype="datetime64[ms]"),
+            "risk": pd.Series([], dtype="float64"),
+        }
+    )
+    person_cols = ["sex", "ethnicity"]
+    shared_files = _shared(features, files)
+    joined = features.join(persons.select("pseudo_id", *person_cols), on="pseudo_id", how="left")
+
+    def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        loaded = _load_risk(shared_files, key)
+        for batch in batches:
+            rows = restore_dtypes(batch, template, sort=False)
+            X = model_inputs(loaded, rows, batch.loc[:, ["pseudo_id", *person_cols]])
+            risk = loaded.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
+            out = rows.loc[:, ["pseudo_id", "as_of_date"]].assign(risk=risk.astype(np.float64))
+            yield for_spark(out)
+
+    out = spark_call(
+        "predicting every labelled row",
+        lambda: (
+            _partitioned(joined, n_partitions)
+            .repartition(n_partitions, BUCKET)
+            .drop(BUCKET)
+            .mapInPandas(predict, spark_schema(example))
+            .toPandas()
+        ),
+    )
+    return restore_dtypes(out, example, sort=False)
+
+
+def predict_people(
+    model: RiskModel,
+    rows: pd.DataFrame,
+    persons: pd.DataFrame,
+    engine: EngineChoice,
+    features: Path | None = None,
+) -> np.ndarray:
+    """``model.predict_proba(...)[:, 1]`` of the features rows ``rows``, in their order, on ``engine``.
+
+    On Spark the executors read the rows from the features stage's partitions in ``features``
+    when given (only the labelled rows: ``label_complete`` and a ``label``, the rows the
+    train stage evaluates; ``rows`` must be those), else ``rows`` are sent from here.
+    """
+    if not engine.is_spark:
+        return predict_rows(model, model_inputs(model, rows, persons))
+    from pyspark.sql import functions as sf
+
+    from features.spark import read_features_spark, to_spark
+    from iom_spark import open_spark
+
+    spark = open_spark(engine.spark)
+    template = rows.iloc[:0]
+    if features is not None:
+        sdf = read_features_spark(spark, features, template)
+        sdf = sdf.where(sf.col("label_complete") & sf.col("label").isNotNull())
+    else:
+        sdf = to_spark(spark, rows)
+    n = n_partitions_for(len(rows), engine.spark)
+    got = predict_spark(model, sdf, to_spark(spark, persons), template, n)
+    keys = rows.loc[:, ["pseudo_id", "as_of_date"]].reset_index(drop=True)
+    aligned = keys.merge(got, on=["pseudo_id", "as_of_date"], how="left", validate="one_to_one")
+    if len(got) != len(rows) or aligned["risk"].isna().any():
+        raise SparkEngineError(
+            f"spark engine: {len(got):,} predictions came back for {len(rows):,} labelled rows; "
+            "the features partitions and the rows read here differ (rerun the features stage)"
+        )
+    return aligned["risk"].to_numpy(dtype=np.float64)
+
+
 def _empty_persons() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="str") for c in ("pseudo_id", "sex", "ethnicity")})
+
+
+def refuse_adapted_priors(adapt_priors: bool) -> None:
+    """Raise :class:`SparkEngineError` if ``typology.adapt_priors`` is on (:func:`assign_typology_spark`)."""
+    if adapt_priors:
+        raise SparkEngineError(
+            "spark engine: typology.adapt_priors re-estimates the typologies' weights on everyone at "
+            "an as-of date, which per-partition assignment cannot do; set adapt_priors: false or "
+            "engine: local"
+        )
 
 
 def assign_typology_spark(
@@ -165,12 +276,7 @@ def assign_typology_spark(
         With ``adapt_priors``: the mixing weights are re-estimated on everyone at a date,
         which per-partition assignment cannot do.
     """
-    if model.adapt_priors:
-        raise SparkEngineError(
-            "spark engine: typology.adapt_priors re-estimates the typologies' weights on everyone at "
-            "an as-of date, which per-partition assignment cannot do; set adapt_priors: false or "
-            "engine: local"
-        )
+    refuse_adapted_priors(model.adapt_priors)
     data = model_to_dict(model)
     key = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
     from pyspark.sql import functions as sf
@@ -179,7 +285,9 @@ def assign_typology_spark(
     first: pd.DataFrame = spark_call("reading a row", lambda: features.limit(1).toPandas())
     if first.empty:
         return assign_typology(model, template)
-    example = assign_typology(model, restore_dtypes(first, template)).iloc[:0]
+    # (One row has no history to pool: the columns and dtypes are the same without pooling.)
+    alone = copy.copy(model).set_params(pool_history=False)
+    example = assign_typology(alone, restore_dtypes(first, template)).iloc[:0]
 
     def assign(group: pd.DataFrame) -> pd.DataFrame:
         if key not in _LOADED:
@@ -195,3 +303,19 @@ def assign_typology_spark(
     out = spark_call("assigning typologies", assigned.toPandas)
     ordered = restore_dtypes(out, example, sort=False)
     return ordered.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
+
+
+def score_people(
+    model: RiskModel, frame: pd.DataFrame, persons: pd.DataFrame, engine: EngineChoice
+) -> pd.DataFrame:
+    """:func:`models.risk_train.score_panel` of the features rows ``frame`` on ``engine``:
+    in this process (``local``) or per partition of people (:func:`score_spark`); the same
+    frame on both. ``persons``: ``pseudo_id, sex, ethnicity`` (for protected inputs)."""
+    if not engine.is_spark:
+        return score_panel(model, model_inputs(model, frame, persons), frame)
+    from features.spark import to_spark
+    from iom_spark import open_spark
+
+    spark = open_spark(engine.spark)
+    sdf, spersons = to_spark(spark, frame), to_spark(spark, persons)
+    return score_spark(model, sdf, spersons, frame.iloc[:0], n_partitions_for(len(frame), engine.spark))

@@ -774,11 +774,18 @@ def fit_typology(features: pd.DataFrame, params: TypologyParams) -> tuple[Typolo
     assignments
         :func:`assign_typology` of every row of ``features``.
     """
+    model = fit_typology_model(features, params)
+    return model, assign_typology(model, features)
+
+
+def fit_typology_model(features: pd.DataFrame, params: TypologyParams) -> TypologyModel:
+    """The fit of :func:`fit_typology` alone: on the training window, one row per person
+    (of whom the model uses a seeded ``fit_sample``); assign with :func:`assign_typology`
+    or, per partition of people, :func:`models.spark.assign_typology_spark`."""
     train_end = pd.Timestamp(params.train_end) if params.train_end else None
     train = select_training_rows(features, train_end)
     logger.info("typology: fitting on %d people", len(train))
-    model = params.estimator().fit(train)
-    return model, assign_typology(model, features)
+    return params.estimator().fit(train)
 
 
 # --- A stable, non-pickle format: the fitted numbers as JSON ---------------------------

@@ -32,10 +32,10 @@ from features import FeatureParams, as_of_dates_before_panel
 from features.partitions import write_partition
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_io import write_parquet
-from iom_spark import EngineChoice, load_engine
+from iom_spark import load_engine
 from models.risk import RiskModel
 from models.risk_params import TrainParams
-from models.risk_train import model_inputs, score_panel
+from models.spark import score_people
 from pipelines import link, validate
 from pipelines import typology as typology_stage
 from pipelines.features import build_linked_features, extract_records_start, open_linked, read_extract_date
@@ -57,21 +57,6 @@ def panel_features(
     frame = build_linked_features(open_linked(linked, engine), [panel], params, extract_date, engine)
     logger.info("score: %d people at the panel date %s", len(frame), panel.date())
     return frame
-
-
-def score_people(
-    model: RiskModel, frame: pd.DataFrame, persons: pd.DataFrame, engine: EngineChoice
-) -> pd.DataFrame:
-    """:func:`models.risk_train.score_panel` of ``frame`` on ``engine`` (the same frame on both)."""
-    if not engine.is_spark:
-        return score_panel(model, model_inputs(model, frame, persons), frame)
-    from features.spark import to_spark
-    from iom_spark import open_spark
-    from models.spark import score_spark
-
-    spark = open_spark(engine.spark)
-    sdf, spersons = to_spark(spark, frame), to_spark(spark, persons)
-    return score_spark(model, sdf, spersons, frame.iloc[:0], engine.spark.shuffle_partitions)
 
 
 def check_history_window(model: RiskModel, history_months: int, record: dict[str, Any]) -> None:
@@ -134,10 +119,10 @@ def assign_typologies(
     if engine.is_spark:
         from features.spark import to_spark
         from iom_spark import open_spark
-        from models.spark import assign_typology_spark
+        from models.spark import assign_typology_spark, n_partitions_for
 
         spark = open_spark(engine.spark)
-        n = engine.spark.shuffle_partitions
+        n = n_partitions_for(len(rows), engine.spark)
         assigned = assign_typology_spark(model, to_spark(spark, rows), rows.iloc[:0], n, at=panel)
     else:
         assigned = assign_typology_at(model, rows, panel)

@@ -32,14 +32,16 @@ from features import FeatureParams
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_io import write_parquet
+from iom_spark import load_engine
 from models.baselines import oracle_risk
 from models.card_evidence import evidence_markdown, load_comparison
 from models.explain import plot_global, plot_rows
 from models.metrics import calibration_table, precision_at_k, roc_points
-from models.risk import model_fingerprint
+from models.risk import RiskModel, model_fingerprint
 from models.risk_mlflow import registration_record
 from models.risk_params import TrainParams
 from models.risk_train import MODEL_NAMES, TrainResult, model_matrix, train_and_evaluate
+from models.spark import predict_people, score_people
 from models.splits import plot_split
 from pipelines.tracking import mlflow_enabled
 
@@ -216,7 +218,18 @@ def run(
     frame = read_features(Path(features))
     people = pd.read_parquet(persons, columns=["pseudo_id", "sex", "ethnicity"])
     p_true = read_truth(frame, Path(truth_dir), Path(reid)) if truth_dir is not None else None
-    result = train_and_evaluate(frame, people, params, p_true, history_months, evidence)
+    engine = load_engine(Path(params_path))
+    scorer, predictor = None, None
+    if engine.is_spark:
+        # The panel's risk, interval and reasons as `iom score` makes them on Spark, and the
+        # model's risk of every labelled row, read from the features partitions by the executors.
+        def scorer(model: RiskModel, panel: pd.DataFrame) -> pd.DataFrame:
+            return score_people(model, panel, people, engine)
+
+        def predictor(model: RiskModel, rows: pd.DataFrame) -> np.ndarray:
+            return predict_people(model, rows, people, engine, Path(features))
+
+    result = train_and_evaluate(frame, people, params, p_true, history_months, evidence, scorer, predictor)
 
     out, reports, metrics = Path(out), Path(reports), Path(metrics)
     result.model.save(out)

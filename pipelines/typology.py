@@ -3,8 +3,12 @@
 Fits :class:`models.TypologyModel` on the training window (one row per person), assigns
 every as-of date including the panel date, and writes ``typology.parquet`` and
 ``model.json`` to ``out``, ``metrics/typology.json``, and a profile table and two charts
-to ``reports``. On a simulated extract (``truth_dir`` given), the metrics also compare
-the typologies with the simulator's truth; the truth is never used to fit or name.
+to ``reports``. With ``engine: spark`` the fit stays in this process (on its declared,
+seeded ``typology.fit_sample``) and the assignment of every person-date runs on Spark, per
+partition of people, read from the features partitions by the executors
+(:func:`models.spark.assign_typology_spark`): the same rows. On a simulated extract
+(``truth_dir`` given), the metrics also compare the typologies with the simulator's truth;
+the truth is never used to fit or name.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from sklearn.metrics import adjusted_rand_score
 from features.partitions import read_features
 from iom_config import DEFAULT_PARAMS, load_params
 from iom_io import write_parquet
+from iom_spark import EngineChoice, load_engine
 from models.typology import (
     TypologyModel,
     TypologyParams,
-    fit_typology,
+    assign_typology,
+    fit_typology_model,
     profile_typologies,
     save_model,
     select_training_rows,
@@ -227,6 +233,25 @@ def build_metrics(
     return result
 
 
+def assign_everyone(
+    model: TypologyModel, frame: pd.DataFrame, features: Path, engine: EngineChoice
+) -> pd.DataFrame:
+    """:func:`models.typology.assign_typology` of every row of ``frame`` (the features
+    stage's partitions in ``features``), on ``engine``: the same frame on both."""
+    if not engine.is_spark:
+        return assign_typology(model, frame)
+    from features.spark import read_features_spark
+    from iom_spark import open_spark
+    from models.spark import assign_typology_spark, n_partitions_for
+
+    spark = open_spark(engine.spark)
+    template = frame.iloc[:0]
+    n_partitions = n_partitions_for(len(frame), engine.spark)
+    logger.info("typology: assigning %d person-dates on spark in %d partitions", len(frame), n_partitions)
+    rows = read_features_spark(spark, Path(features), template)
+    return assign_typology_spark(model, rows, template, n_partitions)
+
+
 def run(
     features: Path,
     out: Path,
@@ -260,9 +285,15 @@ def run(
         ``mlflow.log`` is false.
     """
     params = load_params("typology", TypologyParams, params_path)
+    engine = load_engine(Path(params_path))
+    if engine.is_spark:  # before the fit, not after it
+        from models.spark import refuse_adapted_priors
+
+        refuse_adapted_priors(params.adapt_priors)
     frame = read_features(features)
     logger.info("typology: %d person-dates over %d as-of dates", len(frame), frame["as_of_date"].nunique())
-    model, assigned = fit_typology(frame, params)
+    model = fit_typology_model(frame, params)
+    assigned = assign_everyone(model, frame, Path(features), engine)
     # Align the features with the (sorted) assignments for profiles and metrics.
     frame = frame.sort_values(["as_of_date", "pseudo_id"], kind="stable").reset_index(drop=True)
     train_end = pd.Timestamp(params.train_end) if params.train_end else None

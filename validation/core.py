@@ -62,6 +62,24 @@ RESULT_FORMAT: dict[str, Any] = {
 }
 
 
+class AcceptedRows(Protocol):
+    """A table's accepted rows kept outside this process (the Spark engine's staged Parquet parts)."""
+
+    def __len__(self) -> int: ...
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The rows as the pandas engine's frame (for tests and small tables)."""
+        ...
+
+    def write_parquet(self, path: Path) -> None:
+        """Write the one Parquet file :func:`iom_io.write_parquet` writes of :meth:`to_pandas`."""
+        ...
+
+    def remove(self) -> None:
+        """Delete the rows where they are kept (after writing them)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ValidationResult:
     """What the validate stage produced for one extract.
@@ -70,7 +88,8 @@ class ValidationResult:
     ----------
     accepted
         Per table, rows that passed every rule, typed per the contract, plus
-        ``source_row`` (int64, 1-based data-row number in the file).
+        ``source_row`` (int64, 1-based data-row number in the file): a pandas frame, or
+        (Spark engine) :class:`AcceptedRows` written by the executors, not held here.
     rejects
         Per table, quarantined rows: the original values as text, ``source_row``,
         ``rule`` (first failed, in ``ROW_RULES`` order), ``rules`` (all, ``;``-joined),
@@ -92,7 +111,7 @@ class ValidationResult:
         The manifest's extract date (midnight).
     """
 
-    accepted: dict[str, pd.DataFrame]
+    accepted: dict[str, pd.DataFrame | AcceptedRows]
     rejects: dict[str, pd.DataFrame]
     manifest: dict[str, Any]
     metrics: dict[str, Any]
@@ -110,12 +129,21 @@ def measure_table(
     Every data row must be accepted or quarantined exactly once, and the file's row
     count must equal the manifest's (the table-level checks refuse the extract otherwise).
     """
-    n_ok, n_bad = len(ok), len(bad)
     seen = np.bincount(
         np.concatenate([ok[SOURCE_ROW].to_numpy(), bad[SOURCE_ROW].to_numpy()]).astype(np.int64),
         minlength=n_rows + 1,
     )
-    if not (n_rows == n_ok + n_bad == expected and seen[0] == 0 and (seen[1:] == 1).all()):
+    return reconcile_table(name, n_rows, len(ok), bad, expected, bool(seen[0] == 0 and (seen[1:] == 1).all()))
+
+
+def reconcile_table(
+    name: str, n_rows: int, n_ok: int, bad: pd.DataFrame, expected: int, each_row_once: bool
+) -> dict[str, Any]:
+    """:func:`measure_table` given the count of accepted rows and whether the accepted and
+    quarantined rows' ``source_row`` are each of 1..``n_rows`` exactly once (the Spark engine
+    checks that on Spark, without bringing the accepted rows here)."""
+    n_bad = len(bad)
+    if not (n_rows == n_ok + n_bad == expected and each_row_once):
         raise RuntimeError(
             f"bug: {name} does not reconcile: {n_rows} rows in file, {n_ok} accepted + "
             f"{n_bad} rejected, manifest {expected}"

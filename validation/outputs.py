@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from iom_contract import TABLES_BY_NAME
 from iom_io import write_parquet
 from validation.core import ValidationResult
@@ -65,7 +67,11 @@ def write_validation_outputs(
     out_dir = Path(out_dir)
     (out_dir / REJECTS_DIR).mkdir(parents=True, exist_ok=True)
     for name, frame in result.accepted.items():
-        write_parquet(frame, out_dir / f"{name}.parquet")
+        if isinstance(frame, pd.DataFrame):
+            write_parquet(frame, out_dir / f"{name}.parquet")
+        else:  # the Spark engine's staged parts, joined into the same file, then deleted
+            frame.write_parquet(out_dir / f"{name}.parquet")
+            frame.remove()
     for name in result.accepted:
         rejects = result.rejects.get(name)
         if rejects is None:

@@ -4,15 +4,23 @@ The row work runs on Spark: reading and typing every table, the helper columns f
 ``unique``, ``orphan`` and ``parent_rejected``, and the contract's expectation suites
 (the same ``build_suite`` output) on Great Expectations' Spark execution engine. Only
 what must be shown to a person comes back to the driver: the failing rows (for the
-quarantine and its sentences), the counts, and the accepted rows, which are written
-to the same single Parquet file per table as the pandas engine writes, so the stages
-after ``validate`` read them unchanged.
+quarantine and its sentences) and the counts. The accepted rows are typed, put in file
+order and written as Parquet parts by the executors (:class:`StagedRows`), and
+reconciled on Spark (each data row accepted or quarantined exactly once); the stage then
+joins the parts, one row group at a time, into the same single Parquet file per table as
+the pandas engine writes, so the stages after ``validate`` read them unchanged. The
+driver never holds more than one row group of a table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +28,7 @@ import great_expectations as gx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -31,9 +40,9 @@ from validation.core import (
     ValidationResult,
     assemble_result,
     failure_examples,
-    measure_table,
     parents_first,
     read_extract,
+    reconcile_table,
 )
 from validation.params import ValidateParams
 from validation.parsing import parse_table
@@ -139,9 +148,8 @@ def _sorted_rows(results: ExpectationSuiteValidationResult) -> ExpectationSuiteV
     return results
 
 
-def _to_pandas(frame: DataFrame, dtypes: pd.Series) -> pd.DataFrame:
-    """A small Spark frame as pandas with ``dtypes``; dates to ``datetime64[ms]`` exactly."""
-    arrow = frame.toArrow()
+def _to_pandas(arrow: pa.Table, dtypes: pd.Series) -> pd.DataFrame:
+    """Rows from Spark as pandas with ``dtypes``; dates to ``datetime64[ms]`` exactly."""
     columns = []
     for name in arrow.column_names:
         column = arrow.column(name)
@@ -151,6 +159,108 @@ def _to_pandas(frame: DataFrame, dtypes: pd.Series) -> pd.DataFrame:
     mapper = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}
     table = pa.table(columns, names=arrow.column_names)
     return table.to_pandas(types_mapper=mapper.get).astype(dtypes.to_dict())
+
+
+# Rows per row group of the accepted tables: pyarrow's default, which iom_io.write_parquet
+# (the pandas engine's writer) uses, so the joined file has the same row groups.
+ROW_GROUP = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StagedRows:
+    """A table's accepted rows as the executors wrote them: Parquet parts in ``folder``, in
+    file order (part files in name order, rows in order within each), Spark's types.
+
+    Implements :class:`validation.core.AcceptedRows`.
+    """
+
+    folder: Path
+    dtypes: pd.Series
+    n_rows: int
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def batches(self, size: int = ROW_GROUP) -> Iterator[pd.DataFrame]:
+        """The rows in order, at most ``size`` at a time, as the pandas engine types them."""
+        for part in sorted(self.folder.glob("part-*.parquet")):
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=size):
+                yield _to_pandas(pa.Table.from_batches([batch]), self.dtypes)
+
+    def to_pandas(self) -> pd.DataFrame:
+        frames = list(self.batches())
+        if not frames:
+            return _empty_frame(self.dtypes)
+        return pd.concat(frames, ignore_index=True)
+
+    def write_parquet(self, path: Path) -> None:
+        """The file :func:`iom_io.write_parquet` writes of :meth:`to_pandas`, written one row
+        group at a time: the same row groups, schema and pandas metadata (the tests compare
+        the bytes with the pandas engine's file)."""
+        from iom_io import write_parquet
+
+        if self.n_rows == 0:
+            write_parquet(_empty_frame(self.dtypes), path)
+            return
+        writer: pq.ParquetWriter | None = None
+        held: list[pa.Table] = []
+        n_held = 0
+        try:
+            for frame in self.batches():
+                held.append(pa.Table.from_pandas(frame, preserve_index=False))
+                n_held += len(frame)
+                while n_held >= ROW_GROUP:
+                    block = pa.concat_tables(held).combine_chunks()
+                    writer = writer or pq.ParquetWriter(path, block.schema, compression="snappy")
+                    writer.write_table(block.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
+                    held, n_held = [block.slice(ROW_GROUP)], n_held - ROW_GROUP
+            if n_held:
+                block = pa.concat_tables(held).combine_chunks()
+                writer = writer or pq.ParquetWriter(path, block.schema, compression="snappy")
+                writer.write_table(block, row_group_size=ROW_GROUP)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def remove(self) -> None:
+        """Delete the parts (and the staging folder once it is empty)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.folder.parent.rmdir()
+
+
+def _empty_frame(dtypes: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+def _staging_root(spark: SparkSession) -> Path:
+    """Where the executors write the accepted rows: beside Spark's checkpoints (shared storage
+    on a cluster), else the temporary folder."""
+    checkpoints = spark.sparkContext.getCheckpointDir()
+    base = None
+    if checkpoints and checkpoints.startswith("file:"):
+        base = Path(checkpoints.removeprefix("file:")).parent
+        base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="iom-validated-", dir=base))
+
+
+def _stage_accepted(
+    spark: SparkSession, rows: DataFrame, folder: Path, rejected: pd.Series, n_in_file: int
+) -> tuple[int, bool]:
+    """Write ``rows`` (typed, ``source_row``) to ``folder`` in file order; return how many and
+    whether they and the ``rejected`` rows are each of 1..``n_in_file`` exactly once."""
+    rows.orderBy(SOURCE_ROW).write.mode("overwrite").parquet(str(folder))
+    written = spark.read.schema(rows.schema).parquet(str(folder)).select(SOURCE_ROW)
+    quarantined = spark.createDataFrame(
+        pd.DataFrame({SOURCE_ROW: rejected.to_numpy(dtype=np.int64)}), schema=f"{SOURCE_ROW} long"
+    )
+    every = written.unionByName(quarantined)
+    n_accepted = written.count()
+    n, distinct, low, high = every.agg(
+        sf.count("*"), sf.count_distinct(SOURCE_ROW), sf.min(SOURCE_ROW), sf.max(SOURCE_ROW)
+    ).collect()[0]
+    once = n == distinct == n_in_file and (n == 0 or (low == 1 and high == n_in_file))
+    return int(n_accepted), bool(once)
 
 
 def _reference_dtypes(table: Table) -> tuple[pd.Series, pd.Series]:
@@ -168,7 +278,10 @@ def validate_extract_spark(
 
     The same result as :func:`validation.core.validate_extract` (the tests compare the
     two on good and bad extracts): same table-level checks and messages, same suites,
-    same accepted and quarantined rows, same counts. Writes nothing.
+    same accepted and quarantined rows, same counts. Writes nothing but the accepted rows'
+    parts (:class:`StagedRows`, in a folder beside Spark's checkpoints), which
+    :func:`validation.write_validation_outputs` joins into the stage's files and
+    :meth:`StagedRows.remove` deletes.
 
     Raises
     ------
@@ -191,6 +304,7 @@ def validate_extract_spark(
     parents: dict[tuple[str, str], tuple[DataFrame, DataFrame]] = {}
     parent_columns = {(fk.parent, fk.parent_column) for t in TABLES for fk in t.foreign_keys}
     persisted: list[DataFrame] = [r.frame for r in raw_tables.values()]
+    staging = _staging_root(spark)
     try:
         for table in parents_first([raw_tables[n].table for n in raw_tables]):
             read = raw_tables[table.name]
@@ -242,14 +356,14 @@ def validate_extract_spark(
                 examples[table.name] = {}
 
             accepted_raw = read.frame.join(sf.broadcast(rejected_ids), on=ROW_ID, how="left_anti")
-            ok = _to_pandas(
-                _typed_frame(accepted_raw, table)
-                .orderBy(ROW_ID)
-                .select(*table.column_names, sf.col(ROW_ID).alias(SOURCE_ROW)),
-                typed_dtypes,
+            typed = _typed_frame(accepted_raw, table).select(
+                *table.column_names, sf.col(ROW_ID).alias(SOURCE_ROW)
             )
-            table_metrics[table.name] = measure_table(
-                table.name, read.n_rows, ok, bad, manifest.row_counts[table.name]
+            folder = staging / table.name
+            n_ok, once = _stage_accepted(spark, typed, folder, bad[SOURCE_ROW], read.n_rows)
+            ok = StagedRows(folder, typed_dtypes, n_ok)
+            table_metrics[table.name] = reconcile_table(
+                table.name, read.n_rows, n_ok, bad, manifest.row_counts[table.name], once
             )
             for key in parent_columns:
                 if key[0] == table.name:
@@ -265,6 +379,9 @@ def validate_extract_spark(
             logger.info(
                 "%s: %d rows, %d accepted, %d quarantined", table.name, read.n_rows, len(ok), len(bad)
             )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     finally:
         for frame in persisted:
             frame.unpersist()

@@ -23,6 +23,7 @@ from pipelines.validate import failure_summary, run
 from validation import ExtractError, ValidationResult, read_extract
 from validation.outputs import metrics_for_file
 from validation.reading import TEXT
+from validation.spark_core import StagedRows
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -32,8 +33,12 @@ MakeExtract = Callable[..., Path]
 
 def _assert_same(local: ValidationResult, spark: ValidationResult) -> None:
     assert list(spark.accepted) == list(local.accepted)
-    for name in local.accepted:
-        pd.testing.assert_frame_equal(spark.accepted[name], local.accepted[name], obj=f"accepted {name}")
+    for name, frame in local.accepted.items():
+        staged = spark.accepted[name]
+        # The Spark engine's accepted rows stay in the executors' Parquet parts.
+        assert isinstance(frame, pd.DataFrame) and isinstance(staged, StagedRows)
+        assert len(staged) == len(frame)
+        pd.testing.assert_frame_equal(staged.to_pandas(), frame, obj=f"accepted {name}")
         pd.testing.assert_frame_equal(spark.rejects[name], local.rejects[name], obj=f"rejects {name}")
     assert metrics_for_file(spark.metrics) == metrics_for_file(local.metrics)
     assert spark.examples == local.examples
@@ -176,6 +181,7 @@ def test_stage_on_spark_writes_the_same_files(tmp_path: Path, caplog: pytest.Log
     assert len(compared) >= 20
     for rel in compared:
         assert (tmp_path / "spark" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+    assert not list((tmp_path / "ckpt").glob("iom-validated-*"))  # the staged parts are gone
 
 
 def _outputs(root: Path) -> list[str]:
@@ -199,3 +205,46 @@ def test_spark_that_cannot_start_is_one_message(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "'nowhere://x' is not a Spark master URL" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_staged_rows_join_into_the_pandas_engines_file(tmp_path: Path) -> None:
+    """Parts as the executors write them (Spark's types: dates as date32, long, string), more
+    rows than a row group: joined a row group at a time, the pandas engine's file byte for byte."""
+    import itertools
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from iom_io import write_parquet
+    from validation.spark_core import ROW_GROUP
+
+    n = ROW_GROUP + 300_001
+    rng = np.random.default_rng(3)
+    days = rng.integers(0, 20_000, n).astype("int32")
+    codes = rng.integers(0, 5_000, n)
+    text = pa.array(np.char.add("id-", codes.astype(str)).astype(object), type=pa.string())
+    part = pa.table(
+        {
+            "event_date": pa.array(days, type=pa.date32()),
+            "code": pa.array(np.where(codes % 7 == 0, None, codes), type=pa.int64()),
+            "label": text,
+            "source_row": pa.array(np.arange(1, n + 1), type=pa.int64()),
+        }
+    )
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    cuts = [0, 7, 400_000, 1_000_000, n]  # uneven parts, as range partitions are
+    for i, (a, b) in enumerate(itertools.pairwise(cuts)):
+        pq.write_table(part.slice(a, b - a), folder / f"part-{i:05d}-x.snappy.parquet")
+    dtypes = pd.Series(
+        {"event_date": "datetime64[ms]", "code": "Int64", "label": TEXT, "source_row": "int64"}, dtype=object
+    )
+    staged = StagedRows(folder, dtypes, n)
+    frame = staged.to_pandas()
+    assert len(frame) == n and frame["source_row"].is_monotonic_increasing
+    write_parquet(frame, tmp_path / "pandas.parquet")
+    staged.write_parquet(tmp_path / "joined.parquet")
+    assert pq.ParquetFile(tmp_path / "joined.parquet").metadata.num_row_groups == 2
+    assert (tmp_path / "joined.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()
+    staged.remove()
+    assert not folder.exists()
