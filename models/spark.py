@@ -130,30 +130,11 @@ def score_spark(
     n_partitions
         Partitions of people to score in parallel.
     """
-    files = _risk_files(model)
-    key = _digest(files)
     example = score_features(model, example_row(template), _empty_persons()).iloc[:0]
-    person_cols = ["sex", "ethnicity"]
-    shared_files = _shared(features, files)
-    joined = features.join(persons.select("pseudo_id", *person_cols), on="pseudo_id", how="left")
-
-    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        loaded = _load_risk(shared_files, key)
-        for batch in batches:
-            rows = restore_dtypes(batch, template, sort=False)
-            yield for_spark(score_features(loaded, rows, batch.loc[:, ["pseudo_id", *person_cols]]))
-
-    out = spark_call(
-        "scoring the panel",
-        lambda: (
-            _partitioned(joined, n_partitions)
-            .repartition(n_partitions, BUCKET)
-            .drop(BUCKET)
-            .mapInPandas(score, spark_schema(example))
-            .toPandas()
-        ),
+    out = _map_risk_by_person(
+        model, features, persons, template, n_partitions, example, score_features, "scoring the panel"
     )
-    return rank_scores(restore_dtypes(out, example, sort=False))
+    return rank_scores(out)
 
 
 def predict_spark(
@@ -169,8 +150,6 @@ def predict_spark(
     Parameters as :func:`score_spark`; no interval, no reasons: the train stage's predictions
     on every labelled row, which it evaluates.
     """
-    files = _risk_files(model)
-    key = _digest(files)
     example = pd.DataFrame(
         {
             "pseudo_id": pd.Series([], dtype="str"),
@@ -178,26 +157,52 @@ def predict_spark(
             "risk": pd.Series([], dtype="float64"),
         }
     )
+
+    def predict(loaded: RiskModel, rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+        X = model_inputs(loaded, rows, people)
+        risk = loaded.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
+        return rows.loc[:, ["pseudo_id", "as_of_date"]].assign(risk=risk.astype(np.float64))
+
+    return _map_risk_by_person(
+        model, features, persons, template, n_partitions, example, predict, "predicting every labelled row"
+    )
+
+
+def _map_risk_by_person(
+    model: RiskModel,
+    features: DataFrame,
+    persons: DataFrame,
+    template: pd.DataFrame,
+    n_partitions: int,
+    example: pd.DataFrame,
+    per_batch: Callable[[RiskModel, pd.DataFrame, pd.DataFrame], pd.DataFrame],
+    what: str,
+) -> pd.DataFrame:
+    """``per_batch(model, rows, people)`` over ``features`` per partition of people, collected.
+
+    The model travels as its own files (loaded once per worker); ``rows`` carry the local
+    engine's dtypes (``template``), ``people`` their ``pseudo_id, sex, ethnicity``; the
+    result has ``example``'s columns and dtypes, in no particular order.
+    """
+    files = _risk_files(model)
+    key = _digest(files)
     person_cols = ["sex", "ethnicity"]
     shared_files = _shared(features, files)
     joined = features.join(persons.select("pseudo_id", *person_cols), on="pseudo_id", how="left")
 
-    def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def apply(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         loaded = _load_risk(shared_files, key)
         for batch in batches:
             rows = restore_dtypes(batch, template, sort=False)
-            X = model_inputs(loaded, rows, batch.loc[:, ["pseudo_id", *person_cols]])
-            risk = loaded.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
-            out = rows.loc[:, ["pseudo_id", "as_of_date"]].assign(risk=risk.astype(np.float64))
-            yield for_spark(out)
+            yield for_spark(per_batch(loaded, rows, batch.loc[:, ["pseudo_id", *person_cols]]))
 
     out = spark_call(
-        "predicting every labelled row",
+        what,
         lambda: (
             _partitioned(joined, n_partitions)
             .repartition(n_partitions, BUCKET)
             .drop(BUCKET)
-            .mapInPandas(predict, spark_schema(example))
+            .mapInPandas(apply, spark_schema(example))
             .toPandas()
         ),
     )

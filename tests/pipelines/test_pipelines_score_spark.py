@@ -60,9 +60,17 @@ def scored(
 def test_score_on_spark_writes_the_local_engines_files(scored: dict[str, Path], name: str) -> None:
     local, spark = scored["local"] / name, scored["spark"] / name
     assert local.exists()
-    if name.endswith(".parquet"):
-        pd.testing.assert_frame_equal(pd.read_parquet(spark), pd.read_parquet(local))
-    assert spark.read_bytes() == local.read_bytes()
+    if not name.endswith(".parquet"):
+        assert spark.read_bytes() == local.read_bytes()
+        return
+    # Ranks, ids, tiers, reasons, names: exactly. Risks and probabilities to 1e-12, not byte for
+    # byte: the linear start's BLAS dot product may round a row's last bit differently in a
+    # partition of another size (as in the train stage's predictions, test_pipelines_stages_spark).
+    on_spark, here = pd.read_parquet(spark), pd.read_parquet(local)
+    pd.testing.assert_frame_equal(on_spark, here, check_exact=False, rtol=0, atol=1e-12)
+    exact = [c for c in here.columns if not pd.api.types.is_float_dtype(here[c])]
+    assert len(exact) >= 3
+    pd.testing.assert_frame_equal(on_spark[exact], here[exact], check_exact=True)
 
 
 def test_score_on_spark_ranks_the_whole_panel(scored: dict[str, Path]) -> None:
