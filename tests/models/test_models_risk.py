@@ -385,17 +385,22 @@ def test_holdout_takes_whole_groups_and_is_seeded() -> None:
     assert np.array_equal(again[0], valid) and np.array_equal(again[1], calib)
 
 
+def _assert_explains_exactly(model: RiskModel, X: pd.DataFrame) -> None:
+    """SHAP values add up to the margin (log-odds) and the points to the risk in points."""
+    phi, bias = model.shap_values(X)
+    np.testing.assert_allclose(bias + phi.sum(axis=1), model.predict_margin(X), atol=1e-4)
+    points = model.explain(X)
+    np.testing.assert_allclose(
+        model.base_points_ + points.sum(axis=1).to_numpy(),
+        100 * model.predict_proba(X)[:, 1],
+        atol=1e-6,
+    )
+
+
 def test_linear_start_explains_exactly_and_round_trips(tmp_path: Path) -> None:
     X, y, _ = _plain_table(2000, 4)
     model = RiskModel(linear_start=True, n_estimators=100, n_bootstrap=2).fit(X, y)
-    phi, bias = model.shap_values(X.head(50))
-    np.testing.assert_allclose(bias + phi.sum(axis=1), model.predict_margin(X.head(50)), atol=1e-4)
-    points = model.explain(X.head(50))
-    np.testing.assert_allclose(
-        model.base_points_ + points.sum(axis=1).to_numpy(),
-        100 * model.predict_proba(X.head(50))[:, 1],
-        atol=1e-6,
-    )
+    _assert_explains_exactly(model, X.head(50))
     model.save(tmp_path)
     loaded = RiskModel.load(tmp_path)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
@@ -418,14 +423,7 @@ def test_blend_takes_the_regression_on_a_linear_truth_and_explains_exactly(tmp_p
     model = RiskModel(linear_start=False, n_bootstrap=2).fit(X, y)
     assert model.blend_weight_ >= 0.5, model.blend_weight_
     assert model.blend_linear_ is not None
-    phi, bias = model.shap_values(X.head(50))
-    np.testing.assert_allclose(bias + phi.sum(axis=1), model.predict_margin(X.head(50)), atol=1e-4)
-    points = model.explain(X.head(50))
-    np.testing.assert_allclose(
-        model.base_points_ + points.sum(axis=1).to_numpy(),
-        100 * model.predict_proba(X.head(50))[:, 1],
-        atol=1e-6,
-    )
+    _assert_explains_exactly(model, X.head(50))
     interval = model.predict_interval(X.head(50))
     p = model.predict_proba(X.head(50))[:, 1]
     assert (interval["low"].to_numpy() <= p + 1e-12).all() and (
