@@ -96,11 +96,16 @@ def spark_session(params: SparkParams, root: Path | None = None) -> SparkSession
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.shuffle.partitions": str(params.shuffle_partitions),
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.jars": similarity_jar_location(),
-        **{k: str(v) for k, v in params.conf.items()},
     }
+    if not params.remote:
+        # Settings fixed when a Spark application starts. A Spark Connect server is already
+        # running: its operator sets these (and Splink's jar, `spark.jars`) when starting it.
+        settings |= {
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.jars": similarity_jar_location(),
+        }
+    settings |= {k: str(v) for k, v in params.conf.items()}
     for key, value in settings.items():
         builder = builder.config(key, value)
     session: SparkSession = builder.getOrCreate()
@@ -113,6 +118,20 @@ def spark_session(params: SparkParams, root: Path | None = None) -> SparkSession
         checkpoints.mkdir(parents=True, exist_ok=True)
         session.sparkContext.setCheckpointDir(str(checkpoints))
     return session
+
+
+def is_connect(session: Any) -> bool:
+    """Whether ``session`` is a Spark Connect client (no SparkContext, no JVM on this side)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def checkpoint_dir(session: Any) -> str | None:
+    """The session's checkpoint folder (a URI, e.g. ``file:/...``), or None: none was set, or
+    the session is a Spark Connect client, whose server keeps its own."""
+    if session is None or is_connect(session):
+        return None
+    folder: str | None = session.sparkContext.getCheckpointDir()
+    return folder
 
 
 def stop_spark() -> None:

@@ -135,14 +135,27 @@ def register_spark_functions(session: Any) -> None:
     session.udf.register("iom_jaro_winkler", arrow_udf(_duckdb_jaro_winkler, "double"))  # type: ignore[call-overload]
 
 
-def spark_api(session: Any) -> DBFactory:
-    """A factory of Splink's Spark API on ``session`` (Splink's similarity jar on its ``spark.jars``)."""
+def spark_api(session: Any, intermediate_dir: str | None = None) -> DBFactory:
+    """A factory of Splink's Spark API on ``session`` (Splink's similarity jar on its ``spark.jars``).
+
+    Splink breaks long Spark plans by writing intermediate tables as Parquet to the session's
+    checkpoint folder, which it reads through the JVM. A Spark Connect client has no JVM:
+    ``intermediate_dir`` (a folder or URI the Spark server can write and read) is used instead.
+    """
     register_spark_functions(session)
 
     def make() -> Any:
         from splink import SparkAPI
 
-        return SparkAPI(spark_session=session)
+        if intermediate_dir is None:
+            return SparkAPI(spark_session=session)
+        folder: str = intermediate_dir
+
+        class _SparkAPIWritingTo(SparkAPI):  # type: ignore[misc]
+            def _get_checkpoint_dir_path(self, spark_df: Any) -> str:
+                return folder
+
+        return _SparkAPIWritingTo(spark_session=session)
 
     return make
 

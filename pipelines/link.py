@@ -36,7 +36,7 @@ from iom_config import DEFAULT_PARAMS, load_params
 from iom_contract import TABLES
 from iom_contract import table as contract_table
 from iom_io import private_dir, private_file, write_parquet
-from iom_spark import EngineChoice, load_engine, open_spark, spark_call
+from iom_spark import EngineChoice, checkpoint_dir, is_connect, load_engine, open_spark, spark_call
 from linkage import (
     IDENTITY_COLUMNS,
     LINKED_TABLES,
@@ -88,10 +88,23 @@ def link_engine(choice: EngineChoice, params_path: Path) -> DBFactory:
     where = choice.spark.remote or choice.spark.master
     session = open_spark(choice.spark)
     logger.info("link model on Spark at %s (Spark %s)", where, session.version)
-    return spark_api(session)
+    return spark_api(session, splink_folder(choice) if is_connect(session) else None)
 
 
-def remove_splink_checkpoints() -> None:
+def splink_folder(choice: EngineChoice) -> str | None:
+    """Where Splink writes its intermediate tables: the Spark session's checkpoint folder or, on
+    Spark Connect (no SparkContext on this side), ``spark.checkpoint_dir`` as given (a folder
+    the Spark server can write: shared storage on a cluster)."""
+    if not choice.is_spark:
+        return None
+    if choice.spark.remote:
+        return choice.spark.checkpoint_dir
+    from pyspark.sql import SparkSession
+
+    return checkpoint_dir(SparkSession.getActiveSession())
+
+
+def remove_splink_checkpoints(choice: EngineChoice) -> None:
     """Delete the intermediate tables Splink wrote as Parquet under the Spark checkpoint folder.
 
     Splink breaks long Spark plans by writing each intermediate table (blocked pairs,
@@ -100,12 +113,7 @@ def remove_splink_checkpoints() -> None:
     local folder they are removed after the link; on shared storage (``hdfs://``, ``s3a://``)
     they are left to the cluster's retention policy, and logged.
     """
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.getActiveSession()
-    folder = (
-        session.sparkContext.getCheckpointDir() if session is not None and not _is_remote(session) else None
-    )
+    folder = splink_folder(choice)
     if not folder:
         return
     parsed = urlparse(folder)
@@ -118,10 +126,6 @@ def remove_splink_checkpoints() -> None:
                 shutil.rmtree(table, ignore_errors=True)
             else:
                 table.unlink(missing_ok=True)
-
-
-def _is_remote(session: Any) -> bool:
-    return not hasattr(session, "sparkContext") or type(session).__module__.startswith("pyspark.sql.connect")
 
 
 def read_validated(
@@ -240,7 +244,7 @@ def run(
         )
     finally:
         if engine.is_spark:
-            remove_splink_checkpoints()
+            remove_splink_checkpoints(engine)
 
     del tables  # the identity records: the event tables are written from the files
     out.mkdir(parents=True, exist_ok=True)

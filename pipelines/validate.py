@@ -137,7 +137,11 @@ def run(
             from iom_spark import open_spark
             from validation.spark_core import validate_extract_spark
 
-            result = validate_extract_spark(extract_dir, params, open_spark(engine.spark))
+            session = open_spark(engine.spark)
+            # Spark Connect: the server's executors write the accepted rows where this process
+            # reads them, under spark.checkpoint_dir (shared storage on a cluster).
+            staging = Path(engine.spark.checkpoint_dir) if engine.spark.remote else None
+            result = validate_extract_spark(extract_dir, params, session, staging)
         else:
             result = validate_extract(extract_dir, params)
     except ExtractError as err:

@@ -11,7 +11,7 @@ import pytest
 # Tests that need the small simulated area run through the stages (``small_pipeline``,
 # minutes of set-up) are slow: ``make test-fast`` leaves them to ``make test``.
 # A Spark session takes ~10-25 s to start: tests using the ``spark`` fixture are slow too.
-SLOW_FIXTURES = frozenset({"small_pipeline", "small_model", "spark", "spark_params"})
+SLOW_FIXTURES = frozenset({"small_pipeline", "small_model", "spark", "spark_params", "spark_connect"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -150,6 +150,103 @@ def spark_params(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Callab
         raw["spark"] = {
             **(raw.get("spark") or {}),
             "master": "local[2]",
+            "shuffle_partitions": 4,
+            "checkpoint_dir": str(checkpoints),
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return out
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def spark_connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Spark Connect server on 127.0.0.1 (``local[2]``), started from pyspark's own
+    distribution with Splink's jar on ``--jars``, as an operator starts one; yields its address
+    ``sc://127.0.0.1:PORT``. Stopped by its process group at the end of the session."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from pyspark.find_spark_home import _find_spark_home
+    from splink.backends.spark import similarity_jar_location
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spark_home = _find_spark_home()
+    log = tmp_path_factory.mktemp("spark_connect") / "server.log"
+    command = [
+        f"{spark_home}/bin/spark-submit",
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--name",
+        "Spark Connect server",
+        "--master",
+        "local[2]",
+        "--jars",
+        similarity_jar_location(),
+        "--conf",
+        "spark.connect.grpc.binding.address=127.0.0.1",
+        "--conf",
+        f"spark.connect.grpc.binding.port={port}",
+        "--conf",
+        "spark.ui.enabled=false",
+    ]
+    env = {
+        **os.environ,
+        "SPARK_HOME": spark_home,
+        "SPARK_CONNECT_MODE": "0",
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(
+                    f"Spark Connect server exited ({server.returncode}):\n{log.read_text()[-3000:]}"
+                )
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"Spark Connect server not listening after 180 s:\n{log.read_text()[-3000:]}"
+                )
+            time.sleep(1)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def spark_connect_params(
+    spark_connect: str, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Path, Path], Path]:
+    """As :func:`spark_params`, with ``spark.remote`` the address of the ``spark_connect`` server."""
+    import yaml
+
+    checkpoints = tmp_path_factory.mktemp("spark_connect_checkpoints")
+
+    def write(params: Path, out: Path) -> Path:
+        raw = yaml.safe_load(Path(params).read_text())
+        raw["engine"] = "spark"
+        raw["spark"] = {
+            **(raw.get("spark") or {}),
+            "remote": spark_connect,
             "shuffle_partitions": 4,
             "checkpoint_dir": str(checkpoints),
         }

@@ -35,6 +35,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as sf
 
 from iom_contract import TABLES, Table
+from iom_spark import checkpoint_dir
 from validation.core import (
     RESULT_FORMAT,
     ValidationResult,
@@ -233,13 +234,15 @@ def _empty_frame(dtypes: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
 
 
-def _staging_root(spark: SparkSession) -> Path:
-    """Where the executors write the accepted rows: beside Spark's checkpoints (shared storage
-    on a cluster), else the temporary folder."""
-    checkpoints = spark.sparkContext.getCheckpointDir()
-    base = None
-    if checkpoints and checkpoints.startswith("file:"):
+def _staging_root(spark: SparkSession, staging: Path | None = None) -> Path:
+    """Where the executors write the accepted rows: ``staging`` when given (on Spark Connect,
+    a folder both the server and this process reach), else beside Spark's checkpoints (shared
+    storage on a cluster), else the temporary folder."""
+    checkpoints = checkpoint_dir(spark)
+    base = staging
+    if base is None and checkpoints and checkpoints.startswith("file:"):
         base = Path(checkpoints.removeprefix("file:")).parent
+    if base is not None:
         base.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix="iom-validated-", dir=base))
 
@@ -272,14 +275,14 @@ def _reference_dtypes(table: Table) -> tuple[pd.Series, pd.Series]:
 
 
 def validate_extract_spark(
-    extract_dir: Path, params: ValidateParams, spark: SparkSession
+    extract_dir: Path, params: ValidateParams, spark: SparkSession, staging_base: Path | None = None
 ) -> ValidationResult:
     """Validate an extract against the contract with Great Expectations on Spark.
 
     The same result as :func:`validation.core.validate_extract` (the tests compare the
     two on good and bad extracts): same table-level checks and messages, same suites,
     same accepted and quarantined rows, same counts. Writes nothing but the accepted rows'
-    parts (:class:`StagedRows`, in a folder beside Spark's checkpoints), which
+    parts (:class:`StagedRows`, in a folder under ``staging_base`` or beside Spark's checkpoints), which
     :func:`validation.write_validation_outputs` joins into the stage's files and
     :meth:`StagedRows.remove` deletes.
 
@@ -304,7 +307,7 @@ def validate_extract_spark(
     parents: dict[tuple[str, str], tuple[DataFrame, DataFrame]] = {}
     parent_columns = {(fk.parent, fk.parent_column) for t in TABLES for fk in t.foreign_keys}
     persisted: list[DataFrame] = [r.frame for r in raw_tables.values()]
-    staging = _staging_root(spark)
+    staging = _staging_root(spark, staging_base)
     try:
         for table in parents_first([raw_tables[n].table for n in raw_tables]):
             read = raw_tables[table.name]

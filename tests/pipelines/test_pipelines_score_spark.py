@@ -4,6 +4,8 @@ of people give the local engine's outputs (real Spark in local mode, real MLflow
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,43 @@ def scored(
     return {"root": root, "local": root / "local", "spark": root / "spark", "typology": root / "typology"}
 
 
+@pytest.fixture(scope="module")
+def scored_connect(
+    scored: dict[str, Path],
+    small_pipeline: dict[str, Path],
+    small_model: dict[str, Path],
+    spark_connect_params: Callable[[Path, Path], Path],
+) -> Path:
+    """``iom score`` with ``spark.remote`` the address of a real Spark Connect server: validate,
+    link (Splink), features, scores, reasons and typologies all run through the server.
+
+    The command runs in its own process, as an analyst runs it: a process holds either a
+    Spark Connect client or a local Spark session, and this one holds the local ``spark``."""
+    root = scored["root"]
+    version = json.loads((small_model["out"] / "registration.json").read_text())["version"]
+    params = spark_connect_params(small_model["params"], root / "connect.yaml")
+    command = [
+        *(str(Path(sys.executable).parent / "iom"), "score", "--extract", str(small_pipeline["extract"])),
+        *("--model-version", str(version), "--out", str(root / "connect"), "--params", str(params)),
+        *("--typology-model", str(root / "typology" / "model.json"), "--work", str(root / "work_connect")),
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return root / "connect"
+
+
+@pytest.mark.parametrize("engine", ["spark", "connect"], ids=["local_mode", "spark_connect"])
 @pytest.mark.parametrize("name", OUTPUTS)
-def test_score_on_spark_writes_the_local_engines_files(scored: dict[str, Path], name: str) -> None:
-    local, spark = scored["local"] / name, scored["spark"] / name
+def test_score_on_spark_writes_the_local_engines_files(
+    scored: dict[str, Path], name: str, engine: str, request: pytest.FixtureRequest
+) -> None:
+    folder = scored["spark"] if engine == "spark" else request.getfixturevalue("scored_connect")
+    local, spark = scored["local"] / name, folder / name
     assert local.exists()
     if not name.endswith(".parquet"):
         assert spark.read_bytes() == local.read_bytes()
