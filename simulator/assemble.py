@@ -278,6 +278,7 @@ def assemble_extract(
     rng: np.random.Generator,
     area: str,
     n_distractors: int,
+    n_areas: int = 1,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """Build the contract tables and the truth frames from a simulated world.
 
@@ -294,6 +295,9 @@ def assemble_extract(
         Area whose postcode districts are used (see :mod:`simulator.names`).
     n_distractors
         People to add who are in health or housing records but not known to police.
+    n_areas
+        Areas the extract spans, each with its own postcode districts
+        (:func:`simulator.names.postcode_districts`); 1: ``area``'s districts only.
 
     Returns
     -------
@@ -324,7 +328,7 @@ def assemble_extract(
 
     base = persons[["person_id", "sex", "date_of_birth", "ethnicity"]].copy()
     base["date_of_birth"] = pd.to_datetime(base["date_of_birth"]).astype("datetime64[ms]")
-    names_true = draw_true_identity(base, sub(1), area=area)
+    names_true = draw_true_identity(base, sub(1), area=area, n_areas=n_areas)
     true_real = base.assign(
         forename=names_true["forename"].to_numpy(),
         surname=names_true["surname"].to_numpy(),
@@ -337,6 +341,7 @@ def assemble_extract(
         relatives_of=true_real,
         latest_dob=extract_date - pd.DateOffset(years=DISTRACTOR_MIN_AGE_YEARS),
         area=area,
+        n_areas=n_areas,
     )
     true_all = pd.concat([true_real, distractors[true_real.columns]], ignore_index=True)
     dis_health, dis_housing = _distractor_events(world, distractors, ids.draw_key(sub(3)))
@@ -360,7 +365,9 @@ def assemble_extract(
 
     def recorded(agency: str, people: np.ndarray) -> pd.DataFrame:
         gen = sub(10 + AGENCIES.index(agency))
-        return record_identity(by_pid.loc[people].reset_index(), agency, noise, gen, area=area)
+        return record_identity(
+            by_pid.loc[people].reset_index(), agency, noise, gen, area=area, n_areas=n_areas
+        )
 
     police = recorded("police", pid)
     probation = recorded("probation", on_order)

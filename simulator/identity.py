@@ -175,13 +175,13 @@ def _draw_forenames(sex: np.ndarray, pool: np.ndarray, u_sex: np.ndarray, u: np.
     return out
 
 
-def _draw_postcodes(u: np.ndarray, area: str) -> np.ndarray:
-    districts, p = names.postcode_districts(area)
+def _draw_postcodes(u: np.ndarray, area: str, n_areas: int = 1) -> np.ndarray:
+    districts, p = names.postcode_districts(area, n_areas)
     return _choose(np.array(districts, dtype=object), p, u)
 
 
 def draw_true_identity(
-    persons: pd.DataFrame, rng: np.random.Generator, *, area: str = names.DEFAULT_AREA
+    persons: pd.DataFrame, rng: np.random.Generator, *, area: str = names.DEFAULT_AREA, n_areas: int = 1
 ) -> pd.DataFrame:
     """Draw each person's true forename, surname and home postcode district.
 
@@ -192,8 +192,9 @@ def draw_true_identity(
         steers which name pools are used.
     rng
         Source of the key; each person's draws depend on it and their ``person_id`` only.
-    area
-        Area whose postcode districts are used (see :mod:`simulator.names`).
+    area, n_areas
+        Area whose postcode districts are used, and how many areas the extract spans
+        (see :func:`simulator.names.postcode_districts`).
 
     Returns
     -------
@@ -214,7 +215,7 @@ def draw_true_identity(
             "forename": pd.array(forename, dtype="str"),
             "surname": pd.array(_draw_surnames(pool, stable_uniform(key, pid, _S_SURNAME)), dtype="str"),
             "postcode_district": pd.array(
-                _draw_postcodes(stable_uniform(key, pid, _S_POSTCODE), area), dtype="str"
+                _draw_postcodes(stable_uniform(key, pid, _S_POSTCODE), area, n_areas), dtype="str"
             ),
         }
     )
@@ -228,6 +229,7 @@ def draw_distractors(
     relatives_of: pd.DataFrame,
     latest_dob: pd.Timestamp | None = None,
     area: str = names.DEFAULT_AREA,
+    n_areas: int = 1,
 ) -> pd.DataFrame:
     """People who are NOT known to police but appear in health or housing records.
 
@@ -252,8 +254,9 @@ def draw_distractors(
     latest_dob
         Latest allowed date of birth (e.g. the extract date minus 16 years): younger
         distractors are left out, so fewer than ``n`` rows may come back.
-    area
-        Area whose postcode districts are used for non-relatives.
+    area, n_areas
+        Area whose postcode districts are used for non-relatives, and how many areas
+        the extract spans.
 
     Returns
     -------
@@ -302,7 +305,7 @@ def draw_distractors(
     pool = _draw_pools(pd.Series(ethnicity, dtype="str"), u(_S_POOL))
     forename = _draw_forenames(sex, pool, u(_S_SEX), u(_S_FORENAME))
     surname = _draw_surnames(pool, u(_S_SURNAME))
-    postcode = _draw_postcodes(u(_S_POSTCODE), area)
+    postcode = _draw_postcodes(u(_S_POSTCODE), area, n_areas)
     lookalike_of = pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64")
     if look.any():
         rel_pid = relatives_of["person_id"].to_numpy(dtype=np.int64)
@@ -452,6 +455,7 @@ def _record_identity_with_flags(
     noise: IdentityNoise,
     rng: np.random.Generator,
     area: str = names.DEFAULT_AREA,
+    n_areas: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`record_identity`, also returning which errors were applied to whom."""
     if agency not in NOISE_BY_AGENCY:
@@ -554,16 +558,22 @@ def _record_identity_with_flags(
         eth[m] = replacement[m]
         columns["ethnicity"] = pd.array(eth, dtype="str")
 
-    # Postcode district: an old or new address, or none recorded.
+    # Postcode district: an old or new address, or none recorded. A move stays within
+    # the person's own area (most moves are local): another of its districts, drawn by
+    # the area's weights.
     postcode = true_identity["postcode_district"].to_numpy(dtype=object).copy()
     m = hit("postcode_moved")
     if m.any():
-        districts, p = names.postcode_districts(area)
+        districts, _ = names.postcode_districts(area, n_areas)
+        local, p = names.postcode_districts(area)
         districts_arr = np.array(districts, dtype=object)
-        drawn = np.searchsorted(np.cumsum(p), aux_of("postcode_moved")[m], side="right").clip(0, len(p) - 1)
-        same = districts_arr[drawn] == postcode[m]
-        drawn[same] = (drawn[same] + 1) % len(districts_arr)
-        postcode[m] = districts_arr[drawn]
+        d = len(local)
+        home = pd.Index(districts).get_indexer(postcode[m])
+        first = np.where(home >= 0, home - home % d, 0)
+        drawn = np.searchsorted(np.cumsum(p), aux_of("postcode_moved")[m], side="right").clip(0, d - 1)
+        same = first + drawn == home
+        drawn[same] = (drawn[same] + 1) % d
+        postcode[m] = districts_arr[first + drawn]
     m = hit("missing_postcode")
     postcode[m] = None
     columns["postcode_district"] = pd.array(postcode, dtype="str")
@@ -578,6 +588,7 @@ def record_identity(
     rng: np.random.Generator,
     *,
     area: str = names.DEFAULT_AREA,
+    n_areas: int = 1,
 ) -> pd.DataFrame:
     """What ``agency``'s system holds for each person: one recorded identity per person.
 
@@ -594,14 +605,15 @@ def record_identity(
     rng
         Source of the key; each person's errors depend on it, the agency and their
         ``person_id`` only.
-    area
-        Area whose postcode districts a moved person may be recorded in.
+    area, n_areas
+        Area whose postcode districts a moved person may be recorded in, and how many
+        areas the extract spans (a move stays in the person's own area).
 
     Returns
     -------
     pandas.DataFrame
         The same columns, one row per input row in the same order, as recorded.
     """
-    recorded, flags = _record_identity_with_flags(true_identity, agency, noise, rng, area)
+    recorded, flags = _record_identity_with_flags(true_identity, agency, noise, rng, area, n_areas)
     logger.debug("%s identities: %s", agency, flags.sum().to_dict())
     return recorded

@@ -300,6 +300,16 @@ POSTCODE_DISTRICTS: dict[str, dict[str, float]] = {
 }
 DEFAULT_AREA = "North Staffordshire"
 
+# A regional or national extract spans many IOM areas. Area 0 keeps the named area's own
+# districts; every further area gets the same pattern of districts (and weights) under a
+# postcode area of its own: two letters, "AA", "AB", ... (skipping the named area's), so
+# "AA1" to "AA21" for the second area. They are synthetic, not the real geography: what
+# matters to linkage is that districts, like people, grow with the extract, and that
+# people per district stay what one area has (North Staffordshire at 20,000 nominals:
+# about 950 per district, 8,000 in the largest).
+_AREA_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_AREAS = len(_AREA_LETTERS) ** 2 - 1
+
 
 def pool_weights(names: tuple[str, ...], exponent: float = FORENAME_ZIPF_EXPONENT) -> np.ndarray:
     """Normalised Zipf weights for a name list ordered from most to least common.
@@ -321,21 +331,44 @@ def pool_weights(names: tuple[str, ...], exponent: float = FORENAME_ZIPF_EXPONEN
     return w / w.sum()
 
 
-def postcode_districts(area: str = DEFAULT_AREA) -> tuple[tuple[str, ...], np.ndarray]:
-    """Postcode districts of ``area`` and their probabilities.
+def _area_prefixes(own: str, n_areas: int) -> list[str]:
+    """Postcode areas of a geography of ``n_areas`` areas: ``own`` first, then AA, AB, ..."""
+    others = (a + b for a in _AREA_LETTERS for b in _AREA_LETTERS if a + b != own)
+    return [own, *(next(others) for _ in range(n_areas - 1))]
+
+
+def postcode_districts(area: str = DEFAULT_AREA, n_areas: int = 1) -> tuple[tuple[str, ...], np.ndarray]:
+    """Postcode districts of ``area`` (or of a geography of ``n_areas`` areas) and their probabilities.
 
     An area is matched by name or name prefix; one without embedded districts falls
     back to North Staffordshire: the simulator only needs realistic-looking districts,
-    not the real geography.
+    not the real geography. With ``n_areas`` > 1 the districts are area-major: area
+    ``k``'s are positions ``k * d`` to ``k * d + d - 1`` (``d`` districts per area), each
+    area an equal share of the people (see ``_AREA_LETTERS`` above).
 
     Returns
     -------
     tuple
         ``(districts, probabilities)``.
     """
+    if not 1 <= n_areas <= MAX_AREAS:
+        raise ValueError(f"n_areas must be between 1 and {MAX_AREAS}, got {n_areas}")
     # "North Staffordshire (simulated)" uses North Staffordshire's districts.
     known = next((k for k in POSTCODE_DISTRICTS if area == k or area.startswith(k)), DEFAULT_AREA)
     table = POSTCODE_DISTRICTS[known]
     districts = tuple(table)
     p = np.array([table[d] for d in districts], dtype=float)
-    return districts, p / p.sum()
+    if n_areas == 1:
+        return districts, p / p.sum()
+    own = districts[0].rstrip("0123456789")
+    numbers = [d.removeprefix(own) for d in districts]
+    geography = tuple(prefix + number for prefix in _area_prefixes(own, n_areas) for number in numbers)
+    weights = np.tile(p / p.sum(), n_areas)
+    return geography, weights / weights.sum()
+
+
+def areas_for(nominals: int, nominals_per_area: int | None) -> int:
+    """Areas an extract of ``nominals`` people spans: one when ``nominals_per_area`` is None."""
+    if nominals_per_area is None:
+        return 1
+    return max(1, -(-nominals // nominals_per_area))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from iom_config import StageParams
 from iom_contract import ETHNICITY
 from simulator.identity import IdentityNoise
+from simulator.names import MAX_AREAS, areas_for
 from simulator.typologies import TYPOLOGY_NAMES
 
 
@@ -47,6 +48,15 @@ class SimulateParams(StageParams):
     world_first_month: dt.date | None = None
     world_last_month: dt.date | None = None
     area: str = "North Staffordshire (simulated)"
+    nominals_per_area: int | None = Field(
+        20_000,
+        ge=1_000,
+        description=(
+            "nominals of one IOM area: a larger extract (regional, national) spans "
+            "ceil(nominals / nominals_per_area) areas, each with its own postcode districts, "
+            "so people per district stay those of one area; None: one area at any size"
+        ),
+    )
     format: Literal["csv", "parquet"] = "csv"
     dirty_rate: float = Field(0.0, ge=0.0, le=0.5)
     typology_shares: dict[str, float] = Field(
@@ -66,6 +76,20 @@ class SimulateParams(StageParams):
         le=2.0,
         description="people in health/housing data who are not police nominals, per linked person",
     )
+
+    @property
+    def n_areas(self) -> int:
+        """Areas the extract spans (:func:`simulator.names.areas_for`)."""
+        return areas_for(self.nominals, self.nominals_per_area)
+
+    @model_validator(mode="after")
+    def _areas_fit(self) -> Self:
+        if self.n_areas > MAX_AREAS:
+            raise ValueError(
+                f"nominals / nominals_per_area gives {self.n_areas} areas; at most {MAX_AREAS} "
+                "(raise nominals_per_area)"
+            )
+        return self
 
     @field_validator("typology_shares")
     @classmethod

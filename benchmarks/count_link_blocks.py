@@ -1,0 +1,87 @@
+"""Pairs each prediction blocking rule makes, on one run folder's validated tables.
+
+Builds the two sides of the link's first pass exactly as ``linkage.link_identities``
+does (agency identities that only personal details can link, against the police
+nominals), and counts, per rule in ``link.prediction_blocks``, the pairs it blocks
+(:func:`linkage.model.blocked_pair_count`, linear in the records) and the largest block;
+then the people per postcode district on each side.
+
+    python benchmarks/count_link_blocks.py benchmarks/runs/n200000 [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from linkage.core import AGENCY_IDS, IDENTITY_COLUMNS, is_in, recorded_identity, resolve_pnc
+from linkage.model import blocked_pair_count
+from linkage.params import LinkParams
+from linkage.standardise import linkage_keys
+from pipelines.link import read_validated
+
+
+def sides(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    tables = read_validated(run / "data" / "validated", IDENTITY_COLUMNS)
+    nominals = tables["police_nominals"].drop_duplicates("pnc_id").sort_values("pnc_id", ignore_index=True)
+    probation = resolve_pnc(tables["probation_orders"], "crn")
+    identities = {
+        "probation": recorded_identity(tables["probation_orders"], "crn"),
+        "health": recorded_identity(tables["health_episodes"], "health_id"),
+        "housing": recorded_identity(tables["housing_events"], "council_id"),
+    }
+    unresolved = set(probation.loc[probation["pnc_id"].isna(), "crn"])
+    parts = []
+    for source in ("probation", "health", "housing"):
+        frame = identities[source]
+        if source == "probation":
+            frame = frame[is_in(frame["crn"], unresolved)]
+        id_col = AGENCY_IDS[source].column
+        parts.append(frame.assign(unique_id=source + ":" + frame[id_col]))
+    left = linkage_keys(pd.concat(parts, ignore_index=True))
+    right = linkage_keys(nominals.assign(unique_id="police:" + nominals["pnc_id"]))
+    return left, right
+
+
+def largest_block(left: pd.DataFrame, right: pd.DataFrame, rule: tuple[str, ...]) -> int:
+    cols = list(rule)
+    n_l = left.groupby(cols, dropna=True, observed=True, sort=False).size()
+    n_r = right.groupby(cols, dropna=True, observed=True, sort=False).size()
+    both = pd.concat([n_l.rename("l"), n_r.rename("r")], axis=1, join="inner")
+    return int((both["l"] * both["r"]).max()) if len(both) else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    raw = yaml.safe_load((args.run / "params.yaml").read_text()).get("link", {}) or {}
+    params = LinkParams.model_validate({k: v for k, v in raw.items() if k in LinkParams.model_fields})
+    left, right = sides(args.run)
+    out: dict[str, object] = {"run": str(args.run), "n_left": len(left), "n_right": len(right), "rules": []}
+    print(f"{args.run}: {len(left):,} agency identities x {len(right):,} police nominals")
+    total = 0
+    for rule in params.prediction_blocks:
+        n = blocked_pair_count(left, right, rule)
+        big = largest_block(left, right, rule)
+        total += n
+        out["rules"].append({"rule": "+".join(rule), "pairs": n, "largest_block": big})  # type: ignore[attr-defined]
+        print(f"  {'+'.join(rule):45s} {n:>12,} pairs   largest block {big:>9,}")
+    print(f"  {'sum over rules (before dedup)':45s} {total:>12,}")
+    for name, side in (("agency", left), ("police", right)):
+        per = side["postcode_district"].value_counts()
+        print(f"  {name}: {len(per)} districts, records per district median {per.median():,.0f}, max {per.max():,}")
+        out[f"{name}_districts"] = int(len(per))
+        out[f"{name}_per_district_max"] = int(per.max())
+    out["sum_pairs"] = total
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
