@@ -70,13 +70,24 @@ def main() -> None:
         n = blocked_pair_count(left, right, rule)
         big = largest_block(left, right, rule)
         total += n
-        out["rules"].append({"rule": "+".join(rule), "pairs": n, "largest_block": big})  # type: ignore[attr-defined]
-        print(f"  {'+'.join(rule):45s} {n:>12,} pairs   largest block {big:>9,}")
-    print(f"  {'sum over rules (before dedup)':45s} {total:>12,}")
+        # Pairs per agency record per 1,000,000 police nominals: for a rule whose keys do not
+        # grow with the people (a date of birth and a name), pairs per record grow with
+        # the nominals at this rate; for one keyed on a district that grows, they do not.
+        per_m = n / len(left) / len(right) * 1e6 if len(left) and len(right) else 0.0
+        out["rules"].append(  # type: ignore[attr-defined]
+            {"rule": "+".join(rule), "pairs": n, "largest_block": big, "pairs_per_record_per_1m": per_m}
+        )
+        print(
+            f"  {'+'.join(rule):50s} {n:>12,} pairs  largest block {big:>9,}  per record per 1M {per_m:6.2f}"
+        )
+    print(f"  {'sum over rules (before dedup)':50s} {total:>12,}")
     for name, side in (("agency", left), ("police", right)):
         per = side["postcode_district"].value_counts()
-        print(f"  {name}: {len(per)} districts, records per district median {per.median():,.0f}, max {per.max():,}")
-        out[f"{name}_districts"] = int(len(per))
+        print(
+            f"  {name}: {len(per)} districts, records per district "
+            f"median {per.median():,.0f}, max {per.max():,}"
+        )
+        out[f"{name}_districts"] = len(per)
         out[f"{name}_per_district_max"] = int(per.max())
     out["sum_pairs"] = total
     if args.json:

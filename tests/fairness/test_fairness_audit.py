@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fairness import audit_fairness, measure_name, metric_token
-from fairness.audit import _auc, _auc_by_group, _Bootstrap, _sums_by_group
+from fairness.audit import _auc, _auc_by_group, _Bootstrap, _GroupRows, _sums_by_group
 
 # Group A (4 rows) and B (6 rows): every number below is worked by hand in the comments.
 #   A: y 1 1 0 0, p .8 .4 .6 .2, red 1 0 1 1 -> TP 1, FP 2, FN 1, TN 0
@@ -242,6 +242,60 @@ def test_vectorised_sums_and_auc_match_the_plain_computation() -> None:
         for g in range(3):
             rows = np.repeat(np.flatnonzero(codes == g), W[b, codes == g].astype(int))
             assert auc[b, g] == pytest.approx(_auc(y[rows], p[rows]))
+
+
+def _sums_per_chunk(W: np.ndarray, order: np.ndarray, starts: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """The bootstrap's group sums as computed before _GroupRows (sorted again for every chunk)."""
+    Ws, Xs = W[:, order], X[order]
+    bounds = [*starts.tolist(), len(order)]
+    out = np.empty((W.shape[0], len(starts), X.shape[1]))
+    for g in range(len(starts)):
+        out[:, g, :] = Ws[:, bounds[g] : bounds[g + 1]] @ Xs[bounds[g] : bounds[g + 1]]
+    return out
+
+
+def _auc_per_chunk(
+    W: np.ndarray, order: np.ndarray, starts: np.ndarray, y: np.ndarray, p: np.ndarray
+) -> np.ndarray:
+    """The bootstrap's weighted AUC as computed before _GroupRows (rows ranked again for every chunk)."""
+    bounds = [*starts.tolist(), len(order)]
+    out = np.full((W.shape[0], len(starts)), np.nan)
+    for g in range(len(starts)):
+        rows = order[bounds[g] : bounds[g + 1]]
+        rows = rows[np.argsort(p[rows], kind="mergesort")]
+        ps = p[rows]
+        block_starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+        Wg = W[:, rows]
+        pos = np.add.reduceat(Wg * y[rows], block_starts, axis=1)
+        neg = np.add.reduceat(Wg * (1.0 - y[rows]), block_starts, axis=1)
+        below = np.cumsum(neg, axis=1) - neg
+        num = np.sum(pos * (below + 0.5 * neg), axis=1)
+        den = pos.sum(axis=1) * neg.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, g] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return out
+
+
+def test_rows_sorted_once_per_grouping_give_exactly_the_per_chunk_results() -> None:
+    # The grouping's rows are sorted once and reused by every chunk of replicates: the
+    # sums and AUCs must be bit for bit those of sorting again per chunk (as before).
+    rng = np.random.default_rng(8)
+    n = 2_000
+    codes = rng.integers(0, 5, n)
+    y = (rng.random(n) < 0.3).astype(float)
+    p = np.round(rng.random(n), 2)  # ties
+    X = np.column_stack([np.ones(n), y, p, (p - y) ** 2, rng.random(n) < 0.2])
+    order = np.argsort(codes, kind="mergesort")
+    starts = np.searchsorted(codes[order], np.arange(5))
+    rows = _GroupRows(order, starts, X, y, p)
+    cluster = rng.integers(0, 700, n)  # several rows per person
+    chunks = list(_Bootstrap(cluster, n_bootstrap=23, seed=3, max_cells=5 * n).weights())
+    assert len(chunks) == 5  # chunks of 5, 5, 5, 5, 3 replicates
+    for W in chunks:
+        assert np.array_equal(rows.sums(W), _sums_per_chunk(W, order, starts, X))
+        assert np.array_equal(rows.auc(W), _auc_per_chunk(W, order, starts, y, p), equal_nan=True)
+    with pytest.raises(ValueError, match="without y and p"):
+        _GroupRows(order, starts, X).auc(chunks[0])
 
 
 def test_calibration_by_risk_decile_within_groups() -> None:
