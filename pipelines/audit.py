@@ -170,7 +170,10 @@ def audit_typology(
 ) -> FairnessAudit | None:
     """Share of each group assigned to each typology at the panel date (not gated)."""
     t = typology.assign(as_of_date=pd.to_datetime(typology["as_of_date"]).astype("datetime64[ms]"))
-    at = t.loc[t["as_of_date"].dt.strftime("%Y-%m-%d").isin(panel_dates)].reset_index(drop=True)
+    # The panel date's rows by their calendar day (every person-date is read: formatting
+    # each as text to compare took longer than the audit of the panel date's rows).
+    days = pd.to_datetime(pd.Series(panel_dates, dtype="str")).astype("datetime64[ms]")
+    at = t.loc[t["as_of_date"].dt.normalize().isin(days)].reset_index(drop=True)
     if at.empty:
         return None
     labels = at["typology"].astype(str).to_numpy()
@@ -531,7 +534,11 @@ def run(
     typology_audit = None
     if typology_path.exists():
         typology_audit = audit_typology(
-            pd.read_parquet(typology_path), panel_info["dates"], ages, people, params
+            pd.read_parquet(typology_path, columns=["pseudo_id", "as_of_date", "typology"]),
+            panel_info["dates"],
+            ages,
+            people,
+            params,
         )
     if typology_audit is not None:
         sections.append(
