@@ -93,8 +93,8 @@
     var html = [];
     for (var i = start; i < stop; i++) { html.push(rowHtml(state.view[i])); }
     $("rows").innerHTML = html.join("");
-    $("count").textContent = n === 0 ? "No one matches these filters." :
-      "Showing " + (start + 1) + "\u2013" + stop + " of " + n + " matching (" + ROWS.length + " listed).";
+    $("count").textContent = n === 0 ? "No one matches these filters.{% if summarised %} Only the people shown in full are on this page; everyone listed is in cohort_list.csv.{% endif %}" :
+      "Showing " + (start + 1) + "\u2013" + stop + " of " + n + " matching (" + ROWS.length + {% if summarised %}" shown in full of " + D.n_listed + " listed; everyone is in cohort_list.csv).";{% else %}" listed).";{% endif %}
     $("page").textContent = "page " + (state.page + 1) + " of " + pages;
     $("prev").disabled = state.page === 0;
     $("next").disabled = state.page >= pages - 1;
@@ -179,7 +179,7 @@
       '<h2 id="d-title">' + esc(id) + " " + tierTag(r[C.suggested_tier]) +
       (r[C.borderline] ? ' <span class="flag-b">borderline</span>' : "") + "</h2>" +
       '<dl class="facts">' +
-      "<dt>Rank</dt><dd id=\"d-rank\">" + r[C.rank] + " of " + ROWS.length + "</dd>" +
+      "<dt>Rank</dt><dd id=\"d-rank\">" + r[C.rank] + " of " + {% if summarised %}D.n_listed{% else %}ROWS.length{% endif %} + "</dd>" +
       "<dt>Risk 12m</dt><dd id=\"d-risk\">" + esc(riskWords(r)) + "</dd>" +
       "<dt>Suggested tier</dt><dd id=\"d-tier\">" + esc(r[C.suggested_tier]) +
       (r[C.borderline] ? " (borderline: the likely range crosses a tier boundary)" : "") + "</dd>" +

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,107 @@ DATA_COLUMNS: tuple[str, ...] = (
     "assessment_days",
     "stands_out",
 )
+
+
+# Above this many listed people the pack shows in full only the people the panel must discuss
+# (:data:`IN_FULL_RULES`) and counts the rest, who are all in ``cohort_list.csv``. Every unit's
+# list (20,000-300,000 nominals give 5,000-80,000 listed people) stays under it, whole.
+PACK_MAX_IN_FULL = 100_000
+
+
+def _red_amber(c: pd.DataFrame, first: bool) -> pd.Series:
+    return c["suggested_tier"].astype("str").isin(["red", "amber"])
+
+
+def _borderline(c: pd.DataFrame, first: bool) -> pd.Series:
+    return c["borderline"].fillna(False).astype("bool") if "borderline" in c else _none(c)
+
+
+def _new(c: pd.DataFrame, first: bool) -> pd.Series:
+    # At a first panel everyone is new: the flag singles no one out (the pack says so).
+    return _none(c) if first else c["new_to_list"].fillna(False).astype("bool")
+
+
+def _moved(c: pd.DataFrame, first: bool) -> pd.Series:
+    return c["tier_movement"].astype("str").isin(["up", "down"])
+
+
+def _decided(c: pd.DataFrame, first: bool) -> pd.Series:
+    # Decided green and still green is routine; red, amber or not adopted is a decision to revisit.
+    return c["previous_tier"].astype("str").isin(["red", "amber", "not_adopted"])
+
+
+def _atypical(c: pd.DataFrame, first: bool) -> pd.Series:
+    return c["atypical_reason"].fillna("").astype("str") != "" if "atypical_reason" in c else _none(c)
+
+
+def _release(c: pd.DataFrame, first: bool) -> pd.Series:
+    return c["release_due"].notna()
+
+
+def _none(c: pd.DataFrame) -> pd.Series:
+    return pd.Series(False, index=c.index, dtype="bool")
+
+
+# Who a large pack shows in full, one record per rule: (key, words, rule(cohort, first_panel)).
+# Anyone any rule picks is shown in full; due out of custody keeps the release table's links live.
+IN_FULL_RULES: tuple[tuple[str, str, Callable[[pd.DataFrame, bool], pd.Series]], ...] = (
+    ("red_amber", "suggested red or amber", _red_amber),
+    ("borderline", "borderline (likely range crosses a tier boundary)", _borderline),
+    ("new", "new to the list since the previous panel", _new),
+    ("moved", "suggested tier moved up or down against the previous panel's decision", _moved),
+    ("decided", "the previous panel decided red, amber or not adopted", _decided),
+    ("atypical", "atypical for their typology", _atypical),
+    ("release", "in custody and due out", _release),
+)
+
+
+def in_full_reasons(cohort: pd.DataFrame, first_panel: bool) -> pd.DataFrame:
+    """One boolean column per :data:`IN_FULL_RULES` record: why each person is shown in full."""
+    return pd.DataFrame(
+        {key: rule(cohort, first_panel).to_numpy(dtype=bool) for key, _, rule in IN_FULL_RULES},
+        index=cohort.index,
+    )
+
+
+def summarised_view(
+    cohort: pd.DataFrame, result: Mapping[str, Any], max_in_full: int | None
+) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """The people a pack shows in full, and what it says of the rest (None: everyone in full).
+
+    Up to ``max_in_full`` listed people (None: any number), the pack is the whole list.
+    Above it, it shows in full everyone an :data:`IN_FULL_RULES` rule picks, and counts
+    the others exactly (by tier, typology and movement, with their ranks and risks);
+    every one of them stays in ``cohort_list.csv``.
+    """
+    n = len(cohort)
+    if max_in_full is None or n <= max_in_full:
+        return cohort, None
+    first = not result.get("previous_panel_date")
+    why = in_full_reasons(cohort, first)
+    shown = why.any(axis=1).to_numpy()
+    rest = cohort.loc[~shown]
+    typ = rest["typology"].astype("str")
+    tiers = rest["suggested_tier"].astype("str")
+    rules = [(key, words) for key, words, _ in IN_FULL_RULES if not (first and key == "new")]
+    moves = rest["tier_movement"].astype("str").value_counts()
+    view: dict[str, Any] = {
+        "n_listed": n,
+        "n_in_full": int(shown.sum()),
+        "n_summarised": len(rest),
+        "max_in_full": max_in_full,
+        "first_panel": first,
+        "why": [(words, int(why[key].sum())) for key, words in rules],
+        "tiers": [(t, int((tiers == t).sum())) for t in ("red", "amber", "green")],
+        "typologies": [
+            (PANEL_LABELS.get(str(k), str(k)), int(v))
+            for k, v in sorted(typ.value_counts().items(), key=lambda kv: (-kv[1], str(kv[0])))
+        ],
+        "movement": [(MOVEMENT_LABELS[m], int(moves.get(m, 0))) for m in ("up", "down", "same", "new")],
+        "ranks": (int(rest["rank"].min()), int(rest["rank"].max())) if len(rest) else None,
+        "risks": (float(rest["risk_12m"].min()), float(rest["risk_12m"].max())) if len(rest) else None,
+    }
+    return cohort.loc[shown], view
 
 
 def _asset(name: str) -> str:
@@ -270,6 +371,7 @@ def render_pack(
     interval: str,
     left: pd.DataFrame | None = None,
     fairness: Mapping[str, Any] | None = None,
+    max_in_full: int | None = None,
 ) -> str:
     """The panel pack HTML, from the Jinja2 template ``templates/pack.html.j2``.
 
@@ -289,6 +391,9 @@ def render_pack(
     fairness
         ``sentences`` (one per characteristic), ``covered`` (the audit's panel date is this
         one), ``audit_dates``, ``report`` (relative link to the copied report, or None).
+    max_in_full
+        Above this many listed people, only the people the panel must discuss are shown
+        in full and the rest are counted (:func:`summarised_view`); None: everyone.
     """
     result = {
         "n_borderline": 0,
@@ -312,15 +417,18 @@ def render_pack(
     cov_items = [(AGENCY_LABELS[a], float(v["share"]), "#7d3c98") for a, v in cov.items()]
     cov_text = [f"{v['share']:.0%} ({v['n']:,})" for v in cov.values()]
     typologies = {k: PANEL_LABELS.get(k, k) for k in typ_counts}
+    shown, summarised = summarised_view(cohort, result, max_in_full)
     data = {
         "columns": list(DATA_COLUMNS),
-        "rows": pack_rows(cohort),
+        "rows": pack_rows(shown),
         "typologies": typologies,
         "panel_date": result["panel_date"],
         "previous_panel_date": result.get("previous_panel_date"),
         "previous_list_date": result.get("previous_list_date"),
         "interval": interval,
     }
+    if summarised is not None:
+        data["n_listed"] = summarised["n_listed"]
     due = cohort.loc[cohort["release_due"].notna()].sort_values(["release_due", "rank"])
     release = [
         {"pseudo_id": p, "release_due": d, "tier": t, "rank": int(k)}
@@ -352,7 +460,7 @@ def render_pack(
         r=result,
         gate=gate_view,
         css=_asset("pack.css"),
-        js=_asset("pack.js"),
+        js=_script(summarised is not None),
         data_blob=_json_blob(data),
         charts={
             "tiers": bar_chart_svg(_tier_items(tiers), "People by suggested tier"),
@@ -380,7 +488,14 @@ def render_pack(
         headers=headers,
         print_columns=print_columns,
         print_rows=print_rows,
+        summarised=summarised,
     )
+
+
+def _script(summarised: bool) -> str:
+    """``pack.js`` (a Jinja2 template only for the summarised pack's few words; else as written)."""
+    env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(_asset("pack.js")).render(summarised=summarised)
 
 
 def _template() -> jinja2.Template:

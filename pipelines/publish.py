@@ -34,7 +34,7 @@ from iom_panel.changes import archive_list, data_freshness, left_list, read_prev
 from iom_panel.cohort import build_cohort_list, format_cohort_csv, stands_out, summarise_cohort
 from iom_panel.decisions import override_history, override_rates, previous_panel, read_decisions
 from iom_panel.fairness_words import audit_covers, fairness_sentences
-from iom_panel.pack import render_pack
+from iom_panel.pack import PACK_MAX_IN_FULL, render_pack, summarised_view
 from iom_panel.typology_check import contradicted_typology
 from models.explain import compose_reasons
 from models.tiering import TieringRule
@@ -62,6 +62,12 @@ class PublishParams(StageParams):
         None,
         description="published lists kept per panel date (previous rank and risk, who left); "
         "null: a folder 'published' beside the output folder (data/published for data/panel)",
+    )
+    pack_max_in_full: int | None = Field(
+        PACK_MAX_IN_FULL,
+        ge=1,
+        description="above this many listed people the pack shows in full only the people the panel "
+        "must discuss and counts the rest (all in cohort_list.csv); null: everyone in full",
     )
 
 
@@ -336,6 +342,14 @@ def run(
         "fairness_audit_covers_panel_date": covered,
     }
 
+    _, pack_view = summarised_view(cohort, result, params.pack_max_in_full)
+    if pack_view is not None:
+        result["pack"] = {k: pack_view[k] for k in ("n_listed", "n_in_full", "n_summarised", "max_in_full")}
+        logger.info(
+            "%d people listed, over publish.pack_max_in_full (%d): the pack shows %d in full and counts "
+            "the other %d, who are all in cohort_list.csv",
+            *(pack_view[k] for k in ("n_listed", "max_in_full", "n_in_full", "n_summarised")),
+        )
     csv_text = format_cohort_csv(cohort)
     (out / "cohort_list.csv").write_text(csv_text, encoding="utf-8", newline="")
     html = render_pack(
@@ -345,6 +359,7 @@ def run(
         interval=interval_description(model_dir),
         left=left,
         fairness=fairness_view,
+        max_in_full=params.pack_max_in_full,
     )
     (out / "panel_pack.html").write_text(html, encoding="utf-8", newline="")
     if archive is not None:
