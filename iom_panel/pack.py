@@ -96,6 +96,7 @@ def _moved(c: pd.DataFrame, first: bool) -> pd.Series:
 
 def _decided(c: pd.DataFrame, first: bool) -> pd.Series:
     # Decided green and still green is routine; red, amber or not adopted is a decision to revisit.
+    # (Such a person is always red or amber now, or has moved: the rule names why, for the pack.)
     return c["previous_tier"].astype("str").isin(["red", "amber", "not_adopted"])
 
 

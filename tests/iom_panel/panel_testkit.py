@@ -165,3 +165,68 @@ def publish_into(
         root / "publish.json",
         params,
     )
+
+
+def long_list(n: int = 240, seed: int = 0, previous: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A synthetic list of ``n`` people (red 6, amber 12) and its summary, for the pack's long-list tests.
+
+    With ``previous``, an earlier panel decided on the first 85% of a shuffled order (most
+    green, a few red, amber or not adopted), so the rest are new to the list and some have
+    moved tier. Three people are atypical and two are due out of custody. No real data.
+    """
+    from iom_panel.cohort import build_cohort_list, summarise_cohort
+    from iom_panel.decisions import previous_panel
+    from models.tiering import TieringRule
+
+    rng = np.random.default_rng(seed)
+    t = pd.Timestamp("2026-10-31")
+    ids = [f"P{i:05d}" for i in range(n)]
+    risk = np.round(rng.uniform(0.05, 0.95, n), 4)
+    scores = pd.DataFrame(
+        {
+            "pseudo_id": ids,
+            "as_of_date": t,
+            "in_custody": False,
+            "risk_12m": risk,
+            "risk_12m_low": np.round(np.clip(risk - 0.02, 0, 1), 4),
+            "risk_12m_high": np.round(np.clip(risk + 0.02, 0, 1), 4),
+            "reasons_up": "4 proven offences in the last 12 months (+9 pts)",
+            "reasons_down": "",
+            "contributions": "",
+            "base_risk": BASE_RISK,
+        }
+    )
+    persons = pd.DataFrame({"pseudo_id": ids, "sources_linked": "police;probation"})
+    for agency in ("police", "prison", "probation", "health", "housing"):
+        persons[f"in_{agency}"] = agency in ("police", "probation")
+    decisions = None
+    if previous:
+        seen = rng.permutation(n)[: int(0.85 * n)]
+        decided = rng.choice(["green", "red", "amber", "not_adopted"], len(seen), p=[0.9, 0.03, 0.04, 0.03])
+        decisions = pd.DataFrame(
+            {
+                "pseudo_id": [ids[i] for i in seen],
+                "panel_date": pd.Timestamp("2026-09-30"),
+                "suggested_tier": decided,
+                "decided_tier": decided,
+                "reason": "",
+            }
+        )
+    rule = TieringRule.model_validate({"red": 6, "amber": 12})
+    cohort = build_cohort_list(scores, None, persons, None, previous_panel(decisions, t), rule, "3")
+    typology = np.array(["general", "acquisitive_drugs", "violent_young", "unassigned"])
+    cohort["typology"] = typology[np.arange(n) % 4]
+    cohort["atypical_reason"] = ""
+    cohort.loc[[n - 3, n - 20, n - 40], "atypical_reason"] = "no proven offence in the last 36 months"
+    cohort.loc[[n - 5, n - 50], "release_due"] = pd.Timestamp("2026-11-20")
+    result: dict[str, Any] = {
+        **summarise_cohort(cohort, persons),
+        "model_version": "3",
+        "model_name": "iom-risk",
+        "trained_on": "2025-03-31",
+        "registered_at": None,
+        "tiering": {"description": rule.describe()},
+        "overrides": None,
+        "previous_panel_date": "2026-09-30" if previous else None,
+    }
+    return cohort, result
