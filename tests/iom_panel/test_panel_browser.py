@@ -217,3 +217,77 @@ def test_pack_in_chromium(small_pipeline: dict[str, Path], tmp_path: Path) -> No
         Path(target).mkdir(parents=True, exist_ok=True)
         for p in (*shots, tmp_path / "case_summary.pdf", tmp_path / "red_amber_list.pdf"):
             shutil.copy2(p, Path(target) / p.name)
+
+
+def test_long_list_pack_in_chromium_at_1024(tmp_path: Path) -> None:
+    """A list over the threshold, in Chromium at 1024x768: the counts of the rest are on
+    screen and on paper, ranks read against the whole list, search says where the rest are,
+    axe-core finds nothing serious, and nothing is fetched."""
+    from playwright.sync_api import sync_playwright
+
+    from iom_panel.pack import render_pack
+
+    cohort, result = kit.long_list(240)
+    gate = {"mode": "report", "status": "pass", "flagged": [], "summary": "", "model_version": "3"}
+    pack = tmp_path / "panel_pack.html"
+    pack.write_text(render_pack(cohort, result, gate, interval="a 90% interval", max_in_full=100))
+    n = len(cohort)
+    hidden = cohort.loc[(cohort["tier_movement"] == "same") & (cohort["suggested_tier"] == "green")]
+    hidden = hidden.loc[
+        ~hidden["borderline"] & hidden["release_due"].isna() & (hidden["atypical_reason"] == "")
+    ]
+
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1024, "height": 768})
+
+            def guard(route):  # type: ignore[no-untyped-def]
+                requests.append(route.request.url)
+                if route.request.url.split(":", 1)[0] in ("file", "data", "about"):
+                    route.continue_()
+                else:
+                    route.abort()
+
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(pack.as_uri())
+            page.wait_for_selector("#rows tr")
+            assert page.is_visible("#summarised-note")
+            assert f"Not shown in full: {len(hidden):,} people" in page.inner_text("#not-in-full-h")
+            shown = n - len(hidden)
+            assert f"of {shown} matching ({shown} shown in full of {n} listed" in page.inner_text("#count")
+            widths = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert widths[0] <= widths[1], widths
+            assert not _axe(page), "axe-core: serious/critical violations on the long list's pack"
+            page.screenshot(path=str(tmp_path / "long_pack_1024.png"), full_page=True)
+
+            first = page.locator("#rows tr").first
+            first.click()
+            page.wait_for_selector("#detail[open]")
+            assert page.inner_text("#d-rank").endswith(f" of {n}")
+            assert not _axe(page), "axe-core: serious/critical violations with a person open"
+            page.keyboard.press("Escape")
+            page.wait_for_selector("#detail", state="hidden")
+
+            page.fill("#q", str(hidden["pseudo_id"].iloc[0]))
+            assert "everyone listed is in cohort_list.csv" in page.inner_text("#count")
+
+            page.emulate_media(media="print")
+            assert page.is_visible("#not-in-full") and page.is_visible("#print-list")
+            assert page.locator("#print-list tbody tr").count() == int(
+                cohort["suggested_tier"].isin(["red", "amber"]).sum()
+            )
+            pdf = page.pdf(format="A4", landscape=True, print_background=True)
+            (tmp_path / "long_pack.pdf").write_bytes(pdf)
+            assert _pdf_pages(pdf) >= 2
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert all(u.startswith(("file:", "data:", "about:")) for u in requests), requests
+    assert (tmp_path / "long_pack_1024.png").stat().st_size > 10_000
