@@ -383,6 +383,13 @@ def run(
             "the other %d, who are all in cohort_list.csv",
             *(pack_view[k] for k in ("n_listed", "max_in_full", "n_in_full", "n_summarised")),
         )
+        if pack_view["n_in_full"] > pack_view["max_in_full"]:
+            logger.warning(
+                "the people the panel must discuss (%d) are more than publish.pack_max_in_full (%d): "
+                "the pack shows them all; a list this long is several panels' (one per force area or unit)",
+                pack_view["n_in_full"],
+                pack_view["max_in_full"],
+            )
     csv_text = format_cohort_csv(cohort)
     (out / "cohort_list.csv").write_text(csv_text, encoding="utf-8", newline="")
     html = render_pack(

@@ -232,3 +232,45 @@ def test_monthly_publish_writes_metrics_beside_its_list(
         small_pipeline["params"],
     )
     assert (tmp_path / "panel-2026-11" / "publish.json").exists()
+
+
+def test_long_list_keeps_everyone_in_the_csv_and_counts_the_rest_in_the_pack(
+    published: dict[str, Path], small_pipeline: dict[str, Path], tmp_path: Path
+) -> None:
+    """Over ``publish.pack_max_in_full`` the CSV is unchanged (everyone, the contract), the pack
+    shows the people to discuss in full and counts the rest, and ``publish.json`` says how many."""
+    from pipelines import publish
+
+    params = yaml.safe_load(small_pipeline["params"].read_text(encoding="utf-8"))
+    params["publish"]["pack_max_in_full"] = 50
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    out = tmp_path / "panel"
+    result = publish.run(
+        published["model"],
+        published["typology"],
+        small_pipeline["linked"],
+        small_pipeline["reid"],
+        published["fairness"],
+        out,
+        tmp_path / "reid_key",
+        None,
+        params_path,
+    )
+    whole = (published["out"] / "cohort_list.csv").read_text(encoding="utf-8")
+    assert (out / "cohort_list.csv").read_text(encoding="utf-8") == whole
+    cl = _read_list(out / "cohort_list.csv")
+    pack = result["pack"]
+    assert pack["n_listed"] == len(cl) > 50 and pack["max_in_full"] == 50
+    assert 0 < pack["n_summarised"] == len(cl) - pack["n_in_full"]
+    page = (out / "panel_pack.html").read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/json" id="pack-data">(.*?)</script>', page, re.S)
+    assert m is not None
+    data = json.loads(m.group(1))
+    shown = {r[data["columns"].index("pseudo_id")] for r in data["rows"]}
+    assert len(shown) == pack["n_in_full"] and data["n_listed"] == len(cl)
+    must = cl["suggested_tier"].isin(["red", "amber"]) | cl["borderline"].astype(str).eq("true")
+    assert set(cl.loc[must, "pseudo_id"]) <= shown
+    assert f"Not shown in full: {pack['n_summarised']:,} people" in page
+    assert json.loads((out / "publish.json").read_text(encoding="utf-8"))["pack"] == pack
+    assert "pack" not in json.loads((published["out"] / "publish.json").read_text(encoding="utf-8"))
