@@ -11,6 +11,10 @@ typology, release date, assessment date). Charts are inline SVG; the list's data
 JSON blob rendered by plain JavaScript, a page of rows at a time, so an area of 20,000
 people stays quick. Printed (A4 landscape), the pack gives the summary and a compact
 red and amber list; with a person open, a one-page case summary.
+
+A list longer than ``publish.pack_max_in_full`` (a national one) gives a pack that shows
+in full the people the panel must discuss (:data:`IN_FULL_RULES`) and counts the rest
+exactly, saying they are all in ``cohort_list.csv``; a shorter one is the whole list.
 """
 
 from __future__ import annotations

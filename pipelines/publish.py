@@ -5,7 +5,9 @@ Reads the model's scores at the panel date (``model_dir/scores.parquet`` and
 persons, custody episodes and earlier panels' decisions, and the fairness audit's gate
 result. Writes (``docs/contract/cohort-list.md``):
 
-- ``out/cohort_list.csv`` and ``out/panel_pack.html`` (the panel's copy: pseudonymous);
+- ``out/cohort_list.csv`` and ``out/panel_pack.html`` (the panel's copy: pseudonymous; the
+  CSV lists everyone, the pack above ``pack_max_in_full`` people only those to discuss,
+  counting the rest);
 - ``reid_out/reid_key.csv``: each listed person's source identifiers, for the data
   controller only (folder 0700, file 0600);
 - ``metrics``: aggregate figures only (tiers, typologies, movement, overrides, coverage).
