@@ -274,3 +274,33 @@ def test_long_list_keeps_everyone_in_the_csv_and_counts_the_rest_in_the_pack(
     assert f"Not shown in full: {pack['n_summarised']:,} people" in page
     assert json.loads((out / "publish.json").read_text(encoding="utf-8"))["pack"] == pack
     assert "pack" not in json.loads((published["out"] / "publish.json").read_text(encoding="utf-8"))
+
+
+def test_publish_reads_only_what_it_uses(
+    published: dict[str, Path], small_pipeline: dict[str, Path], tmp_path: Path
+) -> None:
+    """The pruned reads (linked columns, typology rows at the panel date) give what the whole
+    tables give to every function that uses them."""
+    from iom_panel.changes import data_freshness, what_changed
+    from pipelines.publish import LINKED_TABLES, read_linked_tables, read_typology_at
+
+    linked = small_pipeline["linked"]
+    whole = {
+        n: pd.read_parquet(linked / f"{n}.parquet") if (linked / f"{n}.parquet").exists() else None
+        for n in LINKED_TABLES
+    }
+    pruned = read_linked_tables(linked)
+    assert all(pruned[n] is not None for n in LINKED_TABLES)
+    t = pd.Timestamp("2026-10-31")
+    assert data_freshness(pruned, t, 60) == data_freshness(whole, t, 60)
+    cohort = pd.DataFrame({"pseudo_id": pd.read_parquet(linked / "persons.parquet")["pseudo_id"]})
+    for since in ("2026-07-31", "2025-10-31"):
+        changed = what_changed(cohort, pruned, since, t)
+        assert changed.equals(what_changed(cohort, whole, since, t)) and (changed != "").any()
+    at = pd.read_parquet(published["typology"] / "typology.parquet")
+    earlier = at.assign(as_of_date=pd.Timestamp("2026-09-30"), typology="unassigned")
+    pd.concat([earlier, at, earlier], ignore_index=True).to_parquet(tmp_path / "typology.parquet")
+    typ = pd.read_parquet(tmp_path / "typology.parquet")
+    expected = typ.loc[(pd.to_datetime(typ["as_of_date"]) == t).to_numpy()].reset_index(drop=True)
+    assert len(expected) == len(at) > 0
+    pd.testing.assert_frame_equal(read_typology_at(tmp_path / "typology.parquet", t), expected)
