@@ -22,7 +22,7 @@ class RiskModelParams(BaseModel):
     the params model and the pipeline cannot disagree about a default. Only
     ``n_bootstrap``, ``bootstrap_persons`` and ``n_jobs`` differ on purpose: the library
     does not pay for 20 refits unless asked, the pipeline needs the per-person interval
-    for the panel (runs the refits two at a time, and on at most 25,000 persons each).
+    for the panel (runs the refits two at a time, and on at most 50,000 persons each).
 
     Attributes
     ----------
@@ -108,15 +108,15 @@ class TrainParams(RiskModelParams, StageParams):
     n_bootstrap
         20 here (0 in the library): the panel shows every person's interval.
     bootstrap_persons
-        25,000 here (None in the library): each bootstrap refit grows on 25,000 persons
+        50,000 here (None in the library): each bootstrap refit grows on 50,000 persons
         drawn with replacement from the ``n`` the main fit grew on (the
         ``sample_persons`` sample), and the refits' spread is multiplied by
         ``sqrt(m / n)`` (an m-out-of-n bootstrap). The interval then still estimates the
         spread of a model grown on ``n`` persons, by assuming that spread shrinks as
         ``1 / sqrt(persons)``: an approximation, measured in
-        ``benchmarks/results/train_bootstrap_m.md``. A unit's extract has fewer than
-        25,000 persons in its training dates: every refit then uses all of them and
-        nothing changes. ``m`` and ``n`` go to the metrics (``model.sample``).
+        ``benchmarks/results/train_bootstrap_m.md``. With no more than 50,000
+        persons growing the trees (20,000 nominals: 8,623) every refit uses all of them
+        and nothing changes (200,000 nominals: 86,419, so there it applies). ``m`` and ``n`` go to the metrics (``model.sample``).
     n_jobs
         2 here (1 in the library): the starts, then the final trees and the refits, run
         two at a time on a 2-core machine.
@@ -148,7 +148,7 @@ class TrainParams(RiskModelParams, StageParams):
     drop_features: list[str] = Field(default_factory=list)
     n_bootstrap: int = Field(default=20, ge=0)
     sample_persons: int | None = Field(default=100_000, ge=100)
-    bootstrap_persons: int | None = Field(default=25_000, ge=100)
+    bootstrap_persons: int | None = Field(default=50_000, ge=100)
     n_jobs: int = Field(default=2, ge=1)
     capacity: int = Field(default=100, ge=1)
     seed: int = 20261031

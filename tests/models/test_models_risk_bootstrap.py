@@ -156,4 +156,4 @@ def test_bootstrap_persons_is_validated() -> None:
     with pytest.raises(ValidationError, match="bootstrap_persons"):
         TrainParams(**dates, bootstrap_persons=50)  # type: ignore[arg-type]
     assert TrainParams(**dates, bootstrap_persons=None).bootstrap_persons is None  # type: ignore[arg-type]
-    assert TrainParams(**dates).bootstrap_persons == 25_000  # type: ignore[arg-type]
+    assert TrainParams(**dates).bootstrap_persons == 50_000  # type: ignore[arg-type]
