@@ -116,7 +116,8 @@ class TrainParams(RiskModelParams, StageParams):
         ``1 / sqrt(persons)``: an approximation, measured in
         ``benchmarks/results/train_bootstrap_m.md``. With no more than 50,000
         persons growing the trees (20,000 nominals: 8,623) every refit uses all of them
-        and nothing changes (200,000 nominals: 86,419, so there it applies). ``m`` and ``n`` go to the metrics (``model.sample``).
+        and nothing changes (200,000 nominals: 86,419, so there it applies). ``m`` and
+        ``n`` go to the metrics (``model.sample``).
     n_jobs
         2 here (1 in the library): the starts, then the final trees and the refits, run
         two at a time on a 2-core machine.

@@ -107,6 +107,7 @@ def test_rescaled_interval_matches_the_full_bootstrap_where_the_spread_is_root_n
     X, y, g = _table(4000, 2)
     full = _fit(X, y, g, n_bootstrap=40, linear_start=False)
     assert full.blend_weight_ == 1.0  # the regression alone: a root-n estimator
+    assert full.bootstrap_sizes_ is not None
     n = full.bootstrap_sizes_[1]
     part = _fit(X, y, g, n_bootstrap=40, linear_start=False, bootstrap_persons=n // 4)
     wide = lambda m: _logit(m.predict_interval(X)["high"]) - _logit(m.predict_interval(X)["low"])  # noqa: E731
@@ -122,6 +123,7 @@ def test_m_at_least_n_is_the_poisson_bootstrap_byte_for_byte(tmp_path: Path, m: 
     X, y, g = _table(600, 3)
     reference = _fit(X, y, g, n_bootstrap=3)
     reference.save(tmp_path / "ref")
+    assert reference.bootstrap_sizes_ is not None
     n = reference.bootstrap_sizes_[1]
     value = {"n": n, "more": 10 * n, None: None}[m]  # type: ignore[index]
     model = _fit(X, y, g, n_bootstrap=3, bootstrap_persons=value)
@@ -138,6 +140,7 @@ def test_m_out_of_n_model_saves_and_loads_its_scale(tmp_path: Path) -> None:
     model.save(tmp_path)
     meta = json.loads((tmp_path / "risk_model.json").read_text())
     assert meta["params"]["bootstrap_persons"] == 200
+    assert model.bootstrap_sizes_ is not None
     assert meta["bootstrap_sizes"] == list(model.bootstrap_sizes_)
     loaded = RiskModel.load(tmp_path)
     assert loaded.bootstrap_scale_ == model.bootstrap_scale_
