@@ -78,8 +78,14 @@ def prepare(n: int) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["simulate"]["nominals"] = n
-    (run / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    shutil.copy2(ROOT / "dvc.yaml", run / "dvc.yaml")  # makes the run folder the project root (MLflow store)
+    # Written beside and renamed over: a run folder made of hard links to another run's
+    # files (`cp -al`) gets its own copies, never a write into the shared ones.
+    fresh = run / "params.yaml.tmp"
+    fresh.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    os.replace(fresh, run / "params.yaml")
+    # dvc.yaml makes the run folder the project root (MLflow store).
+    shutil.copy2(ROOT / "dvc.yaml", run / "dvc.yaml.tmp")
+    os.replace(run / "dvc.yaml.tmp", run / "dvc.yaml")
     (run / params["link"]["decisions_dir"]).mkdir(exist_ok=True)
     return run
 

@@ -376,6 +376,14 @@ def _environment() -> Environment:
     )
 
 
+def bootstrap_m_of_n(sample: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``{"m", "n", "scale"}`` when the refits were an m-out-of-n bootstrap (m < n), else None."""
+    m, n = sample.get("bootstrap_persons_used"), sample.get("bootstrap_persons_of")
+    if m is None or n is None or m >= n:
+        return None
+    return {"m": f"{int(m):,}", "n": f"{int(n):,}", "scale": f"{float(sample['bootstrap_scale']):.3f}"}
+
+
 def card_context(inputs: CardInputs) -> dict[str, Any]:
     """The template context shared by the card and the version description."""
     metrics, params = inputs.evaluation["metrics"], inputs.evaluation["params"]
@@ -402,6 +410,7 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
             "calibration": params["calibration"],
             "n_bootstrap": params["n_bootstrap"],
             "interval": f"{float(params['interval']):.0%}",
+            "bootstrap_m_of_n": bootstrap_m_of_n(metrics["model"].get("sample", {})),
         },
         "fairness": fairness,
         "drift": drift,

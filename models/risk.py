@@ -23,6 +23,14 @@ trees (same number of trees) and of the calibrator, each with every *person* giv
 Poisson(1) weight (all of one person's as-of dates share it). The interval is the
 model's own estimate plus the central ``interval`` quantile range of the refits'
 deviations from their mean, in log-odds (so it always contains the estimate).
+
+With ``bootstrap_persons=m`` below the ``n`` persons the trees grow on, the refits are an
+m-out-of-n bootstrap instead: each refit grows on ``m`` persons drawn with replacement
+(a person drawn twice counts twice; its calibrator likewise on the same share of the
+calibration persons), and the deviations are multiplied by ``sqrt(m / n)`` before the
+quantiles are taken. That assumes the spread shrinks as one over the square root of the
+people, which trees only approximate (``benchmarks/results/train_bootstrap_m.md``
+measures it); it makes each refit about ``n / m`` times cheaper.
 """
 
 from __future__ import annotations
@@ -206,6 +214,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         training and validation rows together, before calibrating.
     n_bootstrap
         Bootstrap refits for :meth:`predict_interval` (0: no interval).
+    bootstrap_persons
+        ``m``: each refit grows on ``m`` persons (``groups``; rows without them) drawn
+        with replacement from the ``n`` the trees grew on, and the refits' spread is
+        multiplied by ``sqrt(m / n)`` (an m-out-of-n bootstrap: an approximation, about
+        ``n / m`` times cheaper). None, or ``m >= n``: every refit is the Poisson(1)
+        bootstrap of all ``n``. ``bootstrap_scale_`` records ``sqrt(m / n)`` (1.0 when
+        not used) and ``bootstrap_sizes_`` the pair ``(m, n)``.
     interval
         Central coverage of the interval (0.9: 5th to 95th percentile).
     random_state
@@ -281,6 +296,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calibration_fraction: float = _D.calibration_fraction,
         refit_on_valid: bool = _D.refit_on_valid,
         n_bootstrap: int = _D.n_bootstrap,
+        bootstrap_persons: int | None = _D.bootstrap_persons,
         interval: float = _D.interval,
         random_state: int = 0,
         n_jobs: int = _D.n_jobs,
@@ -302,6 +318,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.calibration_fraction = calibration_fraction
         self.refit_on_valid = refit_on_valid
         self.n_bootstrap = n_bootstrap
+        self.bootstrap_persons = bootstrap_persons
         self.interval = interval
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -903,17 +920,42 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calib_used = calib if self.calibration != "none" else None
         if calib_used is not None:
             calib_codes = _group_codes(calib_groups, len(calib_used[0]))
-        # Every refit's Poisson weights are drawn first, in one fixed order (refit b's
-        # training weights, then its calibration weights), so the refits can run in any
-        # order or in parallel and still give the same model.
+        n_units = int(train_codes.max()) + 1
+        m = self.bootstrap_persons
+        if m is not None and m < 1:
+            raise ValueError(f"bootstrap_persons must be at least 1 (or None), got {m}")
+        subsample = m is not None and m < n_units and n_boot > 0
+        self.bootstrap_sizes_: tuple[int, int] | None = (
+            (int(m), n_units) if subsample and m is not None else (n_units, n_units)
+        )
+        self.bootstrap_scale_ = float(np.sqrt(m / n_units)) if subsample and m is not None else 1.0
+        if subsample:
+            logger.info(
+                "risk model: m-out-of-n bootstrap, each refit on %s of %s persons (spread x %.4f)",
+                f"{m:,}",
+                f"{n_units:,}",
+                self.bootstrap_scale_,
+            )
+        # Every refit's weights are drawn first, in one fixed order (refit b's training
+        # weights, then its calibration weights), so the refits can run in any order or in
+        # parallel and still give the same model.
         draws: list[tuple[np.ndarray, np.ndarray | None]] = []
         for _ in range(n_boot):
-            bw = rng.poisson(1.0, size=int(train_codes.max()) + 1)[train_codes] * weight
-            wc = (
-                rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib_used[2]
-                if calib_used is not None
-                else None
-            )
+            if subsample:
+                assert m is not None
+                bw = _draw_units(rng, m, n_units)[train_codes] * weight
+                wc = None
+                if calib_used is not None:
+                    n_calib = int(calib_codes.max()) + 1
+                    m_calib = max(1, round(n_calib * m / n_units))
+                    wc = _draw_units(rng, m_calib, n_calib)[calib_codes] * calib_used[2]
+            else:
+                bw = rng.poisson(1.0, size=n_units)[train_codes] * weight
+                wc = (
+                    rng.poisson(1.0, size=int(calib_codes.max()) + 1)[calib_codes] * calib_used[2]
+                    if calib_used is not None
+                    else None
+                )
             draws.append((bw, wc))
         # (weights, seed offset): the final trees are refit -1 (seed random_state).
         jobs = ([(weight, -1)] if final else []) + [(bw, b) for b, (bw, _) in enumerate(draws)]
@@ -929,10 +971,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
             logger.info("risk model: %d refits (%d bootstrap), %d at a time", len(jobs), n_boot, n_workers)
             fits = Parallel(n_jobs=n_workers, backend="threading")(
-                delayed(self._refit)(X, y, bw, b, nthread=1) for bw, b in jobs
+                delayed(self._refit)(X, y, bw, b, nthread=1, drawn_only=subsample and b >= 0)
+                for bw, b in jobs
             )
         else:
-            fits = [self._refit(X, y, bw, b) for bw, b in jobs]
+            fits = [self._refit(X, y, bw, b, drawn_only=subsample and b >= 0) for bw, b in jobs]
         if final:
             self.booster_, self.linear_, self.blend_linear_ = fits.pop(0)
         self._calibrate(calib, cross_validated)
@@ -942,18 +985,37 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             self.bootstrap_blend_linears_.append(blend_linear)
             if calib_used is not None:
                 assert wc is not None
-                margin = self._margin(booster, linear, blend_linear, calib_used[0])
-                cal = _Calibrator.fit(self.calibration, margin, calib_used[1], wc)
+                Xc, yc = calib_used[0], calib_used[1]
+                if subsample:  # only the drawn calibration persons' rows
+                    drawn = wc > 0
+                    Xc, yc, wc = Xc.loc[drawn], yc[drawn], wc[drawn]
+                margin = self._margin(booster, linear, blend_linear, Xc)
+                cal = _Calibrator.fit(self.calibration, margin, yc, wc)
             else:
                 cal = self.calibrator_
             self.bootstrap_calibrators_.append(cal)
 
     def _refit(
-        self, X: pd.DataFrame, y: np.ndarray, bw: np.ndarray, b: int, nthread: int | None = None
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        bw: np.ndarray,
+        b: int,
+        nthread: int | None = None,
+        drawn_only: bool = False,
     ) -> tuple[xgb.Booster, LinearStart | None, LinearStart | None]:
         """Refit ``b`` on weights ``bw``: the linear start, ``n_trees_`` trees (seed
         ``random_state + b + 1``; -1 is the model's own) and the regression they are
-        blended with (None when the blend weight is 0)."""
+        blended with (None when the blend weight is 0).
+
+        ``drawn_only`` (the m-out-of-n bootstrap): the refit sees only the rows of the
+        persons drawn (weight > 0), so it costs what ``m`` persons cost. The Poisson
+        bootstrap of all ``n`` keeps its zero-weight rows, as it always has (they still
+        place xgboost's histogram bins and the regression's medians).
+        """
+        if drawn_only:
+            drawn = bw > 0
+            X, y, bw = X.loc[drawn], y[drawn], bw[drawn]
         linear = self._fit_linear(X, y, bw)
         dtrain = self._dmatrix(X, y, bw.astype(np.float32), self._lin(linear, X), nthread=nthread)
         params = self._xgb_params(self.random_state + b + 1, nthread=nthread)
@@ -1033,6 +1095,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         dev = z - z.mean(axis=1, keepdims=True)
         tail = (1.0 - self.interval) / 2.0
         q_lo, q_hi = np.quantile(dev, [tail, 1.0 - tail], axis=1)
+        scale = getattr(self, "bootstrap_scale_", 1.0)
+        if scale != 1.0:  # m-out-of-n refits: their spread is that of m persons, not n
+            q_lo, q_hi = q_lo * scale, q_hi * scale
         centre = _logit(self.calibrator_(self._margin(self.booster_, self.linear_, self.blend_linear_, Xf)))
         lo, hi = _expit(centre + q_lo), _expit(centre + q_hi)
         return pd.DataFrame({"low": lo, "high": hi}, index=index)
@@ -1113,8 +1178,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             path = folder / f"bootstrap_{i:03d}.ubj"
             bst.save_model(str(path))
             written.append(path)
+        params = {k: v for k, v in self.get_params().items() if k != "monotone_constraints"}
+        scale = getattr(self, "bootstrap_scale_", 1.0)
+        if scale == 1.0:
+            # It changed nothing (no refits, or m >= n): a model whose refits used everyone
+            # saves exactly as before the setting existed.
+            params.pop("bootstrap_persons", None)
         meta = {
-            "params": {k: v for k, v in self.get_params().items() if k != "monotone_constraints"},
+            "params": params,
             "monotone_constraints_asked": (
                 self.monotone_constraints
                 if isinstance(self.monotone_constraints, str)
@@ -1136,6 +1207,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 None if m is None else m.to_dict() for m in self.bootstrap_blend_linears_
             ],
         }
+        if scale != 1.0 and self.bootstrap_sizes_ is not None:
+            meta["bootstrap_scale"] = scale
+            meta["bootstrap_sizes"] = list(self.bootstrap_sizes_)
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return written
 
@@ -1174,6 +1248,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             None if d is None else LinearStart.from_dict(d)
             for d in meta.get("bootstrap_blend_linears", [None] * len(model.bootstrap_linears_))
         ]
+        # Refits of every person (and models saved before m-out-of-n refits existed): 1,
+        # and the sizes are not on record.
+        model.bootstrap_scale_ = float(meta.get("bootstrap_scale", 1.0))
+        sizes = meta.get("bootstrap_sizes")
+        model.bootstrap_sizes_ = None if sizes is None else (int(sizes[0]), int(sizes[1]))
         return model
 
 
@@ -1267,6 +1346,11 @@ def _encode(X: pd.DataFrame, categories: Mapping[str, list[Any]]) -> pd.DataFram
             bad = [numeric[i] for i in np.flatnonzero(np.isinf(values).any(axis=0))]
             raise ValueError(f"Input X contains infinity in columns {bad[:10]}")
     return out
+
+
+def _draw_units(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+    """How many times each of ``n`` units is drawn in ``m`` draws with replacement (sums to ``m``)."""
+    return np.bincount(rng.integers(0, n, size=m), minlength=n)
 
 
 def _group_codes(groups: pd.Series | np.ndarray | None, n: int) -> np.ndarray:

@@ -20,9 +20,9 @@ class RiskModelParams(BaseModel):
     inherits these fields (params.yaml's ``train:`` section sets them for the pipeline),
     and ``models.risk_train.build_model`` passes them through unchanged, so the library,
     the params model and the pipeline cannot disagree about a default. Only
-    ``n_bootstrap`` and ``n_jobs`` differ on purpose: the library does not pay for 20
-    refits unless asked, the pipeline needs the per-person interval for the panel (and
-    runs the refits two at a time).
+    ``n_bootstrap``, ``bootstrap_persons`` and ``n_jobs`` differ on purpose: the library
+    does not pay for 20 refits unless asked, the pipeline needs the per-person interval
+    for the panel (runs the refits two at a time, and on at most 50,000 persons each).
 
     Attributes
     ----------
@@ -53,6 +53,10 @@ class RiskModelParams(BaseModel):
         Regrow the early-stopped number of trees on training + validation rows.
     n_bootstrap, interval
         Person-level bootstrap refits for the per-person interval, and its coverage.
+    bootstrap_persons
+        ``m`` for an m-out-of-n bootstrap: each refit grows on ``m`` persons drawn with
+        replacement from the ``n`` the trees grew on, and the refits' spread is scaled
+        by ``sqrt(m / n)``. None (or ``m >= n``): the Poisson(1) bootstrap of all ``n``.
     n_jobs
         Cores: the candidate starts grow side by side, then the final trees and the
         bootstrap refits run this many at a time, one thread each (results do not
@@ -76,6 +80,7 @@ class RiskModelParams(BaseModel):
     calibration_fraction: float = Field(default=0.0, ge=0, lt=0.5)
     refit_on_valid: bool = True
     n_bootstrap: int = Field(default=0, ge=0)
+    bootstrap_persons: int | None = Field(default=None, ge=1)
     interval: float = Field(default=0.9, gt=0, lt=1)
     n_jobs: int = Field(default=1, ge=1)
 
@@ -102,6 +107,17 @@ class TrainParams(RiskModelParams, StageParams):
         Catalogue features left out of the model.
     n_bootstrap
         20 here (0 in the library): the panel shows every person's interval.
+    bootstrap_persons
+        50,000 here (None in the library): each bootstrap refit grows on 50,000 persons
+        drawn with replacement from the ``n`` the main fit grew on (the
+        ``sample_persons`` sample), and the refits' spread is multiplied by
+        ``sqrt(m / n)`` (an m-out-of-n bootstrap). The interval then still estimates the
+        spread of a model grown on ``n`` persons, by assuming that spread shrinks as
+        ``1 / sqrt(persons)``: an approximation, measured in
+        ``benchmarks/results/train_bootstrap_m.md``. With no more than 50,000
+        persons growing the trees (20,000 nominals: 8,623) every refit uses all of them
+        and nothing changes (200,000 nominals: 86,419, so there it applies). ``m`` and
+        ``n`` go to the metrics (``model.sample``).
     n_jobs
         2 here (1 in the library): the starts, then the final trees and the refits, run
         two at a time on a 2-core machine.
@@ -133,6 +149,7 @@ class TrainParams(RiskModelParams, StageParams):
     drop_features: list[str] = Field(default_factory=list)
     n_bootstrap: int = Field(default=20, ge=0)
     sample_persons: int | None = Field(default=100_000, ge=100)
+    bootstrap_persons: int | None = Field(default=50_000, ge=100)
     n_jobs: int = Field(default=2, ge=1)
     capacity: int = Field(default=100, ge=1)
     seed: int = 20261031

@@ -151,8 +151,10 @@ def train_and_evaluate(
         lab["as_of_date"].unique(), params.train_end, params.valid_end, params.calib_end, params.embargo_days
     )
     block = split.block_of(lab["as_of_date"])
-    X_all = model_matrix(features, persons, params, evidence)
-    X = X_all.loc[labelled]
+    # The labelled rows' inputs are a selection of ``lab``'s columns (no copy of the rows:
+    # at national scale every copy of the labelled rows is gigabytes); the panel's are
+    # built from its own rows below. Each row's inputs depend on that row alone.
+    X = model_matrix(lab, persons, params, evidence)
     y = lab["label"].astype("int64")
     masks = {b: block.eq(b).fillna(False).to_numpy(dtype=bool) for b in ("train", "valid", "calib", "test")}
 
@@ -161,7 +163,7 @@ def train_and_evaluate(
     grow = masks["train"] | masks["valid"]
     in_sample = np.zeros(len(lab), dtype=bool)
     in_sample[grow] = sample_persons(lab.loc[grow, "pseudo_id"], params.sample_persons, params.seed)
-    sample = {
+    sample: dict[str, Any] = {
         "sample_persons": params.sample_persons,
         "persons": int(lab.loc[grow, "pseudo_id"].nunique()),
         "persons_used": int(lab.loc[in_sample, "pseudo_id"].nunique()),
@@ -191,6 +193,15 @@ def train_and_evaluate(
     )
     logger.info(
         "train: model and %d refits fitted in %.0f s", params.n_bootstrap, time.perf_counter() - clock
+    )
+    # The m-out-of-n bootstrap's m and n (m == n: every refit drew from all n persons).
+    assert model.bootstrap_sizes_ is not None  # set by every fit
+    m_used, n_used = model.bootstrap_sizes_
+    sample.update(
+        bootstrap_persons=params.bootstrap_persons,
+        bootstrap_persons_used=m_used,
+        bootstrap_persons_of=n_used,
+        bootstrap_scale=model.bootstrap_scale_,
     )
     clock = time.perf_counter()
     # Baselines are fitted on the training and validation dates together: they have no
@@ -240,7 +251,7 @@ def train_and_evaluate(
     clock = time.perf_counter()
     panel = features.loc[features["is_panel_date"].astype("bool").to_numpy()]
     if score_panel_with is None:
-        scores = score_panel(model, X_all.loc[panel.index], panel)
+        scores = score_panel(model, model_matrix(panel, persons, params, evidence), panel)
     else:
         scores = score_panel_with(model, panel)
     logger.info(

@@ -230,3 +230,23 @@ def test_the_precision_goal_shows_the_paired_interval_beside_the_point_goal() ->
     assert rows["precision_at_capacity_at_least_ogrs3"]["figure"] == "0.700 against 0.717"
     figure = rows["precision_at_capacity_not_significantly_below_ogrs3"]["figure"]
     assert "difference -0.017" in figure and "-0.090 to +0.053" in figure and "2,000 replicates" in figure
+
+
+def test_the_interval_section_states_an_m_out_of_n_bootstrap_only_when_there_was_one(tmp_path: Path) -> None:
+    """m < n: the card names m, n and the sqrt(m/n) scale and calls the interval an
+    approximation; m = n (every unit-sized extract): the section is as it always was."""
+    import copy
+
+    sample = {"bootstrap_persons": 25000, "bootstrap_persons_of": 100000, "bootstrap_scale": 0.5}
+    texts = {}
+    for m in (25000, 100000):
+        evaluation = copy.deepcopy(EVALUATION)
+        evaluation["metrics"]["model"]["sample"] = {**sample, "bootstrap_persons_used": m}
+        md, _ = write_model_card(CardInputs(evaluation), _reports(tmp_path / f"model{m}"), tmp_path / f"c{m}")
+        texts[m] = md.read_text(encoding="utf-8")
+    assert "m-out-of-n bootstrap" in texts[25000]
+    assert "each refit grew on 25,000 people drawn with replacement" in texts[25000]
+    assert "sqrt(m/n) = 0.500" in texts[25000] and "approximation" in texts[25000]
+    assert "m-out-of-n" not in texts[100000]
+    plain, _ = write_model_card(CardInputs(EVALUATION), _reports(tmp_path / "plain"), tmp_path / "plain_card")
+    assert plain.read_text(encoding="utf-8") == texts[100000]

@@ -457,7 +457,8 @@ def test_blend_keeps_the_monotone_directions() -> None:
 
 def test_one_source_of_defaults() -> None:
     """The estimator's defaults are RiskModelParams'; TrainParams inherits them (only
-    n_bootstrap and n_jobs differ, on purpose); params.yaml's train values are TrainParams' defaults."""
+    n_bootstrap, bootstrap_persons and n_jobs differ, on purpose); params.yaml's train values
+    are TrainParams' defaults."""
     import yaml
 
     from models.risk_params import RiskModelParams, TrainParams
@@ -468,7 +469,7 @@ def test_one_source_of_defaults() -> None:
         assert lib[name] == value, name
     train = TrainParams(train_end="2022-06-30", valid_end="2023-06-30", calib_end="2024-06-30")
     differ = {k for k in RiskModelParams.model_fields if getattr(train, k) != lib[k]}
-    assert differ == {"n_bootstrap", "n_jobs"}
+    assert differ == {"n_bootstrap", "bootstrap_persons", "n_jobs"}
     section = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())["train"]
     for k, v in section.items():
         if k in TrainParams.model_fields and k not in ("train_end", "valid_end", "calib_end"):
