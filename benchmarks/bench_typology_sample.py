@@ -45,6 +45,7 @@ from sklearn.metrics import adjusted_rand_score
 from features.partitions import read_features
 from iom_config import load_params
 from models.typology import TypologyParams, assign_typology, fit_typology_model, select_training_rows
+from models.typology_naming import SEED_TYPOLOGIES
 from pipelines.typology import build_metrics, truth_by_pseudo_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +124,8 @@ def render(
     ref_n, ref_seed = ref_key
     n_train = rows[0]["n_train_people"]
     head = (
-        "| fit sample | seed | people fitted / of | k | stability | contradicted | ARI truth: fit rows "
+        "| fit sample | seed | people fitted / of | k | seed typologies shown | stability | contradicted "
+        "| ARI truth: fit rows "
         "| ARI truth: panel date | ARI vs ref: fit rows | ARI vs ref: panel | same typology at panel "
         "| fit s wall / CPU | fit + assign s wall / CPU (load) |"
     )
@@ -141,9 +143,11 @@ def render(
         "|" + "---|" * (head.count("|") - 1),
     ]
     for r in sorted(rows, key=lambda r: (r["seed"] != ref_seed, r["fit_sample"], r["seed"])):
+        shown = sum(t in r["shown_names"] for t in SEED_TYPOLOGIES)
         lines.append(
             f"| {r['fit_sample']:,} | {r['seed']} | {r['n_fit_people']:,} / {r['n_train_people']:,} "
-            f"| {r['n_clusters']} | {r['stability']:.3f} | {r['contradicted']:.4f} "
+            f"| {r['n_clusters']} | {shown} of {len(SEED_TYPOLOGIES)} "
+            f"| {r['stability']:.3f} | {r['contradicted']:.4f} "
             f"| {_num(r['ari_fit_truth'])} | {_num(r['ari_panel_truth'])} "
             f"| {r['fit']['ari_typology']:.4f} | {r['panel']['ari_typology']:.4f} "
             f"| {r['panel']['same_typology']:.3f} "
