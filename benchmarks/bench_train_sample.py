@@ -1,16 +1,29 @@
 """At what person sample do the risk model's results stop changing? (``train.sample_persons``)
 
 Fits the train stage's model (``models.risk_train.train_and_evaluate``, the ``train:``
-params of ``--params``) on nested, seeded samples of people of one features build, with
-no bootstrap refits (the interval does not move the estimate, the ranking or the
-metrics), and compares each with the largest sample: out-of-time AUC, Brier and
-calibration error, and on the panel date the rank correlation of the risks, the share of
-the red tier (top ``--red``) and of red + amber (top ``--red-amber``) that is the same
-people, and the largest change in a person's risk. Writes
-``benchmarks/results/train_sample.md`` (and ``.json``)::
+params of the run's params.yaml) on nested, seeded samples of people of one features
+build, with no bootstrap refits (the interval does not move the estimate, the ranking or
+the metrics), and compares each with the reference: the largest size with the params'
+seed. Out-of-time AUC, Brier and calibration error; on the panel date the rank
+correlation of the risks, the share of the red tier (top ``--red``) and of red + amber
+(top ``--red-amber``) that is the same people, and the change in a person's risk
+(largest, 99th percentile, mean).
 
-    python benchmarks/bench_train_sample.py --run benchmarks/runs/n1000000 \
-        --sizes 12500 25000 50000 100000 200000
+**The seed floor.** Two fits on the same people that differ only in ``train.seed`` (its
+early-stopping hold-out and the trees' row and column subsamples) do not give the same
+top of the list either. ``--seeds`` refits the sizes in ``--seed-sizes`` (default: the
+reference) with each further seed. At the reference size that measures the churn no
+sample can remove; a size has *stopped changing* when its churn against the reference
+is no larger than that floor on every panel column (red same, red + amber same, 99th
+percentile of the risk change). The verdict is written under the table.
+
+Each fit's panel risks and row are kept in ``--cache`` (one Parquet and JSON per size
+and seed), so a run that stops part way resumes where it stopped, and the tables are
+rewritten after every fit (partial results as they come)::
+
+    python benchmarks/bench_train_sample.py --run benchmarks/runs/n200000 \
+        --sizes 10000 20000 40000 60000 100000 --seeds 1 --seed-sizes 100000 20000 \
+        --cache /tmp/ts200k --out /tmp/ts200k/train_sample.md
 """
 
 from __future__ import annotations
@@ -19,8 +32,10 @@ import argparse
 import json
 import logging
 import os
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +50,155 @@ from pipelines.train import read_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT = ROOT / "benchmarks" / "results" / "train_sample.md"
+PANEL_COLUMNS = ("red_same", "red_amber_same", "p99_abs_risk_change")
+
+
+def compare_panels(cur: pd.Series, ref: pd.Series, red: int, red_amber: int) -> dict[str, float]:
+    """How far one fit's panel risks are from another's (both indexed by ``pseudo_id``).
+
+    Rank correlation, the share of the top ``red`` and top ``red_amber`` that is the same
+    people, and the absolute change in a person's risk: largest, 99th percentile, mean.
+    A person missing from ``cur`` counts as a change of ``nan`` (none are: every fit
+    scores the same panel).
+    """
+    cur = cur.reindex(ref.index)
+    change = np.abs(cur.to_numpy() - ref.to_numpy())
+    out: dict[str, float] = {"spearman_vs_ref": float(spearmanr(cur, ref, nan_policy="omit").statistic)}
+    for k, name in ((red, "red_same"), (red_amber, "red_amber_same")):
+        out[name] = len(set(cur.nlargest(k).index) & set(ref.nlargest(k).index)) / k
+    out["max_abs_risk_change"] = float(np.nanmax(change))
+    out["p99_abs_risk_change"] = float(np.nanquantile(change, 0.99))
+    out["mean_abs_risk_change"] = float(np.nanmean(change))
+    return out
+
+
+def within_floor(row: dict[str, Any], floors: list[dict[str, Any]]) -> bool:
+    """True when ``row``'s churn against the reference is no larger than the seed's: at
+    least the worst floor's red and red + amber overlap, at most its 99th-percentile
+    risk change."""
+    return (
+        row["red_same"] >= min(f["red_same"] for f in floors)
+        and row["red_amber_same"] >= min(f["red_amber_same"] for f in floors)
+        and row["p99_abs_risk_change"] <= max(f["p99_abs_risk_change"] for f in floors)
+    )
+
+
+def fit_one(
+    n: int, seed: int, base: TrainParams, inputs: tuple[Any, ...], cache: Path | None
+) -> tuple[dict[str, Any], pd.Series]:
+    """One fit's metrics row and panel risks; read from ``cache`` when it holds them."""
+    stem = f"n{n}_s{seed}"
+    if cache is not None and (cache / f"{stem}.json").exists():
+        row = json.loads((cache / f"{stem}.json").read_text(encoding="utf-8"))
+        risk = pd.read_parquet(cache / f"{stem}.parquet")["risk_12m"]
+        return row, risk
+    frame, people, p_true, history_months, evidence = inputs
+    params = base.model_copy(update={"sample_persons": n, "n_bootstrap": 0, "seed": seed})
+    load, t, cpu = os.getloadavg()[0], time.perf_counter(), time.process_time()
+    result = train_and_evaluate(frame, people, params, p_true, history_months, evidence)
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    m = result.metrics["test"]["risk_model"]
+    s = result.metrics["model"]["sample"]
+    row = {
+        "sample_persons": n,
+        "seed": seed,
+        "persons_used": s["persons_used"],
+        "persons": s["persons"],
+        "person_dates_used": s["person_dates_used"],
+        "n_trees": result.metrics["model"]["n_trees"],
+        "auc": m["auc"],
+        "brier": m["brier"],
+        "ece": m["ece"],
+        "gap_to_oracle": result.metrics["goals"].get("auc_gap_to_oracle"),
+        "fit_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "load": round(load, 2),
+    }
+    risk = result.scores.set_index("pseudo_id")["risk_12m"]
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        risk.to_frame().to_parquet(cache / f"{stem}.parquet")
+        (cache / f"{stem}.json").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    return row, risk
+
+
+def render(
+    rows: list[dict[str, Any]],
+    pairs: list[dict[str, Any]],
+    ref_key: tuple[int, int],
+    args: argparse.Namespace,
+    command: str,
+) -> str:
+    """The Markdown: one row per fit against the reference, the same-size seed pairs, the verdict."""
+    ref_n, ref_seed = ref_key
+    head = (
+        "| people sampled | seed | people used / of | person-dates used | trees | test AUC | Brier | ECE | "
+        "AUC gap to oracle | panel Spearman vs ref | red same | red+amber same | "
+        "risk change max / p99 / mean | fit s wall / CPU (load) |"
+    )
+    lines = [
+        "# Risk model results against the person sample (`train.sample_persons`)",
+        "",
+        f"Features of `{args.run}` (all as-of dates), the `train:` params of its params.yaml with "
+        "`n_bootstrap: 0`, nested seeded samples of people (the trees grow on the training and "
+        "validation dates of the sampled people; calibration, test and panel use everyone). Panel "
+        f"columns compare with the reference ({ref_n:,} people, seed {ref_seed}): rank correlation of "
+        f"the panel risks, the share of the top {args.red} (red) and top {args.red_amber} (red + amber) "
+        "that are the same people, and the change in one person's risk (probability). "
+        f"Written by `{command}`.",
+        "",
+        head,
+        "|" + "---|" * (head.count("|") - 1),
+    ]
+    for r in sorted(rows, key=lambda r: (r["seed"] != ref_seed, r["sample_persons"], r["seed"])):
+        gap = "-" if r["gap_to_oracle"] is None else f"{r['gap_to_oracle']:.4f}"
+        lines.append(
+            f"| {r['sample_persons']:,} | {r['seed']} | {r['persons_used']:,} / {r['persons']:,} "
+            f"| {r['person_dates_used']:,} "
+            f"| {r['n_trees']} | {r['auc']:.4f} | {r['brier']:.4f} | {r['ece']:.4f} | {gap} "
+            f"| {r['spearman_vs_ref']:.4f} | {r['red_same']:.2f} | {r['red_amber_same']:.2f} "
+            f"| {r['max_abs_risk_change']:.3f} / {r['p99_abs_risk_change']:.4f} / "
+            f"{r['mean_abs_risk_change']:.4f} | {r['fit_s']:,.0f} / {r['cpu_s']:,.0f} ({r['load']}) |"
+        )
+    if pairs:
+        lines += [
+            "",
+            "Same size, other seed (a different sample of people where the size is below everyone, "
+            "and a different early-stopping hold-out and subsampling):",
+            "",
+            "| people sampled | seeds | panel Spearman | red same | red+amber same | "
+            "risk change max / p99 / mean |",
+            "|---|---|---|---|---|---|",
+        ]
+        for p in pairs:
+            lines.append(
+                f"| {p['sample_persons']:,} | {p['seed']} vs {ref_seed} | {p['spearman_vs_ref']:.4f} "
+                f"| {p['red_same']:.2f} | {p['red_amber_same']:.2f} | {p['max_abs_risk_change']:.3f} / "
+                f"{p['p99_abs_risk_change']:.4f} / {p['mean_abs_risk_change']:.4f} |"
+            )
+    floors = [r for r in rows if r["sample_persons"] == ref_n and r["seed"] != ref_seed]
+    if floors:
+        sampled = sorted(
+            (r for r in rows if r["seed"] == ref_seed and r["sample_persons"] != ref_n),
+            key=lambda r: r["sample_persons"],
+        )
+        ok = [r["sample_persons"] for r in sampled if within_floor(r, floors)]
+        worst = {
+            "red_same": min(f["red_same"] for f in floors),
+            "red_amber_same": min(f["red_amber_same"] for f in floors),
+            "p99": max(f["p99_abs_risk_change"] for f in floors),
+        }
+        verdict = (
+            f"the smallest size measured whose churn is within it is **{min(ok):,}**"
+            if ok
+            else "**no smaller size measured is within it**"
+        )
+        lines += [
+            "",
+            f"Seed floor (reference size, other seed): red same {worst['red_same']:.2f}, red + amber same "
+            f"{worst['red_amber_same']:.2f}, 99th percentile risk change {worst['p99']:.4f}; {verdict}.",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -45,11 +209,21 @@ def main() -> None:
     ap.add_argument(
         "--sizes", type=int, nargs="+", required=True, help="people; the largest is the reference"
     )
+    ap.add_argument("--seeds", type=int, nargs="*", default=[], help="further train.seed values")
+    ap.add_argument(
+        "--seed-sizes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="sizes refitted per further seed (default: the ref)",
+    )
     ap.add_argument("--red", type=int, default=100)
     ap.add_argument("--red-amber", type=int, default=300)
+    ap.add_argument("--cache", type=Path, default=None, help="per-fit panel risks and rows: resumable")
     ap.add_argument("--out", type=Path, default=RESULT, help="the Markdown table (and .json beside it)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    command = "python benchmarks/bench_train_sample.py " + " ".join(sys.argv[1:])
     run = args.run
     params_path = run / "params.yaml"
     base = load_params("train", TrainParams, params_path)
@@ -57,75 +231,34 @@ def main() -> None:
     frame = read_features(run / "data" / "features")
     people = pd.read_parquet(run / "data/linked/persons.parquet", columns=["pseudo_id", "sex", "ethnicity"])
     p_true = read_truth(frame, run / "data/extract/_truth", run / "data/reid")
-    rows = []
-    panels: dict[int, pd.Series] = {}
-    for n in sorted(args.sizes):
-        params = base.model_copy(update={"sample_persons": n, "n_bootstrap": 0})
-        load, t, cpu = os.getloadavg()[0], time.perf_counter(), time.process_time()
-        result = train_and_evaluate(frame, people, params, p_true, fp.history_months, fp.evidence)
-        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
-        m = result.metrics["test"]["risk_model"]
-        s = result.metrics["model"]["sample"]
-        rows.append(
-            {
-                "sample_persons": n,
-                "persons_used": s["persons_used"],
-                "persons": s["persons"],
-                "person_dates_used": s["person_dates_used"],
-                "n_trees": result.metrics["model"]["n_trees"],
-                "auc": m["auc"],
-                "brier": m["brier"],
-                "ece": m["ece"],
-                "gap_to_oracle": result.metrics["goals"].get("auc_gap_to_oracle"),
-                "fit_s": round(wall, 1),
-                "cpu_s": round(cpu, 1),
-                "load": round(load, 2),
-            }
+    inputs = (frame, people, p_true, fp.history_months, fp.evidence)
+
+    ref_key = (max(args.sizes), base.seed)
+    seed_sizes = [ref_key[0]] if args.seed_sizes is None else args.seed_sizes
+    # The reference first, then the seed floor at its size, then the smaller sizes
+    # (largest first), then the other sizes' seed refits: the most telling fits finish first.
+    order = [ref_key]
+    order += [(ref_key[0], s) for s in args.seeds if ref_key[0] in seed_sizes]
+    order += [(n, base.seed) for n in sorted(set(args.sizes), reverse=True) if n != ref_key[0]]
+    order += [(n, s) for n in sorted(set(seed_sizes), reverse=True) if n != ref_key[0] for s in args.seeds]
+    done: dict[tuple[int, int], tuple[dict[str, Any], pd.Series]] = {}
+    for key in order:
+        done[key] = fit_one(key[0], key[1], base, inputs, args.cache)
+        print(json.dumps(done[key][0]), flush=True)
+        ref = done[ref_key][1]
+        rows, pairs = [], []
+        for (n, s), (row, risk) in done.items():
+            rows.append({**row, **compare_panels(risk, ref, args.red, args.red_amber)})
+            if s != base.seed and n != ref_key[0] and (n, base.seed) in done:
+                same = compare_panels(risk, done[(n, base.seed)][1], args.red, args.red_amber)
+                pairs.append({"sample_persons": n, "seed": s, **same})
+        out = args.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(
+            json.dumps({"rows": rows, "same_size_seed_pairs": pairs}, indent=2) + "\n", encoding="utf-8"
         )
-        panels[n] = result.scores.set_index("pseudo_id")["risk_12m"]
-        print(json.dumps(rows[-1]), flush=True)
-    ref_n = max(panels)
-    ref = panels[ref_n]
-    for r in rows:
-        cur = panels[r["sample_persons"]].reindex(ref.index)
-        r["spearman_vs_ref"] = float(spearmanr(cur, ref).statistic)
-        for k, name in ((args.red, "red_same"), (args.red_amber, "red_amber_same")):
-            r[name] = len(set(cur.nlargest(k).index) & set(ref.nlargest(k).index)) / k
-        r["max_abs_risk_change"] = float(np.abs(cur - ref).max())
-    out = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    head = (
-        "| people sampled | people used / of | person-dates used | trees | test AUC | Brier | ECE | "
-        f"AUC gap to oracle | panel Spearman vs {ref_n:,} | red same | red+amber same | "
-        "max risk change | fit s wall / CPU (load) |"
-    )
-    lines = [
-        "# Risk model results against the person sample (`train.sample_persons`)",
-        "",
-        f"Features of `{run}` (all as-of dates), the `train:` params "
-        "of its params.yaml with `n_bootstrap: 0` (the interval does not move the estimate), "
-        "nested seeded samples of people (the trees grow on the training and validation dates "
-        "of the sampled people; calibration, test and panel use everyone). Panel columns compare "
-        f"with the largest sample ({ref_n:,}): rank correlation of the panel risks, the share of "
-        f"the top {args.red} (red) and top {args.red_amber} (red + amber) that are the same people, "
-        "and the largest change in one person's risk (probability). Written by "
-        f"`python benchmarks/bench_train_sample.py --run {run} --sizes {' '.join(map(str, args.sizes))}`.",
-        "",
-        head,
-        "|" + "---|" * (head.count("|") - 1),
-    ]
-    for r in rows:
-        gap = "-" if r["gap_to_oracle"] is None else f"{r['gap_to_oracle']:.4f}"
-        lines.append(
-            f"| {r['sample_persons']:,} | {r['persons_used']:,} / {r['persons']:,} "
-            f"| {r['person_dates_used']:,} "
-            f"| {r['n_trees']} | {r['auc']:.4f} | {r['brier']:.4f} | {r['ece']:.4f} | {gap} "
-            f"| {r['spearman_vs_ref']:.4f} | {r['red_same']:.2f} | {r['red_amber_same']:.2f} "
-            f"| {r['max_abs_risk_change']:.3f} | {r['fit_s']:,.0f} / {r['cpu_s']:,.0f} ({r['load']}) |"
-        )
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(out)
+        out.write_text(render(rows, pairs, ref_key, args, command), encoding="utf-8")
+    print(args.out)
 
 
 if __name__ == "__main__":
