@@ -140,16 +140,20 @@ def spark_params(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Callab
     ``spark_params(params, out) -> out``: the stages run in this process reuse the
     session-wide ``spark`` session.
     """
-    import yaml
+    return _spark_params_writer({"master": "local[2]"}, tmp_path_factory.mktemp("spark_stage_checkpoints"))
 
-    checkpoints = tmp_path_factory.mktemp("spark_stage_checkpoints")
+
+def _spark_params_writer(where: dict[str, str], checkpoints: Path) -> Callable[[Path, Path], Path]:
+    """``write(params, out) -> out``: a copy of ``params`` with ``engine: spark``, the ``spark:``
+    section's ``where`` (master or remote), 4 shuffle partitions and ``checkpoints``."""
+    import yaml
 
     def write(params: Path, out: Path) -> Path:
         raw = yaml.safe_load(Path(params).read_text())
         raw["engine"] = "spark"
         raw["spark"] = {
             **(raw.get("spark") or {}),
-            "master": "local[2]",
+            **where,
             "shuffle_partitions": 4,
             "checkpoint_dir": str(checkpoints),
         }
@@ -237,21 +241,5 @@ def spark_connect_params(
     spark_connect: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[Path, Path], Path]:
     """As :func:`spark_params`, with ``spark.remote`` the address of the ``spark_connect`` server."""
-    import yaml
-
     checkpoints = tmp_path_factory.mktemp("spark_connect_checkpoints")
-
-    def write(params: Path, out: Path) -> Path:
-        raw = yaml.safe_load(Path(params).read_text())
-        raw["engine"] = "spark"
-        raw["spark"] = {
-            **(raw.get("spark") or {}),
-            "remote": spark_connect,
-            "shuffle_partitions": 4,
-            "checkpoint_dir": str(checkpoints),
-        }
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(yaml.safe_dump(raw, sort_keys=False))
-        return out
-
-    return write
+    return _spark_params_writer({"remote": spark_connect}, checkpoints)
