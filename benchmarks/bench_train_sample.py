@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sample_plan import add_sample_arguments, fit_order  # benchmarks/sample_plan.py
 from scipy.stats import spearmanr
 
 from features import FeatureParams
@@ -203,24 +204,9 @@ def render(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--run", type=Path, required=True, help="a pipeline folder (data/features, data/linked ...)"
-    )
-    ap.add_argument(
-        "--sizes", type=int, nargs="+", required=True, help="people; the largest is the reference"
-    )
-    ap.add_argument("--seeds", type=int, nargs="*", default=[], help="further train.seed values")
-    ap.add_argument(
-        "--seed-sizes",
-        type=int,
-        nargs="*",
-        default=None,
-        help="sizes refitted per further seed (default: the ref)",
-    )
+    add_sample_arguments(ap, "train.seed", RESULT)
     ap.add_argument("--red", type=int, default=100)
     ap.add_argument("--red-amber", type=int, default=300)
-    ap.add_argument("--cache", type=Path, default=None, help="per-fit panel risks and rows: resumable")
-    ap.add_argument("--out", type=Path, default=RESULT, help="the Markdown table (and .json beside it)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     command = "python benchmarks/bench_train_sample.py " + " ".join(sys.argv[1:])
@@ -233,14 +219,7 @@ def main() -> None:
     p_true = read_truth(frame, run / "data/extract/_truth", run / "data/reid")
     inputs = (frame, people, p_true, fp.history_months, fp.evidence)
 
-    ref_key = (max(args.sizes), base.seed)
-    seed_sizes = [ref_key[0]] if args.seed_sizes is None else args.seed_sizes
-    # The reference first, then the seed floor at its size, then the smaller sizes
-    # (largest first), then the other sizes' seed refits: the most telling fits finish first.
-    order = [ref_key]
-    order += [(ref_key[0], s) for s in args.seeds if ref_key[0] in seed_sizes]
-    order += [(n, base.seed) for n in sorted(set(args.sizes), reverse=True) if n != ref_key[0]]
-    order += [(n, s) for n in sorted(set(seed_sizes), reverse=True) if n != ref_key[0] for s in args.seeds]
+    ref_key, order = fit_order(args.sizes, args.seeds, args.seed_sizes, base.seed)
     done: dict[tuple[int, int], tuple[dict[str, Any], pd.Series]] = {}
     for key in order:
         done[key] = fit_one(key[0], key[1], base, inputs, args.cache)

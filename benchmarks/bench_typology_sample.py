@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from proctree import tree_cpu  # benchmarks/proctree.py (scripts run from this folder)
+from sample_plan import add_sample_arguments, fit_order  # benchmarks/sample_plan.py
 from sklearn.metrics import adjusted_rand_score
 
 from features.partitions import read_features
@@ -174,22 +175,7 @@ def render(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--run", type=Path, required=True, help="a pipeline folder (data/features, data/reid ...)"
-    )
-    ap.add_argument(
-        "--sizes", type=int, nargs="+", required=True, help="people fitted; the largest is the reference"
-    )
-    ap.add_argument("--seeds", type=int, nargs="*", default=[], help="further typology.seed values")
-    ap.add_argument(
-        "--seed-sizes",
-        type=int,
-        nargs="*",
-        default=None,
-        help="sizes refitted per further seed (default: the ref)",
-    )
-    ap.add_argument("--cache", type=Path, default=None, help="per-fit assignments and rows: resumable")
-    ap.add_argument("--out", type=Path, default=RESULT, help="the Markdown table (and .json beside it)")
+    add_sample_arguments(ap, "typology.seed", RESULT)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     command = "python benchmarks/bench_typology_sample.py " + " ".join(sys.argv[1:])
@@ -207,14 +193,7 @@ def main() -> None:
     at_fit = train_rows.to_numpy(dtype=bool)
     at_panel = sorted_frame["is_panel_date"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
-    ref_key = (max(args.sizes), base.seed)
-    seed_sizes = [ref_key[0]] if args.seed_sizes is None else args.seed_sizes
-    # The reference first, then its seed refits, then the smaller sizes (largest first),
-    # then the other sizes' seed refits.
-    order = [ref_key]
-    order += [(ref_key[0], s) for s in args.seeds if ref_key[0] in seed_sizes]
-    order += [(n, base.seed) for n in sorted(set(args.sizes), reverse=True) if n != ref_key[0]]
-    order += [(n, s) for n in sorted(set(seed_sizes), reverse=True) if n != ref_key[0] for s in args.seeds]
+    ref_key, order = fit_order(args.sizes, args.seeds, args.seed_sizes, base.seed)
     done: dict[tuple[int, int], tuple[dict[str, Any], pd.DataFrame]] = {}
     for key in order:
         done[key] = fit_one(key[0], key[1], base, inputs, args.cache)
