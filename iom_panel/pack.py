@@ -203,7 +203,10 @@ def bar_chart_svg(
     value_text
         Text shown after each bar (default: the value).
     """
-    bar_h, gap, label_w, text_w = 18, 6, 250, 90
+    texts = [value_text[i] if value_text is not None else f"{v:,.0f}" for i, (_, v, _) in enumerate(items)]
+    # Room after the longest bar for its text: 90 px, more for a long one ("100% (258,247)").
+    bar_h, gap, label_w = 18, 6, 250
+    text_w = max(90, 7 * max((len(t) for t in texts), default=0) + 6)
     height = len(items) * (bar_h + gap) + gap
     top = max((v for _, v, _ in items), default=0.0) or 1.0
     span = width - label_w - text_w
@@ -214,7 +217,7 @@ def bar_chart_svg(
     for i, (label, value, colour) in enumerate(items):
         y = gap + i * (bar_h + gap)
         w = max(0.0, span * float(value) / top)
-        text = value_text[i] if value_text is not None else f"{value:,.0f}"
+        text = texts[i]
         parts.append(
             f'<text x="{label_w - 6}" y="{y + bar_h - 5}" text-anchor="end">{_e(label)}</text>'
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"></rect>'

@@ -155,6 +155,18 @@ def test_bar_chart_svg() -> None:
     assert widths[0] == 2 * widths[1]
 
 
+def test_bar_chart_leaves_room_for_a_long_value_after_the_longest_bar() -> None:
+    # A national list's coverage reads "100% (258,247)": it must end inside the chart.
+    def text_end(value_text: str) -> float:
+        svg = bar_chart_svg([("Police", 1.0, "#00f")], "t", [value_text], width=520)
+        x = float(re.findall(r'<text x="([\d.]+)"[^>]*>' + re.escape(value_text), svg)[0])
+        return x + 7 * len(value_text)  # about 7 px a character at the chart's font size
+
+    assert text_end("100% (258,247)") <= 520
+    short = bar_chart_svg([("Police", 1.0, "#00f")], "t", ["100% (5,178)"])
+    assert 'width="180.0"' in short  # up to 12 characters: the 90 px the charts always had
+
+
 def test_compact_contributions_keeps_meaning() -> None:
     from iom_panel.pack import compact_contributions
 
