@@ -40,8 +40,7 @@ from features.partitions import read_features
 from iom_config import load_params
 from models.risk import _logit
 from models.risk_params import TrainParams
-from models.risk_train import build_model, model_matrix, sample_persons
-from models.splits import make_temporal_split
+from models.risk_train import build_model, fit_rows, model_matrix
 
 
 def fit_inputs(run: Path, params: TrainParams) -> dict[str, Any]:
@@ -51,19 +50,9 @@ def fit_inputs(run: Path, params: TrainParams) -> dict[str, Any]:
     persons = pd.read_parquet(
         run / "data" / "linked" / "persons.parquet", columns=["pseudo_id", "sex", "ethnicity"]
     )
-    labelled = features["label_complete"].astype("bool").to_numpy() & features["label"].notna().to_numpy()
-    lab = features.loc[labelled]
-    split = make_temporal_split(
-        lab["as_of_date"].unique(), params.train_end, params.valid_end, params.calib_end, params.embargo_days
-    )
-    block = split.block_of(lab["as_of_date"])
-    X = model_matrix(lab, persons, params, evidence)
-    y = lab["label"].astype("int64")
-    masks = {b: block.eq(b).fillna(False).to_numpy(dtype=bool) for b in ("train", "valid", "calib")}
-    grow = masks["train"] | masks["valid"]
-    in_sample = np.zeros(len(lab), dtype=bool)
-    in_sample[grow] = sample_persons(lab.loc[grow, "pseudo_id"], params.sample_persons, params.seed)
-    tr, va, ca = masks["train"] & in_sample, masks["valid"] & in_sample, masks["calib"]
+    rows = fit_rows(features, persons, params, evidence)
+    lab, X, y, masks = rows.lab, rows.X, rows.y, rows.masks
+    tr, va, ca = masks["train"] & rows.in_sample, masks["valid"] & rows.in_sample, masks["calib"]
     panel = features.loc[features["is_panel_date"].astype("bool").to_numpy()]
     return {
         "columns": list(X.columns),

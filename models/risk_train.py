@@ -108,6 +108,44 @@ def build_model(
     )
 
 
+@dataclass(frozen=True)
+class FitRows:
+    """The labelled rows as the train stage splits them (:func:`fit_rows`)."""
+
+    lab: pd.DataFrame  # the labelled rows of ``features``
+    split: TemporalSplit
+    block: pd.Series  # each labelled row's block (train, valid, calib, test or none)
+    X: pd.DataFrame  # their model inputs
+    y: pd.Series  # their labels
+    masks: dict[str, np.ndarray]  # per block, its rows
+    grow: np.ndarray  # training and validation rows
+    in_sample: np.ndarray  # of those, the rows of the train.sample_persons people the trees grow on
+
+
+def fit_rows(
+    features: pd.DataFrame, persons: pd.DataFrame, params: TrainParams, evidence: Evidence
+) -> FitRows:
+    """Split the labelled rows by as-of date and pick the people the trees grow on."""
+    labelled = features["label_complete"].astype("bool").to_numpy() & features["label"].notna().to_numpy()
+    lab = features.loc[labelled]
+    split = make_temporal_split(
+        lab["as_of_date"].unique(), params.train_end, params.valid_end, params.calib_end, params.embargo_days
+    )
+    block = split.block_of(lab["as_of_date"])
+    # The labelled rows' inputs are a selection of ``lab``'s columns (no copy of the rows:
+    # at national scale every copy of the labelled rows is gigabytes); the panel's are
+    # built from its own rows. Each row's inputs depend on that row alone.
+    X = model_matrix(lab, persons, params, evidence)
+    y = lab["label"].astype("int64")
+    masks = {b: block.eq(b).fillna(False).to_numpy(dtype=bool) for b in ("train", "valid", "calib", "test")}
+    # The trees grow on the training and validation dates of a declared, seeded sample
+    # of people (train.sample_persons); everyone else's rows still calibrate and test.
+    grow = masks["train"] | masks["valid"]
+    in_sample = np.zeros(len(lab), dtype=bool)
+    in_sample[grow] = sample_persons(lab.loc[grow, "pseudo_id"], params.sample_persons, params.seed)
+    return FitRows(lab, split, block, X, y, masks, grow, in_sample)
+
+
 def train_and_evaluate(
     features: pd.DataFrame,
     persons: pd.DataFrame,
@@ -145,24 +183,9 @@ def train_and_evaluate(
         The model's risk of every labelled row (e.g. on Spark:
         :func:`models.spark.predict_people`); None: in this process, in batches.
     """
-    labelled = features["label_complete"].astype("bool").to_numpy() & features["label"].notna().to_numpy()
-    lab = features.loc[labelled]
-    split = make_temporal_split(
-        lab["as_of_date"].unique(), params.train_end, params.valid_end, params.calib_end, params.embargo_days
-    )
-    block = split.block_of(lab["as_of_date"])
-    # The labelled rows' inputs are a selection of ``lab``'s columns (no copy of the rows:
-    # at national scale every copy of the labelled rows is gigabytes); the panel's are
-    # built from its own rows below. Each row's inputs depend on that row alone.
-    X = model_matrix(lab, persons, params, evidence)
-    y = lab["label"].astype("int64")
-    masks = {b: block.eq(b).fillna(False).to_numpy(dtype=bool) for b in ("train", "valid", "calib", "test")}
-
-    # The trees grow on the training and validation dates of a declared, seeded sample
-    # of people (train.sample_persons); everyone else's rows still calibrate and test.
-    grow = masks["train"] | masks["valid"]
-    in_sample = np.zeros(len(lab), dtype=bool)
-    in_sample[grow] = sample_persons(lab.loc[grow, "pseudo_id"], params.sample_persons, params.seed)
+    rows = fit_rows(features, persons, params, evidence)
+    lab, split, block, X, y, masks = rows.lab, rows.split, rows.block, rows.X, rows.y, rows.masks
+    grow, in_sample = rows.grow, rows.in_sample
     sample: dict[str, Any] = {
         "sample_persons": params.sample_persons,
         "persons": int(lab.loc[grow, "pseudo_id"].nunique()),
