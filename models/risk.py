@@ -70,11 +70,20 @@ BLEND_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
 # the start and the blend by cross-validation (1 / validation_fraction folds, at most
 # CV_MAX_FOLDS); larger ones by the single validation hold-out.
 CV_MAX_ROWS = 20_000
+# ... and so are larger tables whose smaller class has fewer rows than this: a 10 %
+# hold-out would judge the trees on under a hundred events.
+CV_MIN_SMALLER_CLASS = 1_000
 CV_MAX_FOLDS = 5
 # Repeats of that cross-validation: about CV_ROW_BUDGET / rows, 1 to CV_MAX_REPEATS (a
 # small table's choice is noisy under one partition and cheap to repeat).
 CV_ROW_BUDGET = 10_000
 CV_MAX_REPEATS = 5
+# The trees' share of a cross-validated blend is shrunk to 1 - (CV_TREES_BAR_SE / z)^2 of
+# it when the regression alone trails by z corrected standard errors: nothing below 2, 0.75
+# at 4. The best of 22 candidates is selected on the same folds, which inflates z; with a
+# bar of 1, Rossi-sized tables (300 rows) took trees on noise in 3 of 10 splits
+# (benchmarks/results/risk_library.md).
+CV_TREES_BAR_SE = 2.0
 PROTECTED_LEVELS: dict[str, tuple[str, ...]] = {"sex": SEX, "ethnicity": ETHNICITY}
 
 
@@ -100,6 +109,12 @@ def protected_dummies(persons: pd.DataFrame, pseudo_ids: pd.Series, which: Seque
 def cv_repeats(n_rows: int) -> int:
     """Repeats of the cross-validation that a table of ``n_rows`` fit rows gets (1 to 5)."""
     return int(np.clip(CV_ROW_BUDGET // max(n_rows, 1), 1, CV_MAX_REPEATS))
+
+
+def trees_share_kept(z: float, bar: float = CV_TREES_BAR_SE) -> float:
+    """Share of the trees' cross-validated blend weight kept when the regression alone
+    trails by ``z`` corrected standard errors: ``1 - (bar / z)^2``, none at ``z <= bar``."""
+    return max(0.0, 1.0 - (bar / z) ** 2) if z > bar else 0.0
 
 
 def to_matrix(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -188,13 +203,18 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         are shrunk towards the regression's, which keeps the top of a ranking steadier
         (see ``RiskModelParams``). Default True.
 
-        Without ``eval_set``, a table of at most 20,000 rows chooses the number of trees,
-        the start and the weight by 5-fold cross-validation on all its rows instead,
-        repeated (seeded) ``cv_repeats(n)`` times: 5 up to 2,000 rows, 1 from 10,000. Every
+        Without ``eval_set``, a table of at most 20,000 rows (or one whose smaller class
+        has fewer than 1,000 rows) chooses the number of trees, the start and the weight
+        by 5-fold cross-validation on all its rows instead (fewer folds when the smaller
+        class cannot give each fold 5 rows: ``cv_folds_``), repeated (seeded)
+        ``cv_repeats(n)`` times: 5 up to 2,000 rows, 1 from 10,000. With fewer than 10
+        rows of the smaller class nothing can be validated: the model is the logistic
+        regression alone (``blend_weight_`` 1), with a warning. Every
         candidate is recalibrated out of fold (Platt) before they are compared; the trees
-        are admitted only when the regression alone trails by more than one standard
-        error of the per-fold differences (Nadeau-Bengio corrected), and their share is
-        shrunk by that evidence. The out-of-fold recalibration becomes ``calibrator_``.
+        are admitted only when the regression alone trails by more than two standard
+        errors of the per-fold differences (Nadeau-Bengio corrected), and their share is
+        shrunk by that evidence (``1 - (2/z)^2`` of it kept at z standard errors). The
+        out-of-fold recalibration becomes ``calibrator_``.
         ``cv_repeats_``, ``cv_log_loss_`` (each candidate's mean out-of-fold log loss),
         ``cv_regression_behind_se_`` and ``cv_calibration_`` record the choice.
     monotone_constraints
@@ -472,6 +492,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             margins[start] = oof
         self.linear_start_, weight = self._choose_cv(margins, lin_oof, y, w, folds, k)
         self.cv_repeats_ = repeats
+        self.cv_folds_ = k
         self.n_trees_ = max(1, int(np.median(rounds[self.linear_start_])))
         self.eval_history_: dict[str, list[float]] = {}
         self.linear_ = self._fit_linear(X, y, w)
@@ -482,6 +503,20 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         )
         self.blend_weight_ = weight
         self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y, w)
+
+    def _fit_regression_alone(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> None:
+        """The model as the logistic regression alone (``blend_weight_`` 1; one tree is
+        grown from it so the model keeps its shape, and carries no weight)."""
+        self.linear_start_ = True
+        self.cv_calibration_ = None
+        self.n_trees_ = 1
+        self.eval_history_ = {}
+        self.linear_ = self._fit_linear(X, y, w)
+        self.booster_ = xgb.train(
+            self._xgb_params(self.random_state), self._dmatrix(X, y, w, self._lin(self.linear_, X)), 1
+        )
+        self.blend_weight_ = 1.0
+        self.blend_linear_ = self.linear_
 
     def _choose_cv(
         self,
@@ -508,8 +543,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         Bengio's correction for folds that share training rows:
         ``sqrt((1/J + 1/(k-1)) var(d_j))``. Naive row or fold errors treat overlapping
         folds as independent and let a small table buy trees on noise; a table where the
-        trees win clearly on every fold keeps them. The chosen candidate's recalibration
-        is kept as ``calibrator_`` (unless a calibration set replaces it).
+        trees win clearly on every fold keeps them. The trees' share of the kept candidate
+        is then shrunk to ``1 - (CV_TREES_BAR_SE / z)^2`` of it, z being how many standard
+        errors the regression alone trails it by: the best of the 22 candidates was picked
+        on these same folds, so a bar of one standard error is too low (Rossi's 302 rows
+        bought trees on noise in 3 of 10 splits). The chosen candidate's recalibration
+        is kept as ``calibrator_`` (unless a calibration set replaces it); for the
+        regression alone, its slope is first carried from the folds' regressions to the
+        one fitted on every row (:func:`_full_data_platt`).
         """
         grid = BLEND_GRID if self.blend else BLEND_GRID[:1]
         repeats = lin.shape[0]
@@ -550,14 +591,17 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         chosen = max(within, key=lambda i: candidates[i]) if len(within) else best
         a, start = candidates[chosen]
         # Shrink the trees' share by the strength of their evidence (positive-part
-        # James-Stein): the regression alone trails the chosen blend by z standard
-        # errors; the trees keep 1 - 1/z^2 of their share (none at z <= 1, 0.75 at z = 2).
+        # James-Stein, against a bar of CV_TREES_BAR_SE): the regression alone trails the
+        # chosen blend by z standard errors; the trees keep 1 - (2/z)^2 of their share
+        # (none at z <= 2, 0.56 at z = 3, 0.75 at z = 4).
         z_alone = 0.0
         if a < 1 and (1.0, start) in candidates:  # blend=False: the trees alone, nothing to shrink
             d = loss[candidates.index((1.0, start))] - loss[chosen]
             z_alone = float(d.mean() / max(float(corrected_se(d)), 1e-12))
-            a = 1.0 - (1.0 - a) * max(0.0, 1.0 - 1.0 / z_alone**2) if z_alone > 0 else 1.0
+            a = 1.0 - (1.0 - a) * trees_share_kept(z_alone)
         _, (slope, intercept) = recalibrated(a * lin + (1.0 - a) * trees[start])
+        if a >= 1.0 and slope > 0 and self.calibration == "platt":
+            slope, intercept = _full_data_platt(slope, intercept, lin, y_all, w_all, k)
         self.cv_calibration_ = {"slope": slope, "intercept": intercept} if slope > 0 else None
         self.cv_regression_behind_se_ = z_alone
         self.cv_log_loss_ = {
@@ -781,16 +825,22 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         calib = None if calib_set is None else unpack(calib_set, "calib_set")
         want_valid = valid is None and self.validation_fraction > 0
         want_calib = calib is None and self.calibration != "none" and self.calibration_fraction > 0
-        # A small table: choose by K-fold cross-validation instead of one small hold-out.
-        n_folds = min(round(1.0 / self.validation_fraction), CV_MAX_FOLDS) if want_valid else 0
+        # A small table: choose by K-fold cross-validation instead of one small hold-out,
+        # with fewer folds when the smaller class cannot give each fold
+        # MIN_HOLDOUT_PER_CLASS rows; below two such folds, the regression alone.
         smaller_class = min(int((y_arr == 1).sum()), int((y_arr == 0).sum()))
+        n_folds = (
+            min(round(1.0 / self.validation_fraction), CV_MAX_FOLDS, smaller_class // MIN_HOLDOUT_PER_CLASS)
+            if want_valid
+            else 0
+        )
+        regression_only = want_valid and n_folds < 2
         cross_validate = (
             want_valid
-            and len(y_arr) <= CV_MAX_ROWS
             and n_folds >= 2
-            and smaller_class >= n_folds * MIN_HOLDOUT_PER_CLASS
+            and (len(y_arr) <= CV_MAX_ROWS or smaller_class < CV_MIN_SMALLER_CLASS)
         )
-        want_valid = want_valid and not cross_validate
+        want_valid = want_valid and n_folds >= 2 and not cross_validate
         if want_valid or want_calib:
             v_mask, c_mask = self._holdout(y_arr, g, want_valid, want_calib)
             keep = ~(v_mask | c_mask)
@@ -802,6 +852,22 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 calib_groups = None if g is None else g[c_mask]
             X, y_arr, w = X.loc[keep], y_arr[keep], w[keep]
             g = None if g is None else g[keep]
+            # A large table whose hold-out missed MIN_HOLDOUT_PER_CLASS rows of a class
+            # (a rare outcome, or few large groups): cross-validate rather than grow
+            # n_estimators trees that nothing stopped.
+            cross_validate = cross_validate or (want_valid and valid is None)
+
+        if regression_only:
+            warnings.warn(
+                f"RiskModel: {smaller_class} rows of the smaller class are too few to choose "
+                f"trees on held-out rows (at least {2 * MIN_HOLDOUT_PER_CLASS} needed): fitted the "
+                "logistic regression alone (blend_weight_ = 1)",
+                UserWarning,
+                stacklevel=2,
+            )
+            self._fit_regression_alone(X, y_arr, w)
+            self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups, cross_validated=True)
+            return self
 
         if cross_validate:
             self._fit_cross_validated(X, y_arr, w, g, n_folds)
@@ -1346,6 +1412,29 @@ def _encode(X: pd.DataFrame, categories: Mapping[str, list[Any]]) -> pd.DataFram
             bad = [numeric[i] for i in np.flatnonzero(np.isinf(values).any(axis=0))]
             raise ValueError(f"Input X contains infinity in columns {bad[:10]}")
     return out
+
+
+def _full_data_platt(
+    slope: float, intercept: float, margin: np.ndarray, y: np.ndarray, w: np.ndarray, k: int
+) -> tuple[float, float]:
+    """The out-of-fold Platt slope of a regression, carried to the regression fitted on
+    all rows: (slope, intercept).
+
+    Each fold's regression grew on (k - 1) / k of the rows and overfits more than the
+    one fitted on every row; a regression's overfitting (how far its slope falls short of
+    1) goes as 1 / rows, so the full fit's is (k - 1) / k of the folds'. The intercept is
+    refitted for that slope on the same out-of-fold log-odds (Newton, weighted, from the
+    out-of-fold intercept).
+    """
+    slope = 1.0 - (1.0 - slope) * (k - 1) / k
+    z = slope * np.asarray(margin, dtype=np.float64).ravel()
+    for _ in range(100):
+        p = _expit(z + intercept)
+        step = float(w @ (p - y)) / max(float(w @ (p * (1.0 - p))), 1e-12)
+        intercept -= step
+        if abs(step) < 1e-12:
+            break
+    return slope, intercept
 
 
 def _draw_units(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
