@@ -114,7 +114,7 @@ def cv_repeats(n_rows: int) -> int:
 def trees_share_kept(z: float, bar: float = CV_TREES_BAR_SE) -> float:
     """Share of the trees' cross-validated blend weight kept when the regression alone
     trails by ``z`` corrected standard errors: ``1 - (bar / z)^2``, none at ``z <= bar``."""
-    return max(0.0, 1.0 - (bar / z) ** 2) if z > bar else 0.0
+    return 1.0 - (bar / z) ** 2 if z > bar else 0.0
 
 
 def to_matrix(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -490,10 +490,17 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 trees = booster.predict(self._dmatrix(X.loc[va]), output_margin=True, iteration_range=(0, m))
                 oof[r, va] = np.asarray(trees, dtype=np.float64) + (lin_oof[r, va] if start else 0.0)
             margins[start] = oof
-        self.linear_start_, weight = self._choose_cv(margins, lin_oof, y, w, folds, k)
+        start, weight = self._choose_cv(margins, lin_oof, y, w, folds, k)
         self.cv_repeats_ = repeats
         self.cv_folds_ = k
-        self.n_trees_ = max(1, int(np.median(rounds[self.linear_start_])))
+        self._fit_chosen(X, y, w, start, max(1, int(np.median(rounds[start]))), weight)
+
+    def _fit_chosen(
+        self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray, start: bool, n_trees: int, weight: float
+    ) -> None:
+        """Fit the chosen start, ``n_trees`` trees and the blend at ``weight`` on every row."""
+        self.linear_start_ = start
+        self.n_trees_ = n_trees
         self.eval_history_: dict[str, list[float]] = {}
         self.linear_ = self._fit_linear(X, y, w)
         self.booster_ = xgb.train(
@@ -503,20 +510,6 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         )
         self.blend_weight_ = weight
         self.blend_linear_ = self._fit_blend_linear(self.linear_, X, y, w)
-
-    def _fit_regression_alone(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> None:
-        """The model as the logistic regression alone (``blend_weight_`` 1; one tree is
-        grown from it so the model keeps its shape, and carries no weight)."""
-        self.linear_start_ = True
-        self.cv_calibration_ = None
-        self.n_trees_ = 1
-        self.eval_history_ = {}
-        self.linear_ = self._fit_linear(X, y, w)
-        self.booster_ = xgb.train(
-            self._xgb_params(self.random_state), self._dmatrix(X, y, w, self._lin(self.linear_, X)), 1
-        )
-        self.blend_weight_ = 1.0
-        self.blend_linear_ = self.linear_
 
     def _choose_cv(
         self,
@@ -865,7 +858,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-            self._fit_regression_alone(X, y_arr, w)
+            # The regression alone: weight 1 (one tree grown from it keeps the model's
+            # shape and carries nothing), no out-of-fold recalibration.
+            self.cv_calibration_ = None
+            self._fit_chosen(X, y_arr, w, start=True, n_trees=1, weight=1.0)
             self._fit_bootstrap(X, y_arr, w, g, calib, calib_groups, cross_validated=True)
             return self
 
