@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from linkage.core import AGENCY_IDS, IDENTITY_COLUMNS, is_in, recorded_identity, resolve_pnc
+from linkage.core import IDENTITY_COLUMNS, link_sides
 from linkage.model import blocked_pair_count
 from linkage.params import LinkParams
 from linkage.standardise import linkage_keys
@@ -26,23 +26,9 @@ from pipelines.link import read_validated
 
 
 def sides(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    tables = read_validated(run / "data" / "validated", IDENTITY_COLUMNS)
-    nominals = tables["police_nominals"].drop_duplicates("pnc_id").sort_values("pnc_id", ignore_index=True)
-    probation = resolve_pnc(tables["probation_orders"], "crn")
-    identities = {
-        "probation": recorded_identity(tables["probation_orders"], "crn"),
-        "health": recorded_identity(tables["health_episodes"], "health_id"),
-        "housing": recorded_identity(tables["housing_events"], "council_id"),
-    }
-    unresolved = set(probation.loc[probation["pnc_id"].isna(), "crn"])
-    parts = []
-    for source in ("probation", "health", "housing"):
-        frame = identities[source]
-        if source == "probation":
-            frame = frame[is_in(frame["crn"], unresolved)]
-        id_col = AGENCY_IDS[source].column
-        parts.append(frame.assign(unique_id=source + ":" + frame[id_col]))
-    left = linkage_keys(pd.concat(parts, ignore_index=True))
+    """Both sides of the link exactly as the link stage builds them (:func:`linkage.core.link_sides`)."""
+    nominals, _, _, agency = link_sides(read_validated(run / "data" / "validated", IDENTITY_COLUMNS))
+    left = linkage_keys(agency)
     right = linkage_keys(nominals.assign(unique_id="police:" + nominals["pnc_id"]))
     return left, right
 

@@ -113,6 +113,37 @@ def _identity_frame(source: str, ids: pd.Series, canonical: pd.Series, method: A
     )
 
 
+def link_sides(
+    tables: dict[str, pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame]:
+    """The two sides of the personal-details link, from the validated tables.
+
+    Returns the police nominals (one row per PNC id, sorted), the probation orders
+    resolved to PNC ids, each agency's recorded identities by source, and the agency
+    identities that only personal details can link (probation ones without a PNC id,
+    all health and housing ones) with ``unique_id`` (``source:id``), ``source`` and
+    ``source_id``.
+    """
+    nominals = tables["police_nominals"].drop_duplicates("pnc_id").sort_values("pnc_id", ignore_index=True)
+    probation = resolve_pnc(tables["probation_orders"], "crn")
+    identities = {
+        "probation": recorded_identity(tables["probation_orders"], "crn"),
+        "health": recorded_identity(tables["health_episodes"], "health_id"),
+        "housing": recorded_identity(tables["housing_events"], "council_id"),
+    }
+    unresolved_crn = set(probation.loc[probation["pnc_id"].isna(), "crn"])
+    to_link = []
+    for source in ("probation", "health", "housing"):
+        frame = identities[source]
+        id_col = AGENCY_IDS[source].column
+        if source == "probation":
+            frame = frame[is_in(frame["crn"], unresolved_crn)]
+        to_link.append(
+            frame.assign(unique_id=source + ":" + frame[id_col], source=source, source_id=frame[id_col])
+        )
+    return nominals, probation, identities, pd.concat(to_link, ignore_index=True)
+
+
 def link_extract(
     tables: dict[str, pd.DataFrame],
     params: LinkParams,
@@ -188,27 +219,8 @@ def link_identities(
         raise KeyError(f"link needs the validated tables {missing}")
     ledger = empty_ledger() if decisions is None else decisions
 
-    nominals = tables["police_nominals"].drop_duplicates("pnc_id").sort_values("pnc_id", ignore_index=True)
+    nominals, probation, identities, agency = link_sides(tables)
     prison = resolve_pnc(tables["custody_episodes"], "noms_id")
-    probation = resolve_pnc(tables["probation_orders"], "crn")
-    identities = {
-        "probation": recorded_identity(tables["probation_orders"], "crn"),
-        "health": recorded_identity(tables["health_episodes"], "health_id"),
-        "housing": recorded_identity(tables["housing_events"], "council_id"),
-    }
-
-    # Agency identities that only personal details can link.
-    unresolved_crn = set(probation.loc[probation["pnc_id"].isna(), "crn"])
-    to_link = []
-    for source in ("probation", "health", "housing"):
-        frame = identities[source]
-        id_col = AGENCY_IDS[source].column
-        if source == "probation":
-            frame = frame[is_in(frame["crn"], unresolved_crn)]
-        to_link.append(
-            frame.assign(unique_id=source + ":" + frame[id_col], source=source, source_id=frame[id_col])
-        )
-    agency = pd.concat(to_link, ignore_index=True)
     left = linkage_keys(agency)
     police = nominals.assign(
         unique_id="police:" + nominals["pnc_id"],
