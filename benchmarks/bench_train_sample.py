@@ -39,7 +39,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sample_plan import add_sample_arguments, fit_order  # benchmarks/sample_plan.py
+from sample_plan import (  # benchmarks/sample_plan.py
+    add_sample_arguments,
+    fit_order,
+    keep_fit,
+    read_fit,
+    write_results,
+)
 from scipy.stats import spearmanr
 
 from features import FeatureParams
@@ -89,10 +95,9 @@ def fit_one(
 ) -> tuple[dict[str, Any], pd.Series]:
     """One fit's metrics row and panel risks; read from ``cache`` when it holds them."""
     stem = f"n{n}_s{seed}"
-    if cache is not None and (cache / f"{stem}.json").exists():
-        row = json.loads((cache / f"{stem}.json").read_text(encoding="utf-8"))
-        risk = pd.read_parquet(cache / f"{stem}.parquet")["risk_12m"]
-        return row, risk
+    kept = read_fit(cache, stem)
+    if kept is not None:
+        return kept[0], kept[1]["risk_12m"]
     frame, people, p_true, history_months, evidence = inputs
     params = base.model_copy(update={"sample_persons": n, "n_bootstrap": 0, "seed": seed})
     load, t, cpu = os.getloadavg()[0], time.perf_counter(), time.process_time()
@@ -116,10 +121,7 @@ def fit_one(
         "load": round(load, 2),
     }
     risk = result.scores.set_index("pseudo_id")["risk_12m"]
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        risk.to_frame().to_parquet(cache / f"{stem}.parquet")
-        (cache / f"{stem}.json").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    keep_fit(cache, stem, row, risk.to_frame())
     return row, risk
 
 
@@ -231,12 +233,7 @@ def main() -> None:
             if s != base.seed and n != ref_key[0] and (n, base.seed) in done:
                 same = compare_panels(risk, done[(n, base.seed)][1], args.red, args.red_amber)
                 pairs.append({"sample_persons": n, "seed": s, **same})
-        out = args.out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(
-            json.dumps({"rows": rows, "same_size_seed_pairs": pairs}, indent=2) + "\n", encoding="utf-8"
-        )
-        out.write_text(render(rows, pairs, ref_key, args, command), encoding="utf-8")
+        write_results(args.out, rows, pairs, render(rows, pairs, ref_key, args, command))
     print(args.out)
 
 

@@ -40,7 +40,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from proctree import tree_cpu  # benchmarks/proctree.py (scripts run from this folder)
-from sample_plan import add_sample_arguments, fit_order  # benchmarks/sample_plan.py
+from sample_plan import (  # benchmarks/sample_plan.py
+    add_sample_arguments,
+    fit_order,
+    keep_fit,
+    read_fit,
+    write_results,
+)
 from sklearn.metrics import adjusted_rand_score
 
 from features.partitions import read_features
@@ -71,9 +77,9 @@ def fit_one(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """One fit's row and its assignments (``KEPT`` columns, the sorted frame's order)."""
     stem = f"n{n}_s{seed}"
-    if cache is not None and (cache / f"{stem}.json").exists():
-        row = json.loads((cache / f"{stem}.json").read_text(encoding="utf-8"))
-        return row, pd.read_parquet(cache / f"{stem}.parquet")
+    cached = read_fit(cache, stem)
+    if cached is not None:
+        return cached
     frame, sorted_frame, train_rows, truth = inputs
     params = base.model_copy(update={"fit_sample": n, "seed": seed})
     # CPU of this process and its joblib workers (the k search's refits run there).
@@ -103,10 +109,7 @@ def fit_one(
         "load": round(load, 2),
     }
     kept = assigned[KEPT].reset_index(drop=True)
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        kept.to_parquet(cache / f"{stem}.parquet")
-        (cache / f"{stem}.json").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    keep_fit(cache, stem, row, kept)
     return row, kept
 
 
@@ -219,12 +222,7 @@ def main() -> None:
                         "panel": compare_assignments(got, other, at_panel),
                     }
                 )
-        out = args.out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(
-            json.dumps({"rows": rows, "same_size_seed_pairs": pairs}, indent=2) + "\n", encoding="utf-8"
-        )
-        out.write_text(render(rows, pairs, ref_key, args, command), encoding="utf-8")
+        write_results(args.out, rows, pairs, render(rows, pairs, ref_key, args, command))
     print(args.out)
 
 

@@ -8,7 +8,11 @@ with the largest size's at the stage's own seed (the reference).
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 
 def add_sample_arguments(ap: argparse.ArgumentParser, seed_param: str, result: Path) -> None:
@@ -47,3 +51,29 @@ def fit_order(
     order += [(n, base_seed) for n in sorted(set(sizes), reverse=True) if n != ref[0]]
     order += [(n, s) for n in sorted(set(refit), reverse=True) if n != ref[0] for s in seeds]
     return ref, order
+
+
+def read_fit(cache: Path | None, stem: str) -> tuple[dict[str, Any], pd.DataFrame] | None:
+    """A fit's row and frame kept in ``cache`` by :func:`keep_fit` (None when it is not there)."""
+    if cache is None or not (cache / f"{stem}.json").exists():
+        return None
+    row = json.loads((cache / f"{stem}.json").read_text(encoding="utf-8"))
+    return row, pd.read_parquet(cache / f"{stem}.parquet")
+
+
+def keep_fit(cache: Path | None, stem: str, row: dict[str, Any], frame: pd.DataFrame) -> None:
+    """Keep a fit's row (JSON) and frame (Parquet) in ``cache``, so a stopped run resumes."""
+    if cache is None:
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(cache / f"{stem}.parquet")
+    (cache / f"{stem}.json").write_text(json.dumps(row) + "\n", encoding="utf-8")
+
+
+def write_results(out: Path, rows: list[dict[str, Any]], pairs: list[dict[str, Any]], markdown: str) -> None:
+    """The Markdown table at ``out`` and the rows and seed pairs as JSON beside it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(
+        json.dumps({"rows": rows, "same_size_seed_pairs": pairs}, indent=2) + "\n", encoding="utf-8"
+    )
+    out.write_text(markdown, encoding="utf-8")

@@ -31,3 +31,24 @@ def test_without_seed_sizes_only_the_reference_is_refitted_per_seed() -> None:
     _, order = sample_plan.fit_order([5_000, 2_000], [7], None, 3)
     assert order == [(5_000, 3), (5_000, 7), (2_000, 3)]
     assert len(set(order)) == len(order)
+
+
+def test_a_kept_fit_is_read_back_and_an_unkept_one_is_none(tmp_path: Path) -> None:
+    import json
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"risk_12m": [0.1, 0.25]}, index=pd.Index(["a", "b"], name="pseudo_id"))
+    assert sample_plan.read_fit(tmp_path / "cache", "n10_s1") is None
+    assert sample_plan.read_fit(None, "n10_s1") is None
+    sample_plan.keep_fit(None, "n10_s1", {"auc": 0.7}, frame)  # no cache: nothing written
+    sample_plan.keep_fit(tmp_path / "cache", "n10_s1", {"auc": 0.7}, frame)
+    row, back = sample_plan.read_fit(tmp_path / "cache", "n10_s1")
+    assert row == {"auc": 0.7}
+    pd.testing.assert_frame_equal(back, frame)
+    sample_plan.write_results(tmp_path / "out" / "t.md", [row], [], "| table |\n")
+    assert (tmp_path / "out" / "t.md").read_text() == "| table |\n"
+    assert json.loads((tmp_path / "out" / "t.json").read_text()) == {
+        "rows": [row],
+        "same_size_seed_pairs": [],
+    }
